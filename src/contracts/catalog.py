@@ -1,0 +1,346 @@
+"""Loading ``schemas/``: every ``.avsc`` file, cross-file named types, and ``catalog.toml``.
+
+Files may reference types defined in other files in any order: a pre-pass finds
+what each file defines and references, files are parsed in dependency order, and
+a cycle of file references is reported (recursion inside one file is fine).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contracts.errors import Location, SchemaError
+from contracts.schema import (
+    NAMED_KINDS,
+    PRIMITIVES,
+    NamedSchema,
+    Schema,
+    SchemaParser,
+    fullname_of,
+)
+
+CATALOG_FILE = "catalog.toml"
+LEVELS = (
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+)
+STRATEGIES = {
+    "topic": "TopicNameStrategy",
+    "record": "RecordNameStrategy",
+    "topic_record": "TopicRecordNameStrategy",
+}
+_STRATEGY_ALIASES = {**{v: k for k, v in STRATEGIES.items()}, **{k: k for k in STRATEGIES}, "topic-record": "topic_record"}
+
+
+@dataclass
+class SchemaFile:
+    """One ``.avsc`` file: its path relative to the schemas root and what it defines."""
+
+    path: str
+    root: Schema
+    defines: list[NamedSchema]
+    raw: Any
+
+
+@dataclass
+class Topic:
+    """A Kafka topic as the catalog describes it."""
+
+    name: str
+    value_types: list[str]
+    strategy: str = "topic"
+    compatibility: str = "BACKWARD"
+    producers: list[str] = field(default_factory=list)
+    consumers: list[str] = field(default_factory=list)
+    partitions: int = 4
+    dead_letter_topic: str | None = None
+    key: str = "string"
+    doc: str | None = None
+
+    @property
+    def dlq(self) -> str:
+        return self.dead_letter_topic or f"{self.name}.dlq"
+
+
+@dataclass
+class Subject:
+    """A registry subject derived from a topic, a value type and the naming strategy."""
+
+    name: str
+    topic: str
+    fullname: str
+    compatibility: str
+    schema: NamedSchema
+    file: str
+
+
+def subject_name(strategy: str, topic: str, fullname: str) -> str:
+    """The subject under Confluent's naming strategies (value side)."""
+    if strategy == "topic":
+        return f"{topic}-value"
+    if strategy == "record":
+        return fullname
+    return f"{topic}-{fullname}"
+
+
+@dataclass
+class Catalog:
+    """Everything under ``schemas/``: parsed files, named types and topics."""
+
+    root: Path
+    files: list[SchemaFile]
+    types: dict[str, NamedSchema]
+    topics: dict[str, Topic]
+    default_compatibility: str = "BACKWARD"
+    catalog_file: str | None = None
+
+    def file_of(self, fullname: str) -> str:
+        """The file (relative to the schemas root) that defines ``fullname``."""
+        t = self.types[fullname]
+        return t.file or ""
+
+    def topic_for(self, fullname: str) -> Topic | None:
+        for topic in self.topics.values():
+            if fullname in topic.value_types:
+                return topic
+        return None
+
+    def subjects(self) -> list[Subject]:
+        out: dict[str, Subject] = {}
+        for topic in self.topics.values():
+            for full in topic.value_types:
+                name = subject_name(topic.strategy, topic.name, full)
+                out[name] = Subject(name, topic.name, full, topic.compatibility, self.types[full], self.file_of(full))
+        return [out[k] for k in sorted(out)]
+
+    def subject(self, name: str) -> Subject:
+        for s in self.subjects():
+            if s.name == name:
+                return s
+        raise SchemaError(f"unknown subject '{name}'", Location(file=self.catalog_file), "UNKNOWN_SUBJECT")
+
+
+def read_json(path: Path, display: str) -> Any:
+    """Load a JSON file; a syntax error names the file, line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"not UTF-8 text: {exc.reason}", Location(file=display), "INVALID_JSON") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(exc.msg, Location(file=display, line=exc.lineno, column=exc.colno), "INVALID_JSON") from exc
+
+
+def _scan(data: Any, namespace: str, defines: list[str], refs: list[str]) -> None:
+    """Collect the full names a raw schema defines and references (pre-pass, no validation)."""
+    if isinstance(data, str):
+        if data not in PRIMITIVES:
+            refs.append(fullname_of(data, namespace))
+        return
+    if isinstance(data, list):
+        for item in data:
+            _scan(item, namespace, defines, refs)
+        return
+    if not isinstance(data, dict):
+        return
+    type_ = data.get("type")
+    if isinstance(type_, dict | list):
+        _scan(type_, namespace, defines, refs)
+        return
+    if not isinstance(type_, str):
+        return
+    if type_ in NAMED_KINDS and isinstance(data.get("name"), str):
+        name = data["name"]
+        ns = data.get("namespace") if isinstance(data.get("namespace"), str) else namespace
+        full = name if "." in name else fullname_of(name, ns)
+        defines.append(full)
+        child_ns = full.rsplit(".", 1)[0] if "." in full else ""
+        for f in data.get("fields", []) if isinstance(data.get("fields"), list) else []:
+            if isinstance(f, dict) and "type" in f:
+                _scan(f["type"], child_ns, defines, refs)
+        return
+    if type_ == "array":
+        _scan(data.get("items"), namespace, defines, refs)
+    elif type_ == "map":
+        _scan(data.get("values"), namespace, defines, refs)
+    elif type_ not in PRIMITIVES:
+        refs.append(fullname_of(type_, namespace))
+
+
+def _order_files(raws: dict[str, Any]) -> list[str]:
+    """Files in an order where every file comes after the files it references."""
+    defined_in: dict[str, str] = {}
+    deps: dict[str, set[str]] = {}
+    for path, raw in raws.items():
+        defines: list[str] = []
+        refs: list[str] = []
+        _scan(raw, "", defines, refs)
+        for full in defines:
+            if full in defined_in and defined_in[full] != path:
+                raise SchemaError(
+                    f"'{full}' is defined in both {defined_in[full]} and {path}",
+                    Location(file=path),
+                    "DUPLICATE_NAME",
+                )
+            defined_in[full] = path
+        deps[path] = set(refs) - set(defines)
+    graph = {p: sorted({defined_in[r] for r in refs if r in defined_in} - {p}) for p, refs in deps.items()}
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(p: str, trail: list[str]) -> None:
+        if state.get(p) == 2:
+            return
+        if state.get(p) == 1:
+            cycle = [*trail[trail.index(p) :], p]
+            raise SchemaError(
+                "cycle of references between files: " + " -> ".join(cycle) + " (move the mutually recursive types into one file)",
+                Location(file=p),
+                "FILE_REFERENCE_CYCLE",
+            )
+        state[p] = 1
+        for d in graph[p]:
+            visit(d, [*trail, p])
+        state[p] = 2
+        order.append(p)
+
+    for p in sorted(graph):
+        visit(p, [])
+    return order
+
+
+def iter_schema_files(root: Path) -> Iterator[Path]:
+    yield from sorted(p for p in root.rglob("*.avsc") if p.is_file())
+
+
+def load_schemas(root: Path, extra: dict[str, Any] | None = None) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
+    """Parse every ``.avsc`` under ``root`` (plus ``extra`` raw documents keyed by path)."""
+    raws: dict[str, Any] = {}
+    for p in iter_schema_files(root):
+        rel = p.relative_to(root).as_posix()
+        raws[rel] = read_json(p, _display(root, p))
+    if extra:
+        raws.update(extra)
+    parser = SchemaParser()
+    files: list[SchemaFile] = []
+    for rel in _order_files(raws):
+        before = set(parser.names)
+        display = _display(root, root / rel) if rel in raws and (root / rel).exists() else rel
+        root_schema = parser.parse(raws[rel], file=display)
+        defines = [parser.names[n] for n in parser.names if n not in before]
+        files.append(SchemaFile(display, root_schema, defines, raws[rel]))
+    files.sort(key=lambda f: f.path)
+    return files, parser.names
+
+
+def _display(root: Path, path: Path) -> str:
+    """A path as users see it: relative to the working directory when possible."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_catalog(root: Path | str = "schemas") -> Catalog:
+    """Load ``schemas/`` with its ``catalog.toml`` (topics are optional)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise SchemaError(f"schemas folder '{root}' does not exist", Location(file=str(root)), "NO_SCHEMAS")
+    files, types = load_schemas(root)
+    catalog_path = root / CATALOG_FILE
+    topics: dict[str, Topic] = {}
+    default_level = "BACKWARD"
+    display = _display(root, catalog_path)
+    if catalog_path.exists():
+        try:
+            data = tomllib.loads(catalog_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SchemaError(str(exc), Location(file=display), "INVALID_CATALOG") from exc
+        default_level, topics = _parse_catalog(data, types, display)
+    return Catalog(root, files, types, topics, default_level, display if catalog_path.exists() else None)
+
+
+def _parse_catalog(data: dict[str, Any], types: dict[str, NamedSchema], file: str) -> tuple[str, dict[str, Topic]]:
+    def err(msg: str, path: str) -> SchemaError:
+        return SchemaError(msg, Location(file=file, path=path), "INVALID_CATALOG")
+
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise err("[defaults] must be a table", "defaults")
+    default_level = _level(defaults.get("compatibility", "BACKWARD"), "defaults.compatibility", err)
+    default_strategy = _strategy(defaults.get("subject_name_strategy", "topic"), "defaults.subject_name_strategy", err)
+    unknown = set(data) - {"defaults", "topics"}
+    if unknown:
+        raise err(f"unknown table(s) {', '.join(sorted(unknown))}; expected [defaults] and [topics.<name>]", sorted(unknown)[0])
+    raw_topics = data.get("topics", {})
+    if not isinstance(raw_topics, dict):
+        raise err("[topics] must be a table of topics", "topics")
+    topics: dict[str, Topic] = {}
+    known_keys = {"value", "subject_name_strategy", "compatibility", "producers", "consumers", "partitions", "dead_letter_topic", "key", "doc"}
+    for name, t in raw_topics.items():
+        base = f"topics.{name}"
+        if not isinstance(t, dict):
+            raise err("a topic must be a table", base)
+        extra = set(t) - known_keys
+        if extra:
+            raise err(f"unknown key(s) {', '.join(sorted(extra))}", f"{base}.{sorted(extra)[0]}")
+        value = t.get("value")
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise err("'value' must name an event type or a list of them", f"{base}.value")
+        for v in values:
+            if v not in types:
+                import difflib
+
+                close = difflib.get_close_matches(v, list(types), n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise SchemaError(f"unknown event type '{v}'{hint}", Location(file=file, path=f"{base}.value"), "UNKNOWN_TYPE")
+        strategy = _strategy(t.get("subject_name_strategy", default_strategy), f"{base}.subject_name_strategy", err)
+        if strategy == "topic" and len(values) > 1:
+            raise err(
+                "TopicNameStrategy allows one value type per topic; use TopicRecordNameStrategy for several",
+                f"{base}.subject_name_strategy",
+            )
+        for key in ("producers", "consumers"):
+            v = t.get(key, [])
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise err(f"'{key}' must be a list of service names", f"{base}.{key}")
+        partitions = t.get("partitions", 4)
+        if not isinstance(partitions, int) or partitions < 1:
+            raise err("'partitions' must be a positive integer", f"{base}.partitions")
+        topics[name] = Topic(
+            name=name,
+            value_types=list(values),
+            strategy=strategy,
+            compatibility=_level(t.get("compatibility", default_level), f"{base}.compatibility", err),
+            producers=list(t.get("producers", [])),
+            consumers=list(t.get("consumers", [])),
+            partitions=partitions,
+            dead_letter_topic=t.get("dead_letter_topic"),
+            key=str(t.get("key", "string")),
+            doc=t.get("doc"),
+        )
+    return default_level, topics
+
+
+def _level(value: Any, path: str, err: Any) -> str:
+    if not isinstance(value, str) or value.upper() not in LEVELS:
+        raise err(f"compatibility must be one of {', '.join(LEVELS)}, not {value!r}", path)
+    return value.upper()
+
+
+def _strategy(value: Any, path: str, err: Any) -> str:
+    if not isinstance(value, str) or value not in _STRATEGY_ALIASES:
+        raise err(f"subject_name_strategy must be one of {', '.join(STRATEGIES.values())}, not {value!r}", path)
+    return _STRATEGY_ALIASES[value]

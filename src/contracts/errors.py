@@ -1,0 +1,72 @@
+"""Exceptions and the exit codes every CLI command shares.
+
+Exit codes are part of the public contract: CI pipelines tell a real contract
+violation (1) from a broken invocation (2) and from unreachable infrastructure (3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_VIOLATION = 1
+EXIT_BAD_INPUT = 2
+EXIT_INFRASTRUCTURE = 3
+
+
+class ContractsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    exit_code: int = EXIT_BAD_INPUT
+
+
+@dataclass
+class Location:
+    """Where a problem is: a file, optionally a line/column and a field path."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file:
+            where = self.file
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            parts.append(where)
+        if self.path:
+            parts.append(f"at {self.path}")
+        return " ".join(parts) if parts else "<unknown location>"
+
+
+class SchemaError(ContractsError):
+    """An Avro schema (or the catalog) cannot be parsed or resolved: bad input, exit 2."""
+
+    def __init__(self, message: str, location: Location | None = None, rule: str = "INVALID_SCHEMA") -> None:
+        self.message = message
+        self.location = location or Location()
+        self.rule = rule
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.rule}: {self.message}"
+
+
+class BadInputError(ContractsError):
+    """Bad usage or input that is not a schema: an unknown subject, a bad flag value."""
+
+
+class ContractViolation(ContractsError):
+    """A contract was broken (incompatible change, lint error, drift): exit 1."""
+
+    exit_code = EXIT_VIOLATION
+
+
+class InfrastructureError(ContractsError):
+    """A registry or broker could not be reached or timed out: exit 3."""
+
+    exit_code = EXIT_INFRASTRUCTURE

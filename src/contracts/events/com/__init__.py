@@ -1,0 +1,1 @@
+"""Namespace package ``events.com`` (generated)."""

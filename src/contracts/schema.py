@@ -1,0 +1,581 @@
+"""A typed model of Avro schemas and a parser that reports exact locations.
+
+fastavro validates schemas but keeps them as dicts; lint, codegen and the
+compatibility engine need named types as objects (for recursion and identity)
+and errors that name the file and the field path, hence this small model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from contracts.errors import Location, SchemaError
+
+PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
+NAMED_KINDS = frozenset({"record", "error", "enum", "fixed"})
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SYMBOL_RE = _NAME_RE
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+"""Marker for a field without a default (``None`` is the Avro default ``null``)."""
+
+
+@dataclass(eq=False)
+class Primitive:
+    """A primitive type, possibly carrying a logical type (decimal, uuid, timestamp...)."""
+
+    type: str
+    logical: str | None = None
+    props: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.type
+
+
+@dataclass(eq=False)
+class Named:
+    """Common part of record, enum and fixed: a full name, aliases and a doc."""
+
+    fullname: str
+    aliases: list[str] = field(default_factory=list)
+    doc: str | None = None
+    file: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.fullname.rsplit(".", 1)[-1]
+
+    @property
+    def namespace(self) -> str:
+        return self.fullname.rsplit(".", 1)[0] if "." in self.fullname else ""
+
+
+@dataclass(eq=False)
+class Field:
+    """A record field; ``default`` is ``NO_DEFAULT`` when the field has none."""
+
+    name: str
+    type: Schema
+    default: Any = NO_DEFAULT
+    doc: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    order: str = "ascending"
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_DEFAULT
+
+
+@dataclass(eq=False)
+class Record(Named):
+    fields: list[Field] = field(default_factory=list)
+    is_error: bool = False
+
+    kind = "record"
+
+    def field_named(self, name: str) -> Field | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+
+@dataclass(eq=False)
+class Enum(Named):
+    symbols: list[str] = field(default_factory=list)
+    default: str | None = None
+
+    kind = "enum"
+
+
+@dataclass(eq=False)
+class Fixed(Named):
+    size: int = 0
+    logical: str | None = None
+    props: dict[str, Any] = field(default_factory=dict)
+
+    kind = "fixed"
+
+
+@dataclass(eq=False)
+class Array:
+    items: Schema
+    kind = "array"
+
+
+@dataclass(eq=False)
+class Map:
+    values: Schema
+    kind = "map"
+
+
+@dataclass(eq=False)
+class Union:
+    branches: list[Schema]
+    kind = "union"
+
+
+Schema: TypeAlias = Primitive | Record | Enum | Fixed | Array | Map | Union
+NamedSchema: TypeAlias = Record | Enum | Fixed
+
+
+def fullname_of(name: str, namespace: str | None) -> str:
+    """Resolve a (possibly short) Avro name against the enclosing namespace."""
+    if "." in name or not namespace:
+        return name
+    return f"{namespace}.{name}"
+
+
+def type_label(schema: Schema) -> str:
+    """A short human label for a schema: ``int``, ``com.acme.Money``, ``array<string>``."""
+    if isinstance(schema, Primitive):
+        return f"{schema.type}({schema.logical})" if schema.logical else schema.type
+    if isinstance(schema, Record | Enum | Fixed):
+        return schema.fullname
+    if isinstance(schema, Array):
+        return f"array<{type_label(schema.items)}>"
+    if isinstance(schema, Map):
+        return f"map<{type_label(schema.values)}>"
+    return "union[" + ", ".join(type_label(b) for b in schema.branches) + "]"
+
+
+def branch_key(schema: Schema) -> str:
+    """The key Avro uses to tell union branches apart (type name or full name)."""
+    if isinstance(schema, Record | Enum | Fixed):
+        return schema.fullname
+    if isinstance(schema, Primitive):
+        return schema.type
+    return schema.kind
+
+
+_LOGICAL_PHYSICAL = {
+    "decimal": {"bytes", "fixed"},
+    "big-decimal": {"bytes"},
+    "uuid": {"string", "fixed"},
+    "date": {"int"},
+    "time-millis": {"int"},
+    "time-micros": {"long"},
+    "timestamp-millis": {"long"},
+    "timestamp-micros": {"long"},
+    "timestamp-nanos": {"long"},
+    "local-timestamp-millis": {"long"},
+    "local-timestamp-micros": {"long"},
+    "local-timestamp-nanos": {"long"},
+    "duration": {"fixed"},
+}
+
+
+class SchemaParser:
+    """Parses Avro JSON into the typed model, sharing named types across files.
+
+    ``names`` accumulates every named type parsed so far so that later files may
+    reference earlier ones by full name; the loader orders files accordingly.
+    """
+
+    def __init__(self, names: dict[str, NamedSchema] | None = None) -> None:
+        self.names: dict[str, NamedSchema] = names if names is not None else {}
+
+    def parse(self, data: Any, *, file: str | None = None, namespace: str | None = None) -> Schema:
+        return self._parse(data, namespace or "", file, "")
+
+    # -- internals -------------------------------------------------------
+    def _error(self, message: str, file: str | None, path: str, rule: str = "INVALID_SCHEMA") -> SchemaError:
+        return SchemaError(message, Location(file=file, path=path or "<root>"), rule)
+
+    def _parse(self, data: Any, namespace: str, file: str | None, path: str) -> Schema:
+        if isinstance(data, str):
+            return self._reference(data, namespace, file, path)
+        if isinstance(data, list):
+            return self._union(data, namespace, file, path)
+        if not isinstance(data, dict):
+            raise self._error(f"a schema must be a string, an object or an array, not {json.dumps(data)}", file, path)
+        type_ = data.get("type")
+        if isinstance(type_, dict | list):
+            # {"type": {...}} and {"type": [...]} wrap a nested schema.
+            return self._parse(type_, namespace, file, path)
+        if not isinstance(type_, str):
+            raise self._error("missing or invalid 'type' attribute", file, path)
+        if type_ in PRIMITIVES:
+            return self._primitive(type_, data, file, path)
+        if type_ in ("record", "error"):
+            return self._record(data, namespace, file, path, is_error=type_ == "error")
+        if type_ == "enum":
+            return self._enum(data, namespace, file, path)
+        if type_ == "fixed":
+            return self._fixed(data, namespace, file, path)
+        if type_ == "array":
+            if "items" not in data:
+                raise self._error("array schema needs 'items'", file, path)
+            return Array(self._parse(data["items"], namespace, file, f"{path}[]"))
+        if type_ == "map":
+            if "values" not in data:
+                raise self._error("map schema needs 'values'", file, path)
+            return Map(self._parse(data["values"], namespace, file, f"{path}{{}}"))
+        # {"type": "com.acme.Money"} is a reference written as an object.
+        return self._reference(type_, namespace, file, path)
+
+    def _reference(self, name: str, namespace: str, file: str | None, path: str) -> Schema:
+        if name in PRIMITIVES:
+            return Primitive(name)
+        full = fullname_of(name, namespace)
+        found = self.names.get(full) or (self.names.get(name) if "." not in name else None)
+        if found is None:
+            close = difflib.get_close_matches(full, list(self.names), n=3, cutoff=0.6)
+            short = [n for n in self.names if n.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]]
+            suggestions = sorted(set(close) | set(short))
+            hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+            raise self._error(f"unknown type '{name}' (resolved as '{full}'){hint}", file, path, "UNKNOWN_TYPE")
+        return found
+
+    def _primitive(self, type_: str, data: Mapping[str, Any], file: str | None, path: str) -> Primitive:
+        logical = data.get("logicalType")
+        props = {k: v for k, v in data.items() if k not in ("type", "logicalType")}
+        if isinstance(logical, str) and type_ not in _LOGICAL_PHYSICAL.get(logical, {type_}):
+            # The spec says invalid logical types are ignored; we keep that but
+            # the type must then be treated as the plain primitive.
+            logical = None
+        if logical == "decimal":
+            self._check_decimal(props, file, path, size=None)
+        return Primitive(type_, logical if isinstance(logical, str) else None, props)
+
+    def _check_decimal(self, props: Mapping[str, Any], file: str | None, path: str, size: int | None) -> None:
+        precision = props.get("precision")
+        scale = props.get("scale", 0)
+        if not isinstance(precision, int) or isinstance(precision, bool) or precision < 1:
+            raise self._error("decimal needs a positive integer 'precision'", file, path, "INVALID_DECIMAL")
+        if not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= precision:
+            raise self._error("decimal 'scale' must be an integer between 0 and precision", file, path, "INVALID_DECIMAL")
+        if size is not None:
+            max_precision = int((8 * size - 1) * 0.30102999566398120)  # log10(2)
+            if precision > max_precision:
+                raise self._error(
+                    f"decimal precision {precision} does not fit in fixed of size {size} (max {max_precision})",
+                    file,
+                    path,
+                    "INVALID_DECIMAL",
+                )
+
+    def _define_name(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> tuple[str, str]:
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise self._error(f"{data.get('type')} schema needs a string 'name'", file, path)
+        explicit_ns = data.get("namespace")
+        if explicit_ns is not None and not isinstance(explicit_ns, str):
+            raise self._error("'namespace' must be a string", file, path)
+        if "." in name:
+            full = name
+        else:
+            ns = explicit_ns if explicit_ns is not None else namespace
+            full = fullname_of(name, ns)
+        for part in full.split("."):
+            if not _NAME_RE.match(part):
+                raise self._error(f"invalid Avro name '{full}'", file, path, "INVALID_NAME")
+        if full.rsplit(".", 1)[-1] in PRIMITIVES:
+            raise self._error(f"'{full}' redefines a primitive type", file, path, "INVALID_NAME")
+        if full in self.names:
+            other = self.names[full].file
+            where = f" (first defined in {other})" if other and other != file else ""
+            raise self._error(f"duplicate definition of '{full}'{where}", file, path, "DUPLICATE_NAME")
+        new_ns = full.rsplit(".", 1)[0] if "." in full else ""
+        return full, new_ns
+
+    def _aliases(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> list[str]:
+        aliases = data.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise self._error("'aliases' must be a list of strings", file, path)
+        return [fullname_of(a, namespace) for a in aliases]
+
+    def _doc(self, data: Mapping[str, Any], file: str | None, path: str) -> str | None:
+        doc = data.get("doc")
+        if doc is not None and not isinstance(doc, str):
+            raise self._error("'doc' must be a string", file, path)
+        return doc
+
+    def _record(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str, *, is_error: bool) -> Record:
+        full, ns = self._define_name(data, namespace, file, path)
+        record = Record(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, is_error=is_error)
+        self.names[full] = record  # registered before fields so recursion resolves
+        raw_fields = data.get("fields")
+        if not isinstance(raw_fields, list):
+            raise self._error(f"record '{full}' needs a 'fields' list", file, path)
+        seen: set[str] = set()
+        for raw in raw_fields:
+            if not isinstance(raw, dict):
+                raise self._error(f"record '{full}' has a field that is not an object", file, path)
+            fname = raw.get("name")
+            if not isinstance(fname, str) or not _NAME_RE.match(fname):
+                raise self._error(f"invalid field name {json.dumps(fname)}", file, path, "INVALID_NAME")
+            fpath = f"{path}.{fname}" if path else fname
+            if fname in seen:
+                raise self._error(f"duplicate field '{fname}' in '{full}'", file, fpath, "DUPLICATE_FIELD")
+            seen.add(fname)
+            if "type" not in raw:
+                raise self._error(f"field '{fname}' needs a 'type'", file, fpath)
+            ftype = self._parse(raw["type"], ns, file, fpath)
+            faliases = raw.get("aliases", [])
+            if not isinstance(faliases, list) or not all(isinstance(a, str) for a in faliases):
+                raise self._error("'aliases' must be a list of strings", file, fpath)
+            order = raw.get("order", "ascending")
+            if order not in ("ascending", "descending", "ignore"):
+                raise self._error(f"invalid field order {json.dumps(order)}", file, fpath)
+            record.fields.append(
+                Field(fname, ftype, raw.get("default", NO_DEFAULT), self._doc(raw, file, fpath), list(faliases), order)
+            )
+        return record
+
+    def _enum(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> Enum:
+        full, ns = self._define_name(data, namespace, file, path)
+        symbols = data.get("symbols")
+        if not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) for s in symbols):
+            raise self._error(f"enum '{full}' needs a non-empty list of string 'symbols'", file, path)
+        for s in symbols:
+            if not _SYMBOL_RE.match(s):
+                raise self._error(f"invalid enum symbol '{s}' in '{full}'", file, path, "INVALID_NAME")
+        if len(set(symbols)) != len(symbols):
+            raise self._error(f"enum '{full}' has duplicate symbols", file, path)
+        default = data.get("default")
+        if default is not None and default not in symbols:
+            raise self._error(
+                f"enum '{full}' default '{default}' is not one of its symbols", file, path, "INVALID_DEFAULT"
+            )
+        enum = Enum(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, list(symbols), default)
+        self.names[full] = enum
+        return enum
+
+    def _fixed(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> Fixed:
+        full, ns = self._define_name(data, namespace, file, path)
+        size = data.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise self._error(f"fixed '{full}' needs a non-negative integer 'size'", file, path)
+        logical = data.get("logicalType")
+        props = {k: v for k, v in data.items() if k not in ("type", "name", "namespace", "aliases", "size", "logicalType", "doc")}
+        if logical == "decimal":
+            self._check_decimal(props, file, path, size=size)
+        elif (logical, size) not in (("duration", 12), ("uuid", 16)):
+            logical = None
+        fixed = Fixed(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, size, logical, props)
+        self.names[full] = fixed
+        return fixed
+
+    def _union(self, data: list[Any], namespace: str, file: str | None, path: str) -> Union:
+        branches: list[Schema] = []
+        keys: set[str] = set()
+        for i, raw in enumerate(data):
+            bpath = f"{path}<union:{i}>"
+            branch = self._parse(raw, namespace, file, bpath)
+            if isinstance(branch, Union):
+                raise self._error("a union may not directly contain another union", file, bpath)
+            key = branch_key(branch)
+            if key in keys:
+                raise self._error(f"union has two branches of type '{key}'", file, bpath)
+            keys.add(key)
+            branches.append(branch)
+        return Union(branches)
+
+
+def walk_named(schema: Schema) -> Iterator[NamedSchema]:
+    """Every named type reachable from ``schema``, each once, in definition order."""
+    seen: set[int] = set()
+
+    def visit(s: Schema) -> Iterator[NamedSchema]:
+        if isinstance(s, Record | Enum | Fixed):
+            if id(s) in seen:
+                return
+            seen.add(id(s))
+            yield s
+            if isinstance(s, Record):
+                for f in s.fields:
+                    yield from visit(f.type)
+        elif isinstance(s, Array):
+            yield from visit(s.items)
+        elif isinstance(s, Map):
+            yield from visit(s.values)
+        elif isinstance(s, Union):
+            for b in s.branches:
+                yield from visit(b)
+
+    yield from visit(schema)
+
+
+def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = None) -> Any:
+    """Self-contained Avro JSON: each named type defined at first use, then referenced by full name.
+
+    Names are written in full (no namespace attribute), so the output means the
+    same wherever it is embedded. Docs, defaults, aliases and logical types are kept.
+    """
+    defined = set() if defined is None else defined
+    if isinstance(schema, Primitive):
+        if not schema.logical and not schema.props:
+            return schema.type
+        out: dict[str, Any] = {"type": schema.type}
+        if schema.logical:
+            out["logicalType"] = schema.logical
+        out.update(schema.props)
+        return out
+    if isinstance(schema, Record | Enum | Fixed):
+        if schema.fullname in defined:
+            return schema.fullname
+        defined.add(schema.fullname)
+        out = {"type": "error" if isinstance(schema, Record) and schema.is_error else schema.kind, "name": schema.fullname}
+        if schema.doc is not None:
+            out["doc"] = schema.doc
+        if schema.aliases:
+            out["aliases"] = list(schema.aliases)
+        if isinstance(schema, Record):
+            fields = []
+            for f in schema.fields:
+                fj: dict[str, Any] = {"name": f.name, "type": to_json(f.type, defined=defined)}
+                if f.doc is not None:
+                    fj["doc"] = f.doc
+                if f.has_default:
+                    fj["default"] = f.default
+                if f.aliases:
+                    fj["aliases"] = list(f.aliases)
+                if f.order != "ascending":
+                    fj["order"] = f.order
+                fields.append(fj)
+            out["fields"] = fields
+        elif isinstance(schema, Enum):
+            out["symbols"] = list(schema.symbols)
+            if schema.default is not None:
+                out["default"] = schema.default
+        else:
+            out["size"] = schema.size
+            if schema.logical:
+                out["logicalType"] = schema.logical
+            out.update(schema.props)
+        return out
+    if isinstance(schema, Array):
+        return {"type": "array", "items": to_json(schema.items, defined=defined)}
+    if isinstance(schema, Map):
+        return {"type": "map", "values": to_json(schema.values, defined=defined)}
+    return [to_json(b, defined=defined) for b in schema.branches]
+
+
+def parse_schema(data: Any, *, names: dict[str, NamedSchema] | None = None, file: str | None = None) -> Schema:
+    """Parse one Avro schema given as JSON text or already-loaded JSON."""
+    if isinstance(data, str) and data.lstrip()[:1] in ("{", "[", '"'):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(exc.msg, Location(file=file, line=exc.lineno, column=exc.colno), "INVALID_JSON") from exc
+    return SchemaParser(dict(names) if names else None).parse(data, file=file)
+
+
+def canonical_form(schema: Schema) -> str:
+    """Avro's Parsing Canonical Form: the identity of a schema for fingerprints."""
+    return json.dumps(_canonical(schema, set()), separators=(",", ":"))
+
+
+def _canonical(schema: Schema, defined: set[str]) -> Any:
+    if isinstance(schema, Primitive):
+        return schema.type
+    if isinstance(schema, Record | Enum | Fixed):
+        if schema.fullname in defined:
+            return schema.fullname
+        defined.add(schema.fullname)
+        if isinstance(schema, Record):
+            return {
+                "name": schema.fullname,
+                "type": "record",
+                "fields": [{"name": f.name, "type": _canonical(f.type, defined)} for f in schema.fields],
+            }
+        if isinstance(schema, Enum):
+            return {"name": schema.fullname, "type": "enum", "symbols": list(schema.symbols)}
+        return {"name": schema.fullname, "type": "fixed", "size": schema.size}
+    if isinstance(schema, Array):
+        return {"type": "array", "items": _canonical(schema.items, defined)}
+    if isinstance(schema, Map):
+        return {"type": "map", "values": _canonical(schema.values, defined)}
+    return [_canonical(b, defined) for b in schema.branches]
+
+
+_INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
+def default_error(schema: Schema, value: Any) -> str | None:
+    """Why ``value`` is not a valid Avro JSON default for ``schema`` (``None`` when it is).
+
+    Per the specification a union default must match the union's first branch,
+    and bytes/fixed defaults are strings of code points 0-255.
+    """
+    return _default_error(schema, value, set())
+
+
+def _default_error(schema: Schema, value: Any, stack: set[int]) -> str | None:
+    if isinstance(schema, Union):
+        if not schema.branches:
+            return "an empty union has no valid default"
+        first = schema.branches[0]
+        err = _default_error(first, value, stack)
+        return None if err is None else f"a union default must match the first branch ({type_label(first)}): {err}"
+    if isinstance(schema, Primitive):
+        t = schema.type
+        if t == "null":
+            return None if value is None else f"expected null, got {json.dumps(value)}"
+        if t == "boolean":
+            return None if isinstance(value, bool) else f"expected a boolean, got {json.dumps(value)}"
+        if t in _INT_RANGES:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return f"expected an integer, got {json.dumps(value)}"
+            lo, hi = _INT_RANGES[t]
+            return None if lo <= value <= hi else f"{value} is out of the {t} range [{lo}, {hi}]"
+        if t in ("float", "double"):
+            ok = (isinstance(value, int | float) and not isinstance(value, bool)) or value in ("NaN", "Infinity", "-Infinity")
+            return None if ok else f"expected a number, got {json.dumps(value)}"
+        if t == "string":
+            return None if isinstance(value, str) else f"expected a string, got {json.dumps(value)}"
+        # bytes: a string of code points 0-255
+        if not isinstance(value, str):
+            return f"expected a string of bytes, got {json.dumps(value)}"
+        return None if all(ord(c) < 256 for c in value) else "bytes default has code points above 255"
+    if isinstance(schema, Fixed):
+        if not isinstance(value, str) or any(ord(c) > 255 for c in value):
+            return f"expected a string of {schema.size} bytes, got {json.dumps(value)}"
+        return None if len(value) == schema.size else f"fixed '{schema.fullname}' needs {schema.size} bytes, got {len(value)}"
+    if isinstance(schema, Enum):
+        if value in schema.symbols:
+            return None
+        return f"{json.dumps(value)} is not a symbol of '{schema.fullname}' ({', '.join(schema.symbols)})"
+    if isinstance(schema, Array):
+        if not isinstance(value, list):
+            return f"expected an array, got {json.dumps(value)}"
+        for i, item in enumerate(value):
+            err = _default_error(schema.items, item, stack)
+            if err:
+                return f"item {i}: {err}"
+        return None
+    if isinstance(schema, Map):
+        if not isinstance(value, dict):
+            return f"expected an object, got {json.dumps(value)}"
+        for k, v in value.items():
+            err = _default_error(schema.values, v, stack)
+            if err:
+                return f"key {k!r}: {err}"
+        return None
+    # record
+    if not isinstance(value, dict):
+        return f"expected an object for record '{schema.fullname}', got {json.dumps(value)}"
+    if id(schema) in stack:
+        return None
+    stack = stack | {id(schema)}
+    for f in schema.fields:
+        if f.name in value:
+            err = _default_error(f.type, value[f.name], stack)
+            if err:
+                return f"field '{f.name}': {err}"
+        elif not f.has_default:
+            return f"record '{schema.fullname}' default lacks field '{f.name}', which has no default"
+    return None
