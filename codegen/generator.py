@@ -28,40 +28,40 @@ class GenerateResult:
     changed: list[str] = field(default_factory=list)
 
 
-def render_package(catalog: Catalog) -> dict[str, str]:
+def render_package(catalog: Catalog, package: str = PACKAGE) -> dict[str, str]:
     """The generated package as ``{relative path: text}``, without touching the disk."""
     types = catalog.types
     ordered: list[NamedSchema] = [types[k] for k in sorted(types)]
     naming = decide_names(ordered)
     files = {t.fullname: t.file or "" for t in ordered}
-    renderer = Renderer(types, naming, files)
+    renderer = Renderer(types, naming, files, package)
     by_ns: dict[str, list[NamedSchema]] = {}
     for t in ordered:
         by_ns.setdefault(t.namespace, []).append(t)
     out: dict[str, str] = {}
     for ns in sorted(by_ns):
-        rel = _module_path(ns)
+        rel = _module_path(ns, package)
         out[rel] = renderer.render_module(ns, by_ns[ns])
     for rel in list(out):
         parent = Path(rel).parent
         while parent != Path("."):
             init = (parent / "__init__.py").as_posix()
             if init not in out:
-                pkg = ".".join([PACKAGE.split(".")[-1], *parent.parts])
+                pkg = ".".join([package, *parent.parts])
                 out[init] = f'"""Namespace package ``{pkg}`` (generated)."""\n'
             parent = parent.parent
     if "__init__.py" not in out:
         out["__init__.py"] = (
             '"""Generated event classes, one module per Avro namespace.\n\n'
-            "Import them as ``from contracts.events.<namespace> import <Name>``; "
+            f"Import them as ``from {package}.<namespace> import <Name>``; "
             'regenerate with ``make codegen``.\n"""\n'
         )
     out["py.typed"] = ""
     return dict(sorted(out.items()))
 
 
-def _module_path(namespace: str) -> str:
-    parts = module_of(namespace).split(".")[2:]
+def _module_path(namespace: str, package: str) -> str:
+    parts = module_of(namespace, package).split(".")[len(package.split(".")) :]
     return "/".join([*parts, "__init__.py"])
 
 
@@ -102,12 +102,19 @@ def diff_trees(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
     return sorted(p for p in set(expected) | set(actual) if expected.get(p) != actual.get(p))
 
 
-def generate(schemas: Path | str, output: Path | str, *, cache_dir: Path | str | None = None, force: bool = False) -> GenerateResult:
+def generate(
+    schemas: Path | str,
+    output: Path | str,
+    *,
+    cache_dir: Path | str | None = None,
+    force: bool = False,
+    package: str = PACKAGE,
+) -> GenerateResult:
     """Regenerate ``output`` from ``schemas``; a failure leaves ``output`` as it was."""
     schemas, output = Path(schemas), Path(output)
     _recover(output)
     cache = Path(cache_dir) / _CACHE_FILE if cache_dir else None
-    key = _inputs_hash(schemas)
+    key = _inputs_hash(schemas) + package
     if cache and not force and cache.exists():
         try:
             state = json.loads(cache.read_text())
@@ -116,7 +123,7 @@ def generate(schemas: Path | str, output: Path | str, *, cache_dir: Path | str |
         if state.get("inputs") == key and state.get("output") == _tree_hash(output):
             return GenerateResult(cached=True)
     catalog = load_catalog(schemas)
-    files = render_package(catalog)
+    files = render_package(catalog, package)
     changed = diff_trees(files, read_tree(output))
     if changed:
         _write_atomically(output, files)
@@ -126,9 +133,9 @@ def generate(schemas: Path | str, output: Path | str, *, cache_dir: Path | str |
     return GenerateResult(files=files, changed=changed)
 
 
-def check(schemas: Path | str, output: Path | str) -> list[str]:
+def check(schemas: Path | str, output: Path | str, package: str = PACKAGE) -> list[str]:
     """Files of ``output`` that differ from what ``schemas`` generate (empty when in sync)."""
-    files = render_package(load_catalog(Path(schemas)))
+    files = render_package(load_catalog(Path(schemas)), package)
     return diff_trees(files, read_tree(Path(output)))
 
 

@@ -29,10 +29,14 @@ _RESERVED = {
 }  # fmt: skip
 
 
-def module_of(namespace: str) -> str:
+# A field attribute must not shadow a name the module uses in annotations.
+_RESERVED_ATTRS = frozenset(_RESERVED)
+
+
+def module_of(namespace: str, package: str = PACKAGE) -> str:
     """The Python module holding the types of an Avro namespace."""
     parts = [p + "_" if keyword.iskeyword(p) else p for p in namespace.split(".") if p]
-    return ".".join([PACKAGE, *parts])
+    return ".".join([package, *parts])
 
 
 def class_name(t: s.NamedSchema) -> str:
@@ -68,7 +72,10 @@ class _Module:
 class Renderer:
     """Renders namespace modules; one instance per generation run."""
 
-    def __init__(self, types: dict[str, s.NamedSchema], naming: Naming, files: dict[str, str]) -> None:
+    def __init__(
+        self, types: dict[str, s.NamedSchema], naming: Naming, files: dict[str, str], package: str = PACKAGE
+    ) -> None:
+        self.package = package
         self.types = types
         self.naming = naming
         self.files = files  # fullname -> source file
@@ -84,7 +91,7 @@ class Renderer:
             if alias in taken:
                 alias = "".join(p[:1].upper() + p[1:] for p in t.namespace.split(".")) + local
             mod.foreign[t.fullname] = alias
-            target = module_of(t.namespace)
+            target = module_of(t.namespace, self.package)
             mod.need(target, local if alias == local else f"{local} as {alias}")
         return mod.foreign[t.fullname]
 
@@ -154,7 +161,7 @@ class Renderer:
         if isinstance(t, s.Primitive):
             return self._primitive_default(mod, t, value)
         if isinstance(t, s.Enum):
-            return f"{self._ref(mod, t)}.{self.naming.member(t.fullname, value)}", True
+            return f"{self._ref(mod, t)}.{self.naming.enum_members(t)[value]}", True
         if isinstance(t, s.Fixed):
             raw = value.encode("latin-1")
             if t.logical == "uuid":
@@ -171,9 +178,10 @@ class Renderer:
             items = [f"{k!r}: {self.default_expr(mod, t.values, v)[0]}" for k, v in value.items()]
             return "{" + ", ".join(items) + "}", False
         args = []
+        attrs = self.naming.record_attrs(t, _RESERVED_ATTRS)
         for f in t.fields:
             if f.name in value:
-                args.append(f"{self.naming.field_attr(t.fullname, f.name)}={self.default_expr(mod, f.type, value[f.name])[0]}")
+                args.append(f"{attrs[f.name]}={self.default_expr(mod, f.type, value[f.name])[0]}")
         return f"{self._ref(mod, t)}({', '.join(args)})", False
 
     def _primitive_default(self, mod: _Module, t: s.Primitive, value: Any) -> tuple[str, bool]:
@@ -217,8 +225,8 @@ class Renderer:
         out += f"    __avro_fullname__: ClassVar[str] = {t.fullname!r}\n"
         default = repr(t.default) if t.default is not None else "None"
         out += f"    __avro_default__: ClassVar[str | None] = {default}\n\n"
-        for sym in t.symbols:
-            out += f"    {self.naming.member(t.fullname, sym)} = {sym!r}\n"
+        for sym, member in self.naming.enum_members(t).items():
+            out += f"    {member} = {sym!r}\n"
         return out
 
     def render_record(self, mod: _Module, t: s.Record) -> str:
@@ -235,8 +243,9 @@ class Renderer:
             out += f"    __avro_file__: ClassVar[str] = {source!r}\n"
         schema_literal = py_literal(s.to_json(t), "    ")
         out += f"    __avro_schema__: ClassVar[dict[str, Any]] = {schema_literal}\n\n"
+        attrs = self.naming.record_attrs(t, _RESERVED_ATTRS)
         for f in t.fields:
-            attr = self.naming.field_attr(t.fullname, f.name)
+            attr = attrs[f.name]
             ann = self.annotation(mod, f.type)
             args: list[str] = []
             if f.has_default:

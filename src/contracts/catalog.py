@@ -245,9 +245,12 @@ def load_schemas(root: Path, extra: dict[str, Any] | None = None) -> tuple[list[
 
 
 def _display(root: Path, path: Path) -> str:
-    """A path as users see it: relative to the working directory when possible."""
+    """A path as users see it, the same from any working directory: ``schemas/com/acme/X.avsc``.
+
+    Generated code records it, so it must not depend on where the command ran.
+    """
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return (Path(root.resolve().name) / path.resolve().relative_to(root.resolve())).as_posix()
     except ValueError:
         return path.as_posix()
 

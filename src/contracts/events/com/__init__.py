@@ -1,1 +1,1 @@
-"""Namespace package ``events.com`` (generated)."""
+"""Namespace package ``contracts.events.com`` (generated)."""

@@ -1,1 +1,1 @@
-"""Namespace package ``events.com.acme`` (generated)."""
+"""Namespace package ``contracts.events.com.acme`` (generated)."""

@@ -1,0 +1,47 @@
+# Everything runs inside .venv, created on first use from pyproject.toml.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install codegen codegen-check lint typecheck gate check test bench demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Regenerate src/contracts/events from schemas/ (cached; a no-change rerun is instant).
+codegen: $(STAMP)
+	$(BIN)/contracts codegen
+
+## Exit 1, naming the stale files, when the committed generated package differs from schemas/.
+codegen-check: $(STAMP)
+	$(BIN)/contracts codegen --check
+
+## Schema lint, then ruff and mypy --strict on src/ (generated code included) and codegen/.
+lint: $(STAMP)
+	$(BIN)/contracts lint
+	$(BIN)/ruff check src codegen tests bench
+	$(BIN)/mypy
+
+## The compatibility gate: schemas/ against compatibility/ (history and deployments).
+gate: $(STAMP)
+	$(BIN)/contracts compat check
+
+check: lint codegen-check gate
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+demo: $(STAMP)
+	$(BIN)/python -m contracts.demo
+
+clean:
+	rm -rf $(VENV) .contracts-cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m contracts`` runs the CLI."""
+
+from contracts.cli import main
+
+main()

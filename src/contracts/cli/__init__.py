@@ -1,0 +1,50 @@
+"""The ``contracts`` command line.
+
+Exit codes, the same for every command: 0 success; 1 a contract violation
+(incompatible change, lint error, drift); 2 bad input or usage; 3 a registry or
+broker could not be reached.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from contracts.cli._common import ContractsGroup
+from contracts.cli.codegen import codegen
+from contracts.cli.lint import lint
+
+
+@click.group(cls=ContractsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="event-contracts", prog_name="contracts")
+def main(verbose: int) -> None:
+    """Schema-governed event contracts for Kafka: lint, codegen, compatibility gate, registry.
+
+    \b
+    Exit codes: 0 ok, 1 contract violation, 2 bad input or usage,
+    3 registry or broker unreachable.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+main.add_command(lint)
+main.add_command(codegen)
+
+
+def _register_optional(*modules: str) -> None:
+    """Command groups that later modules add; imported lazily to keep start-up fast."""
+    import importlib
+
+    for name in modules:
+        module: Any = importlib.import_module(f"contracts.cli.{name}")
+        main.add_command(module.command)
+
+
+_register_optional()
+
+__all__ = ["main"]

@@ -1,0 +1,47 @@
+"""``contracts codegen``: regenerate (or check) the generated event package."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from contracts.cli._common import schemas_option
+from contracts.config import load_config
+from contracts.errors import EXIT_VIOLATION
+
+
+@click.command("codegen")
+@schemas_option
+@click.option("--output", type=click.Path(file_okay=False, path_type=str), default=None, help="Generated package folder.")
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 naming the files that are out of date.")
+@click.option("--force", is_flag=True, help="Ignore the content-hash cache.")
+def codegen(schemas: str | None, output: str | None, check: bool, force: bool) -> None:
+    """Generate typed pydantic classes from the Avro schemas (atomic, deterministic, cached)."""
+    from codegen import check as check_tree
+    from codegen import generate
+
+    config = load_config()
+    src = Path(schemas) if schemas else config.schemas
+    out = Path(output) if output else config.events
+    if check:
+        stale = check_tree(src, out)
+        if stale:
+            click.echo(f"generated code in {out} is out of date with {src}; run `make codegen`:", err=True)
+            for rel in stale:
+                click.echo(f"  {(out / rel).as_posix()}", err=True)
+            raise SystemExit(EXIT_VIOLATION)
+        click.echo(f"{out} is up to date with {src}")
+        return
+    started = time.perf_counter()
+    result = generate(src, out, cache_dir=config.root / ".contracts-cache", force=force)
+    took = time.perf_counter() - started
+    if result.cached:
+        click.echo(f"{out}: up to date (cache hit, {took:.2f}s)")
+    elif result.changed:
+        click.echo(f"{out}: wrote {len(result.files)} files, {len(result.changed)} changed ({took:.2f}s)")
+        for rel in result.changed:
+            click.echo(f"  {rel}")
+    else:
+        click.echo(f"{out}: no changes ({took:.2f}s)")

@@ -1,0 +1,130 @@
+"""Findings and their output formats (text, JSON, JUnit XML, GitHub annotations).
+
+Lint and the compatibility gate report the same shape so that CI tooling reads
+one format whatever produced it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+from xml.etree import ElementTree as ET
+
+FORMATS = ("text", "json", "junit", "github")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: a stable rule id, where it is, and what breaks for whom."""
+
+    rule: str
+    message: str
+    file: str | None = None
+    path: str | None = None
+    subject: str | None = None
+    old_version: int | str | None = None
+    new_version: int | str | None = None
+    category: str = ""
+    severity: str = "error"  # "error", or "accepted" when an override lets it through
+    reason: str | None = None  # the override's reason, for accepted findings
+    line: int | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "error"
+
+    def where(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file + (f":{self.line}" if self.line else ""))
+        if self.subject:
+            versions = ""
+            if self.old_version is not None or self.new_version is not None:
+                versions = f" v{self.old_version} -> {self.new_version}"
+            parts.append(f"subject {self.subject}{versions}")
+        if self.path:
+            parts.append(f"field {self.path}")
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
+
+
+def render(findings: Sequence[Finding], fmt: str, *, tool: str, checked: Sequence[str] = ()) -> str:
+    """Format findings; ``checked`` names the items (files, subjects) that were examined."""
+    if fmt == "json":
+        blocking = sum(f.blocking for f in findings)
+        payload = {
+            "tool": tool,
+            "checked": len(checked),
+            "errors": blocking,
+            "accepted": sum(f.severity == "accepted" for f in findings),
+            "findings": [f.to_dict() for f in findings],
+        }
+        return json.dumps(payload, indent=2, default=str)
+    if fmt == "junit":
+        return _junit(findings, tool, checked)
+    if fmt == "github":
+        return "\n".join(_github(f) for f in findings)
+    return _text(findings, tool, checked)
+
+
+def _text(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> str:
+    lines = []
+    for f in findings:
+        tag = "ACCEPTED " if f.severity == "accepted" else ""
+        lines.append(f"{tag}{f.rule}: {f.where()}")
+        lines.append(f"    {f.message}")
+        if f.reason:
+            lines.append(f"    override reason: {f.reason}")
+    errors = sum(f.blocking for f in findings)
+    accepted = sum(f.severity == "accepted" for f in findings)
+    summary = f"{tool}: {len(checked)} checked, {errors} error(s)"
+    if accepted:
+        summary += f", {accepted} accepted by override"
+    lines.append(summary)
+    return "\n".join(lines)
+
+
+def _github(f: Finding) -> str:
+    level = "error" if f.blocking else "notice"
+    props = []
+    if f.file:
+        props.append(f"file={_gh_escape(f.file, prop=True)}")
+    if f.line:
+        props.append(f"line={f.line}")
+    props.append(f"title={_gh_escape(f.rule, prop=True)}")
+    where = f" ({f.where()})" if f.subject or f.path else ""
+    return f"::{level} {','.join(props)}::{_gh_escape(f.message + where)}"
+
+
+def _gh_escape(text: str, *, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def _junit(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> str:
+    suite = ET.Element("testsuite", name=tool)
+    failures = 0
+    for f in findings:
+        case = ET.SubElement(suite, "testcase", classname=f.subject or f.file or tool, name=f"{f.rule} {f.path or ''}".strip())
+        if f.blocking:
+            failures += 1
+            fail = ET.SubElement(case, "failure", type=f.rule, message=f.message)
+            fail.text = f"{f.where()}\n{f.message}"
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = f"accepted by override: {f.reason or ''}"
+    failing = {f.subject or f.file for f in findings}
+    for item in checked:
+        if item not in failing:
+            ET.SubElement(suite, "testcase", classname=item, name="compatible" if tool == "compat" else "clean")
+    suite.set("failures", str(failures))
+    suite.set("tests", str(len(suite)))
+    root = ET.Element("testsuites")
+    root.append(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")

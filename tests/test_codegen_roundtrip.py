@@ -1,0 +1,159 @@
+"""Round trip of random valid data through every generated class, and rejection of invalid values."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import fastavro
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from contracts import schema as s
+from contracts.record import AvroRecord
+from tests.avro_data import avro_values
+from tests.conftest import Generated
+
+
+def _records(gen: Generated) -> list[str]:
+    return sorted(n for n, t in gen.catalog.types.items() if isinstance(t, s.Record))
+
+
+def _write(schema: Any, value: Any) -> bytes:
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, schema, value)
+    return buf.getvalue()
+
+
+def _roundtrip(cls: type[AvroRecord], data: st.DataObject) -> None:
+    record = s.parse_schema(cls.__avro_schema__)
+    parsed = cls.parsed_schema()
+    value = data.draw(avro_values(record))
+    written = _write(parsed, value)
+    read = fastavro.schemaless_reader(io.BytesIO(written), parsed, return_record_name=True)
+    # validated construction must accept every valid Avro value...
+    instance = cls.from_avro(read, validate=True)
+    # ...and write back the very same bytes (no branch switched, no precision lost).
+    assert instance.to_avro_bytes() == written
+    again = cls.from_avro_bytes(written)
+    assert again == instance
+    assert cls.from_avro(instance.to_avro(), validate=True) == instance
+
+
+TRICKY = [
+    "tricky.defaults.AllDefaults", "tricky.logical.Decimals", "tricky.logical.Times", "tricky.logical.Uuids",
+    "tricky.named.Empty", "tricky.named.Enums", "tricky.named.Error", "tricky.named.Fixeds", "tricky.names.Field",
+    "tricky.names.Keywords", "tricky.names.Underscore", "tricky.nested.Deep", "tricky.nested.LinkedList",
+    "tricky.nested.Tree", "tricky.prims.AllPrimitives", "tricky.prims.Floats", "tricky.prims.IntBounds",
+    "tricky.unions.Mixed", "tricky.unions.RecordDefault", "tricky.unions.SameShape", "tricky.b.UsesBoth",
+]  # fmt: skip
+
+
+def test_corpus_is_covered(tricky: Generated) -> None:
+    assert len(list((tricky.catalog.root).rglob("*.avsc"))) >= 20
+    top_level = {f.root.fullname for f in tricky.catalog.files if isinstance(f.root, s.Record)}
+    assert top_level <= set(TRICKY), "add new corpus records to TRICKY"
+
+
+@pytest.mark.parametrize("fullname", TRICKY)
+@given(data=st.data())
+def test_tricky_roundtrip(tricky: Generated, fullname: str, data: st.DataObject) -> None:
+    _roundtrip(tricky.cls(fullname), data)
+
+
+@pytest.mark.parametrize(
+    "fullname",
+    [
+        "com.acme.orders.OrderCreated", "com.acme.orders.OrderCancelled", "com.acme.payments.PaymentProcessed",
+        "com.acme.payments.PaymentFailed", "com.acme.notifications.EmailRequested",
+    ],
+)  # fmt: skip
+@given(data=st.data())
+def test_shipped_roundtrip(shipped: Generated, fullname: str, data: st.DataObject) -> None:
+    _roundtrip(shipped.cls(fullname), data)
+
+
+def test_every_shipped_record_is_generated(shipped: Generated) -> None:
+    for name in _records(shipped):
+        cls = shipped.cls(name)
+        assert cls.__avro_fullname__ == name
+        assert s.canonical_form(s.parse_schema(cls.__avro_schema__)) == s.canonical_form(shipped.catalog.types[name])
+
+
+def test_same_shape_union_keeps_the_branch(tricky: Generated) -> None:
+    SameShape = tricky.cls("tricky.unions.SameShape")
+    Dog = tricky.cls("tricky.unions.Dog")
+    Cat = tricky.cls("tricky.unions.Cat")
+    value = SameShape(payload=Dog(name="Rex"), maybe=Dog(name="Fido"), many=[Cat(name="a"), Dog(name="b")])
+    back = SameShape.from_avro_bytes(value.to_avro_bytes())
+    assert type(back.payload) is Dog and type(back.maybe) is Dog
+    assert [type(x) for x in back.many] == [Cat, Dog]
+
+
+def test_defaults_are_not_optional(tricky: Generated) -> None:
+    AllDefaults = tricky.cls("tricky.defaults.AllDefaults")
+    d = AllDefaults()
+    assert d.b is True and d.s == "hé" and d.arr == ["a", "b"] and d.m == {"k": 1} and d.u == "x"
+    assert AllDefaults.model_fields["b"].annotation is not None
+    assert "None" not in str(AllDefaults.model_fields["s"].annotation)
+    with pytest.raises(ValidationError):
+        AllDefaults(b=None)
+    Enums = tricky.cls("tricky.named.Enums")
+    Color = tricky.cls("tricky.named.Color")
+    assert Enums(keywordish="class", colors={}).color is Color.GREEN
+    assert Color.__avro_default__ == "RED"
+    Decimals = tricky.cls("tricky.logical.Decimals")
+    assert Decimals.model_fields["defaulted"].default == Decimal("1.50")
+    RecordDefault = tricky.cls("tricky.unions.RecordDefault")
+    rd = RecordDefault()
+    assert rd.pet.name == "Tom" and rd.point.x == 0 and rd.point.y == 3
+    assert RecordDefault().point is not rd.point, "mutable defaults must not be shared"
+
+
+def test_keywords_are_aliased(tricky: Generated) -> None:
+    Keywords = tricky.cls("tricky.names.Keywords")
+    k = Keywords.model_validate(
+        {"from": "a", "class": 1, "json": 2, "model_config": True, "copy": "c", "dict": "d", "fields": "f", "validate": "v"}
+    )
+    assert k.from_ == "a" and k.class_ == 1 and k.schema_ == "s"
+    avro = k.to_avro()
+    assert avro["from"] == "a" and avro["class"] == 1 and "from_" not in avro
+    assert k.model_dump()["from"] == "a"
+
+
+def _model_error(cls: type, **kwargs: Any) -> str:
+    with pytest.raises(ValidationError) as exc:
+        cls(**kwargs)
+    return str(exc.value)
+
+
+def test_invalid_values_are_rejected(tricky: Generated) -> None:
+    IntBounds = tricky.cls("tricky.prims.IntBounds")
+    assert "small" in _model_error(IntBounds, small=2**31, ints=[])
+    assert "big" in _model_error(IntBounds, big=2**63, ints=[])
+    assert "ints.0" in _model_error(IntBounds, ints=[-(2**31) - 1])
+    assert "small" in _model_error(IntBounds, small="5", ints=[]), "no silent coercion from strings"
+    Decimals = tricky.cls("tricky.logical.Decimals")
+    base = {"whole": Decimal(1), "fixed_amount": Decimal("1.5")}
+    assert "price" in _model_error(Decimals, price=Decimal("1.23456"), **base)  # scale 4
+    assert "price" in _model_error(Decimals, price=Decimal("123456.1"), **base)  # precision 9
+    Enums = tricky.cls("tricky.named.Enums")
+    assert "keywordish" in _model_error(Enums, keywordish="PURPLE", colors={})
+    Fixeds = tricky.cls("tricky.named.Fixeds")
+    assert "md5" in _model_error(Fixeds, md5=b"short", hashes=[])
+    Floats = tricky.cls("tricky.prims.Floats")
+    assert "single" in _model_error(Floats, single=1e39, singles={})
+    Times = tricky.cls("tricky.logical.Times")
+    from datetime import date, datetime, time
+
+    naive = datetime(2024, 1, 1)
+    err = _model_error(
+        Times, day=date.today(), t_ms=time(1), t_us=time(1), ts_ms=naive, ts_us=naive, lts_ms=naive, lts_us=naive
+    )
+    assert "ts_ms" in err and "timezone" in err.lower()
+    Uuids = tricky.cls("tricky.logical.Uuids")
+    assert "id" in _model_error(Uuids, id="not-a-uuid", raw_id=uuid.uuid4(), ids=[])
