@@ -45,6 +45,6 @@ def _register_optional(*modules: str) -> None:
         main.add_command(module.command)
 
 
-_register_optional()
+_register_optional("compat")
 
 __all__ = ["main"]

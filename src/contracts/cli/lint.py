@@ -12,7 +12,8 @@ from contracts.cli._common import format_option, schemas_option
 from contracts.config import load_config
 from contracts.errors import EXIT_VIOLATION
 from contracts.findings import render
-from contracts.lint import RULES, lint as run_lint
+from contracts.lint import RULES
+from contracts.lint import lint as run_lint
 
 
 @click.command("lint")

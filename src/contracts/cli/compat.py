@@ -1,0 +1,132 @@
+"""``contracts compat``: the compatibility gate, the rule list and publishing new versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from contracts.catalog import load_catalog
+from contracts.cli._common import F, format_option, schemas_option
+from contracts.compat import RULES, load_history, run_gate
+from contracts.compat.history import History, write_version
+from contracts.config import load_config, registry_url
+from contracts.errors import EXIT_VIOLATION
+from contracts.findings import Finding, render
+
+
+@click.group("compat")
+def command() -> None:
+    """Compatibility gate: check schemas/ against what has been published."""
+
+
+def _history_option(f: F) -> F:
+    return click.option(
+        "--history",
+        type=click.Path(file_okay=False, path_type=str),
+        default=None,
+        help="Published history folder (default: compatibility/).",
+    )(f)
+
+
+@command.command("check")
+@schemas_option
+@_history_option
+@format_option
+@click.option("--against-registry", "registry", default=None, metavar="URL", help="Also check against a live registry's versions.")
+@click.option("--registry-only", is_flag=True, help="With --against-registry: ignore compatibility/ versions.")
+@click.option("--strict-logical-types", is_flag=True, default=None, help="Report decimal scale/precision and time unit changes.")
+@click.option("--subject", "subjects", multiple=True, help="Only these subjects (repeatable).")
+@click.option("--no-deployments", is_flag=True, help="Skip the producer/consumer deployment check.")
+def check(
+    schemas: str | None,
+    history: str | None,
+    fmt: str,
+    registry: str | None,
+    registry_only: bool,
+    strict_logical_types: bool | None,
+    subjects: tuple[str, ...],
+    no_deployments: bool,
+) -> None:
+    """Check every schema against its subject's history at the subject's level.
+
+    Exit 0 when all pass, 1 on any finding not accepted by an override,
+    2 on bad input, 3 when the registry is unreachable.
+    """
+    config = load_config()
+    catalog = load_catalog(Path(schemas) if schemas else config.schemas)
+    known = {s.name for s in catalog.subjects()}
+    for name in subjects:
+        if name not in known:
+            catalog.subject(name)  # raises: unknown subject, exit 2
+    hist = load_history(Path(history) if history else config.compatibility)
+    strict = config.strict_logical_types if strict_logical_types is None else strict_logical_types
+    findings: list[Finding] = []
+    checked: list[str] = []
+    if not registry_only:
+        result = run_gate(catalog, hist, strict_logical_types=strict, deployments=not no_deployments, subjects=subjects or None)
+        findings += result.findings
+        checked = result.checked
+    url = registry_url(registry)
+    if registry:
+        from contracts.registry.client import RegistryClient
+        from contracts.registry.history import fetch_history
+
+        client = RegistryClient(url or registry)
+        live = fetch_history(client, [s.name for s in catalog.subjects() if not subjects or s.name in subjects])
+        live.overrides = hist.overrides
+        live_result = run_gate(catalog, live, strict_logical_types=strict, deployments=False, subjects=subjects or None)
+        for f in live_result.findings:
+            findings.append(Finding(**{**f.__dict__, "message": f"[registry {client.url}] {f.message}"}))
+        checked = checked or live_result.checked
+    click.echo(render(findings, fmt, tool="compat", checked=checked))
+    if any(f.blocking for f in findings):
+        raise SystemExit(EXIT_VIOLATION)
+
+
+@command.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(fmt: str) -> None:
+    """List every compatibility rule id with its meaning."""
+    if fmt == "json":
+        click.echo(json.dumps([{"id": r.id, "category": r.category, "summary": r.summary, "fails_at": r.level} for r in RULES], indent=2))
+        return
+    for r in RULES:
+        click.echo(f"{r.id:<30} {r.category:<24} {r.summary}")
+
+
+@command.command("publish")
+@schemas_option
+@_history_option
+@format_option
+@click.option("--subject", "subjects", multiple=True, help="Only these subjects (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Say what would be published; write nothing.")
+def publish(schemas: str | None, history: str | None, fmt: str, subjects: tuple[str, ...], dry_run: bool) -> None:
+    """Append each changed schema as the next version of its subject.
+
+    Refuses (exit 1, writing nothing) when any change breaks its subject's level
+    and no override in compatibility/overrides.toml accepts it. A subject's
+    first version is always accepted.
+    """
+    config = load_config()
+    catalog = load_catalog(Path(schemas) if schemas else config.schemas)
+    root = Path(history) if history else config.compatibility
+    hist: History = load_history(root)
+    result = run_gate(catalog, hist, strict_logical_types=config.strict_logical_types, deployments=False, subjects=subjects or None)
+    if result.blocking:
+        click.echo(render(result.findings, fmt, tool="compat", checked=result.checked))
+        click.echo("publish refused: nothing was written", err=True)
+        raise SystemExit(EXIT_VIOLATION)
+    changed = [st for st in result.states if st.changed]
+    if not changed:
+        click.echo("nothing to publish: every subject matches its latest version")
+        return
+    for st in changed:
+        verb = "would publish" if dry_run else "published"
+        if not dry_run:
+            write_version(root, st.subject.name, st.next_version, st.candidate_json)
+        click.echo(f"{verb} {st.subject.name} v{st.next_version} ({st.subject.compatibility})")
+    accepted = [f for f in result.findings if f.severity == "accepted"]
+    if accepted:
+        click.echo(render(accepted, "text", tool="compat", checked=result.checked))

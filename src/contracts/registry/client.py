@@ -1,0 +1,162 @@
+"""A small client for the Confluent Schema Registry REST API (Confluent, Karapace, Redpanda, ours).
+
+The CLI uses it for plan/push/pull and the gate; serializers use confluent-kafka's
+own client. Unreachable registries raise ``InfrastructureError`` (exit 3) so CI
+can tell an outage from a contract violation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.errors import BadInputError, ContractsError, InfrastructureError
+
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+
+
+class RegistryError(ContractsError):
+    """The registry answered with an error body (``error_code``, ``message``)."""
+
+    def __init__(self, status: int, error_code: int, message: str) -> None:
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+        super().__init__(f"registry error {error_code} (HTTP {status}): {message}")
+
+
+@dataclass
+class RegisteredSchema:
+    subject: str
+    version: int
+    id: int
+    schema: str
+    references: list[dict[str, Any]]
+
+
+class RegistryClient:
+    """Blocking REST client; ``auth`` is ``user:password``; TLS settings pass to ``ssl``."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: str | None = None,
+        timeout: float = 10.0,
+        ca_location: str | None = None,
+        verify: bool = True,
+    ) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise BadInputError(f"registry URL must start with http:// or https://, not {url!r}")
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self._headers = {"Accept": f"{CONTENT_TYPE}, application/json", "Content-Type": CONTENT_TYPE}
+        if auth:
+            self._headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+        self._ssl: ssl.SSLContext | None = None
+        if self.url.startswith("https://"):
+            self._ssl = ssl.create_default_context(cafile=ca_location)
+            if not verify:
+                self._ssl.check_hostname = False
+                self._ssl.verify_mode = ssl.CERT_NONE
+
+    def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        url = self.url + path
+        if params:
+            url += "?" + urllib.parse.urlencode({k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()})
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, method=method, headers=self._headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            try:
+                payload = json.loads(raw)
+                code, message = int(payload.get("error_code", exc.code)), str(payload.get("message", ""))
+            except (ValueError, AttributeError):
+                code, message = exc.code, raw.decode(errors="replace")[:200]
+            if exc.code in (401, 403):
+                raise InfrastructureError(f"registry {self.url} refused the credentials (HTTP {exc.code})") from exc
+            if exc.code >= 500 and code >= 500 and code not in (50001, 50002, 50003):
+                raise InfrastructureError(f"registry {self.url} failed: HTTP {exc.code} {message}") from exc
+            raise RegistryError(exc.code, code, message) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise InfrastructureError(f"registry {self.url} is unreachable: {reason}") from exc
+        return json.loads(raw) if raw else None
+
+    # -- subjects and versions ---------------------------------------------
+    def subjects(self, *, deleted: bool = False) -> list[str]:
+        return list(self.request("GET", "/subjects", params={"deleted": True} if deleted else None))
+
+    def versions(self, subject: str) -> list[int]:
+        try:
+            return list(self.request("GET", f"/subjects/{_q(subject)}/versions"))
+        except RegistryError as exc:
+            if exc.error_code == 40401:
+                return []
+            raise
+
+    def version(self, subject: str, version: int | str) -> RegisteredSchema:
+        d = self.request("GET", f"/subjects/{_q(subject)}/versions/{version}")
+        return RegisteredSchema(d["subject"], d["version"], d["id"], d["schema"], d.get("references") or [])
+
+    def register(self, subject: str, schema: str, references: list[dict[str, Any]] | None = None, normalize: bool = False) -> int:
+        body: dict[str, Any] = {"schema": schema, "schemaType": "AVRO"}
+        if references:
+            body["references"] = references
+        return int(self.request("POST", f"/subjects/{_q(subject)}/versions", body, {"normalize": True} if normalize else None)["id"])
+
+    def lookup(self, subject: str, schema: str, references: list[dict[str, Any]] | None = None) -> RegisteredSchema | None:
+        body: dict[str, Any] = {"schema": schema, "schemaType": "AVRO"}
+        if references:
+            body["references"] = references
+        try:
+            d = self.request("POST", f"/subjects/{_q(subject)}", body)
+        except RegistryError as exc:
+            if exc.error_code in (40401, 40403):
+                return None
+            raise
+        return RegisteredSchema(d["subject"], d["version"], d["id"], d["schema"], d.get("references") or [])
+
+    def compatibility(self, subject: str, schema: str, version: str = "latest", references: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"schema": schema, "schemaType": "AVRO"}
+        if references:
+            body["references"] = references
+        result: dict[str, Any] = self.request(
+            "POST", f"/compatibility/subjects/{_q(subject)}/versions/{version}", body, {"verbose": True}
+        )
+        return result
+
+    def schema_by_id(self, schema_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", f"/schemas/ids/{schema_id}")
+        return result
+
+    # -- config ------------------------------------------------------------
+    def config(self, subject: str | None = None) -> str | None:
+        path = f"/config/{_q(subject)}" if subject else "/config"
+        try:
+            d = self.request("GET", path)
+        except RegistryError as exc:
+            if exc.error_code in (40401, 40408):
+                return None
+            raise
+        return str(d.get("compatibilityLevel") or d.get("compatibility"))
+
+    def set_config(self, level: str, subject: str | None = None) -> None:
+        path = f"/config/{_q(subject)}" if subject else "/config"
+        self.request("PUT", path, {"compatibility": level})
+
+    def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
+        return list(self.request("DELETE", f"/subjects/{_q(subject)}", params={"permanent": True} if permanent else None))
+
+
+def _q(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
