@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["codegen"]
+BENCHES = ["codegen", "compat"]
 
 
 def main(argv: list[str]) -> None:

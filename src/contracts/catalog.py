@@ -227,18 +227,19 @@ def iter_schema_files(root: Path) -> Iterator[Path]:
 def load_schemas(root: Path, extra: dict[str, Any] | None = None) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
     """Parse every ``.avsc`` under ``root`` (plus ``extra`` raw documents keyed by path)."""
     raws: dict[str, Any] = {}
+    shown = _display(root, root)
     for p in iter_schema_files(root):
         rel = p.relative_to(root).as_posix()
-        raws[rel] = read_json(p, _display(root, p))
+        raws[rel] = read_json(p, f"{shown}/{rel}")
     if extra:
         raws.update(extra)
     parser = SchemaParser()
     files: list[SchemaFile] = []
     for rel in _order_files(raws):
-        before = set(parser.names)
-        display = _display(root, root / rel) if rel in raws and (root / rel).exists() else rel
+        before = len(parser.names)  # names are kept in definition order
+        display = f"{shown}/{rel}" if extra is None or rel not in extra else rel
         root_schema = parser.parse(raws[rel], file=display)
-        defines = [parser.names[n] for n in parser.names if n not in before]
+        defines = list(parser.names.values())[before:]
         files.append(SchemaFile(display, root_schema, defines, raws[rel]))
     files.sort(key=lambda f: f.path)
     return files, parser.names

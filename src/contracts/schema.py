@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from contracts.errors import Location, SchemaError
 
@@ -177,6 +177,39 @@ _LOGICAL_PHYSICAL = {
 }
 
 
+# Plain primitives are immutable and shared, so equal ones are the same object.
+_PLAIN = {name: Primitive(name) for name in PRIMITIVES}
+
+# Unnamed composite nodes whose children are all shared are shared too (hash-consing):
+# the same field type in two versions is then one object, and comparing it is free.
+# Nodes holding a named type are never shared, as named types belong to one parse.
+_INTERNED: dict[tuple[Any, ...], Schema] = {}
+_Composite = TypeVar("_Composite", Array, Map, Union)
+_INTERN_LIMIT = 100_000
+_SHARED: set[int] = {id(p) for p in _PLAIN.values()}
+
+
+def _intern(node: _Composite) -> _Composite:
+    children: list[Schema]
+    if isinstance(node, Array):
+        children = [node.items]
+    elif isinstance(node, Map):
+        children = [node.values]
+    else:
+        children = node.branches
+    if not all(id(c) in _SHARED for c in children):
+        return node
+    key = (node.kind, *(id(c) for c in children))
+    found = _INTERNED.get(key)
+    if found is None:
+        if len(_INTERNED) >= _INTERN_LIMIT:
+            return node
+        _INTERNED[key] = node
+        _SHARED.add(id(node))
+        return node
+    return found  # type: ignore[return-value]  # same key, same kind
+
+
 class SchemaParser:
     """Parses Avro JSON into the typed model, sharing named types across files.
 
@@ -184,8 +217,12 @@ class SchemaParser:
     reference earlier ones by full name; the loader orders files accordingly.
     """
 
-    def __init__(self, names: dict[str, NamedSchema] | None = None) -> None:
+    def __init__(self, names: dict[str, NamedSchema] | None = None, *, shared: dict[str, Record] | None = None) -> None:
         self.names: dict[str, NamedSchema] = names if names is not None else {}
+        # With ``shared``, a nested record whose JSON was seen before (and that refers to no
+        # type outside itself) is the same object: many versions of one subject then share it.
+        self._shared = shared
+        self._refs: list[NamedSchema] = []  # named types resolved by reference, in order
 
     def parse(self, data: Any, *, file: str | None = None, namespace: str | None = None) -> Schema:
         return self._parse(data, namespace or "", file, "")
@@ -218,17 +255,17 @@ class SchemaParser:
         if type_ == "array":
             if "items" not in data:
                 raise self._error("array schema needs 'items'", file, path)
-            return Array(self._parse(data["items"], namespace, file, f"{path}[]"))
+            return _intern(Array(self._parse(data["items"], namespace, file, f"{path}[]")))
         if type_ == "map":
             if "values" not in data:
                 raise self._error("map schema needs 'values'", file, path)
-            return Map(self._parse(data["values"], namespace, file, f"{path}{{}}"))
+            return _intern(Map(self._parse(data["values"], namespace, file, f"{path}{{}}")))
         # {"type": "com.acme.Money"} is a reference written as an object.
         return self._reference(type_, namespace, file, path)
 
     def _reference(self, name: str, namespace: str, file: str | None, path: str) -> Schema:
         if name in PRIMITIVES:
-            return Primitive(name)
+            return _PLAIN[name]
         full = fullname_of(name, namespace)
         found = self.names.get(full) or (self.names.get(name) if "." not in name else None)
         if found is None:
@@ -237,9 +274,13 @@ class SchemaParser:
             suggestions = sorted(set(close) | set(short))
             hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
             raise self._error(f"unknown type '{name}' (resolved as '{full}'){hint}", file, path, "UNKNOWN_TYPE")
+        if self._shared is not None:
+            self._refs.append(found)
         return found
 
     def _primitive(self, type_: str, data: Mapping[str, Any], file: str | None, path: str) -> Primitive:
+        if len(data) == 1:
+            return _PLAIN[type_]
         logical = data.get("logicalType")
         props = {k: v for k, v in data.items() if k not in ("type", "logicalType")}
         if isinstance(logical, str) and type_ not in _LOGICAL_PHYSICAL.get(logical, {type_}):
@@ -248,7 +289,16 @@ class SchemaParser:
             logical = None
         if logical == "decimal":
             self._check_decimal(props, file, path, size=None)
-        return Primitive(type_, logical if isinstance(logical, str) else None, props)
+        try:
+            key: tuple[Any, ...] = ("p", type_, logical if isinstance(logical, str) else None, *sorted(props.items()))
+            hash(key)
+        except TypeError:  # a property holding a list or an object
+            key = ("p", type_, logical if isinstance(logical, str) else None, json.dumps(props, sort_keys=True))
+        found = _INTERNED.get(key)
+        if found is None:
+            found = _INTERNED[key] = Primitive(type_, logical if isinstance(logical, str) else None, props)
+            _SHARED.add(id(found))
+        return found  # type: ignore[return-value]
 
     def _check_decimal(self, props: Mapping[str, Any], file: str | None, path: str, size: int | None) -> None:
         precision = props.get("precision")
@@ -304,6 +354,22 @@ class SchemaParser:
         return doc
 
     def _record(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str, *, is_error: bool) -> Record:
+        if self._shared is not None and path:
+            key = namespace + "\0" + json.dumps(data, sort_keys=True)
+            found = self._shared.get(key)
+            if found is not None and all(t.fullname not in self.names for t in walk_named(found)):
+                for t in walk_named(found):
+                    self.names[t.fullname] = t
+                return found
+            start = len(self._refs)
+            record = self._record_body(data, namespace, file, path, is_error=is_error)
+            inside = {id(t) for t in walk_named(record)}
+            if all(id(r) in inside for r in self._refs[start:]):
+                self._shared[key] = record
+            return record
+        return self._record_body(data, namespace, file, path, is_error=is_error)
+
+    def _record_body(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str, *, is_error: bool) -> Record:
         full, ns = self._define_name(data, namespace, file, path)
         record = Record(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, is_error=is_error)
         self.names[full] = record  # registered before fields so recursion resolves
@@ -311,6 +377,7 @@ class SchemaParser:
         if not isinstance(raw_fields, list):
             raise self._error(f"record '{full}' needs a 'fields' list", file, path)
         seen: set[str] = set()
+        append = record.fields.append
         for raw in raw_fields:
             if not isinstance(raw, dict):
                 raise self._error(f"record '{full}' has a field that is not an object", file, path)
@@ -321,18 +388,23 @@ class SchemaParser:
             if fname in seen:
                 raise self._error(f"duplicate field '{fname}' in '{full}'", file, fpath, "DUPLICATE_FIELD")
             seen.add(fname)
-            if "type" not in raw:
+            raw_type = raw.get("type")
+            if raw_type is None:
                 raise self._error(f"field '{fname}' needs a 'type'", file, fpath)
-            ftype = self._parse(raw["type"], ns, file, fpath)
-            faliases = raw.get("aliases", [])
-            if not isinstance(faliases, list) or not all(isinstance(a, str) for a in faliases):
+            plain = _PLAIN.get(raw_type) if isinstance(raw_type, str) else None
+            ftype = plain if plain is not None else self._parse(raw_type, ns, file, fpath)
+            faliases: Any = raw.get("aliases")
+            if faliases is None:
+                faliases = []
+            elif not isinstance(faliases, list) or not all(isinstance(a, str) for a in faliases):
                 raise self._error("'aliases' must be a list of strings", file, fpath)
             order = raw.get("order", "ascending")
-            if order not in ("ascending", "descending", "ignore"):
+            if order != "ascending" and order not in ("descending", "ignore"):
                 raise self._error(f"invalid field order {json.dumps(order)}", file, fpath)
-            record.fields.append(
-                Field(fname, ftype, raw.get("default", NO_DEFAULT), self._doc(raw, file, fpath), list(faliases), order)
-            )
+            doc = raw.get("doc")
+            if doc is not None and not isinstance(doc, str):
+                raise self._error("'doc' must be a string", file, fpath)
+            append(Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, list(faliases), order))
         return record
 
     def _enum(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> Enum:
@@ -370,6 +442,10 @@ class SchemaParser:
         return fixed
 
     def _union(self, data: list[Any], namespace: str, file: str | None, path: str) -> Union:
+        if all(isinstance(b, str) and b in _PLAIN for b in data) and len(set(data)) == len(data):
+            found = _INTERNED.get(("union", *(id(_PLAIN[b]) for b in data)))
+            if isinstance(found, Union):
+                return found
         branches: list[Schema] = []
         keys: set[str] = set()
         for i, raw in enumerate(data):
@@ -382,7 +458,7 @@ class SchemaParser:
                 raise self._error(f"union has two branches of type '{key}'", file, bpath)
             keys.add(key)
             branches.append(branch)
-        return Union(branches)
+        return _intern(Union(branches))
 
 
 def walk_named(schema: Schema) -> Iterator[NamedSchema]:

@@ -86,9 +86,14 @@ def check(
 
 
 @command.command("rules")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def rules(fmt: str) -> None:
-    """List every compatibility rule id with its meaning."""
+    """List every compatibility rule id with its meaning (markdown: the docs page)."""
+    if fmt == "markdown":
+        from contracts.compat.docs import markdown
+
+        click.echo(markdown(), nl=False)
+        return
     if fmt == "json":
         click.echo(json.dumps([{"id": r.id, "category": r.category, "summary": r.summary, "fails_at": r.level} for r in RULES], indent=2))
         return

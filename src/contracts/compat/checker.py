@@ -10,6 +10,7 @@ Logical types are ignored unless ``strict_logical_types`` is set (as Confluent d
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 from contracts import schema as s
@@ -76,17 +77,43 @@ class Checker:
         self.strict = strict_logical_types
         self._memo: dict[tuple[int, int], list[Incompatibility]] = {}
         self._busy: set[tuple[int, int]] = set()
+        self._fingerprints: dict[int, tuple[s.Schema, str]] = {}
+        self._field_maps: dict[int, tuple[s.Record, dict[str, s.Field]]] = {}
 
     def check(self, reader: s.Schema, writer: s.Schema) -> list[Incompatibility]:
         """Every reason ``reader`` cannot read data written with ``writer`` (empty: compatible)."""
+        if isinstance(reader, s.Record) and isinstance(writer, s.Record):
+            # Root records are checked because they differ; fingerprinting them would be wasted.
+            key = (id(reader), id(writer))
+            found = self._memo.get(key)
+            if found is None:
+                self._busy.add(key)
+                try:
+                    found = self._compute(reader, writer)
+                finally:
+                    self._busy.discard(key)
+                self._memo[key] = found
+            return found
         return self._check(reader, writer)
 
     def compatible(self, reader: s.Schema, writer: s.Schema) -> bool:
         return not self._check(reader, writer)
 
+    def _fingerprint(self, schema: s.Schema) -> str:
+        entry = self._fingerprints.get(id(schema))
+        if entry is None:
+            # The schema is kept alongside so that its id is not reused while cached.
+            entry = (schema, json.dumps(s.to_json(schema), sort_keys=True))
+            self._fingerprints[id(schema)] = entry
+        return entry[1]
+
     def _check(self, reader: s.Schema, writer: s.Schema) -> list[Incompatibility]:
+        if reader is writer:
+            return []  # a schema always reads its own data
         if not isinstance(reader, s.Record | s.Union) and not isinstance(writer, s.Record | s.Union):
             return self._compute(reader, writer)
+        if isinstance(reader, s.Record) and isinstance(writer, s.Record) and self._fingerprint(reader) == self._fingerprint(writer):
+            return []
         key = (id(reader), id(writer))
         found = self._memo.get(key)
         if found is not None:
@@ -158,28 +185,42 @@ class Checker:
             same = (
                 isinstance(b, s.Record | s.Enum | s.Fixed)
                 and type(b) is type(w)
-                and _names_match(b, w)  # type: ignore[arg-type]
+                and _names_match(b, w)
             ) or (isinstance(b, s.Array | s.Map) and type(b) is type(w))
             if same:
                 return [i.under(f"<union:{branch_label(b)}>") for i in self._check(b, w)]
         return [Incompatibility(MISSING_UNION_BRANCH, "", r, w, branch_label(w))]
 
+    def _fields_of(self, record: s.Record) -> dict[str, s.Field]:
+        entry = self._field_maps.get(id(record))
+        if entry is None:
+            entry = (record, {f.name: f for f in record.fields})
+            self._field_maps[id(record)] = entry
+        return entry[1]
+
     def _records(self, r: s.Record, w: s.Record) -> list[Incompatibility]:
         out: list[Incompatibility] = []
         if not _names_match(r, w):
             out.append(Incompatibility(NAME_MISMATCH, "", r, w, w.fullname))
-        by_name = {f.name: f for f in w.fields}
+        by_name = self._fields_of(w)
         for rf in r.fields:
-            matches = [by_name[n] for n in (rf.name, *rf.aliases) if n in by_name]
-            if len(matches) > 1:
-                names = ", ".join(f.name for f in matches)
-                out.append(Incompatibility(AMBIGUOUS_FIELD, rf.name, r, w, names))
-                continue
-            if not matches:
+            wf = by_name.get(rf.name)
+            if rf.aliases:
+                matches = [by_name[n] for n in (rf.name, *rf.aliases) if n in by_name]
+                if len(matches) > 1:
+                    names = ", ".join(f.name for f in matches)
+                    out.append(Incompatibility(AMBIGUOUS_FIELD, rf.name, r, w, names))
+                    continue
+                wf = matches[0] if matches else None
+            if wf is None:
                 if not rf.has_default:
                     out.append(Incompatibility(READER_FIELD_MISSING_DEFAULT, rf.name, r, w, rf.name))
                 continue
-            out.extend(i.under(rf.name) for i in self._check(rf.type, matches[0].type))
+            if rf.type is wf.type:
+                continue
+            sub = self._check(rf.type, wf.type)
+            if sub:
+                out.extend(i.under(rf.name) for i in sub)
         return out
 
     def _logical(self, r: s.Primitive | s.Fixed, w: s.Primitive | s.Fixed) -> list[Incompatibility]:

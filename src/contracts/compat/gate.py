@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from contracts import schema as s
-from contracts.catalog import Catalog, Subject
+from contracts.catalog import Catalog, Subject, read_json
 from contracts.compat.checker import Checker
 from contracts.compat.history import History, Override
 from contracts.compat.rules import describe
@@ -124,6 +127,59 @@ def subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
     return out
 
 
+@dataclass
+class _Task:
+    """One subject's level check, self-contained so that a worker process can run it."""
+
+    subject: str
+    candidate: Any  # self-contained JSON
+    level: str
+    versions: list[tuple[int, str, Any]]  # (number, file, raw JSON or None to read the file)
+    new_version: int
+    file: str | None
+    consumers: list[str]
+    strict: bool
+
+
+def _run_tasks(tasks: Sequence[_Task]) -> list[Finding]:
+    findings: list[Finding] = []
+    if not tasks:
+        return findings
+    checker = Checker(strict_logical_types=tasks[0].strict)
+    for task in tasks:
+        shared: dict[str, s.Record] = {}  # versions of one subject share unchanged nested records
+        candidate = s.SchemaParser(shared=shared).parse(task.candidate, file=task.file)
+        hist = []
+        for number, file, raw in task.versions:
+            raw = read_json(Path(file), file) if raw is None else raw
+            hist.append(VersionedSchema(number, s.SchemaParser(shared=shared).parse(raw, file=file)))
+        findings += check_level(
+            checker,
+            candidate,
+            hist,
+            task.level,
+            subject=task.subject,
+            new_version=task.new_version,
+            file=task.file,
+            consumers=task.consumers,
+        )
+    return findings
+
+
+# Below this many subjects to check, worker processes cost more than they save.
+PARALLEL_THRESHOLD = 200
+
+
+def _check_levels(tasks: list[_Task], jobs: int) -> list[Finding]:
+    if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
+        return _run_tasks(tasks)
+    size = -(-len(tasks) // (jobs * 4))
+    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(_run_tasks, chunks))
+    return [f for chunk in results for f in chunk]
+
+
 def run_gate(
     catalog: Catalog,
     history: History,
@@ -131,10 +187,15 @@ def run_gate(
     strict_logical_types: bool = False,
     deployments: bool = True,
     subjects: Sequence[str] | None = None,
+    jobs: int | None = None,
 ) -> GateResult:
-    """Check every subject of the catalog (or those named) against its history and the deployments."""
+    """Check every subject of the catalog (or those named) against its history and the deployments.
+
+    Large catalogs are checked in ``jobs`` worker processes (default: one per CPU).
+    """
     checker = Checker(strict_logical_types=strict_logical_types)
     result = GateResult()
+    tasks: list[_Task] = []
     for state in subject_states(catalog, history):
         sub = state.subject
         if subjects and sub.name not in subjects:
@@ -144,17 +205,19 @@ def run_gate(
         versions = history.versions(sub.name)
         if not state.changed or not versions:
             continue  # unchanged, or a first version: always accepted
-        hist = [VersionedSchema(v.number, v.schema) for v in versions]
-        result.findings += check_level(
-            checker,
-            sub.schema,
-            hist,
-            sub.compatibility,
-            subject=sub.name,
-            new_version=state.next_version,
-            file=sub.file,
-            consumers=catalog.topics[sub.topic].consumers,
+        tasks.append(
+            _Task(
+                sub.name,
+                state.candidate_json,
+                sub.compatibility,
+                [(v.number, v.file, v.raw_if_loaded) for v in versions],
+                state.next_version,
+                sub.file,
+                catalog.topics[sub.topic].consumers,
+                strict_logical_types,
+            )
         )
+    result.findings += _check_levels(tasks, jobs if jobs is not None else (os.cpu_count() or 1))
     if deployments:
         result.findings += deployment_findings(catalog, history, checker, [st for st in result.states])
     result.findings = apply_overrides(result.findings, history.overrides)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -26,15 +27,34 @@ DEPLOYMENTS = "deployments.toml"
 OVERRIDES = "overrides.toml"
 
 
-@dataclass
 class Version:
-    """One published version of a subject."""
+    """One published version of a subject; its file is read and parsed on first use."""
 
-    subject: str
-    number: int
-    schema: s.Schema
-    raw: Any
-    file: str
+    __slots__ = ("_raw", "_schema", "file", "number", "subject")
+
+    def __init__(self, subject: str, number: int, schema: s.Schema | None, raw: Any, file: str) -> None:
+        self.subject = subject
+        self.number = number
+        self.file = file
+        self._schema = schema
+        self._raw = raw
+
+    @property
+    def raw(self) -> Any:
+        if self._raw is None:
+            self._raw = read_json(Path(self.file), self.file)
+        return self._raw
+
+    @property
+    def raw_if_loaded(self) -> Any:
+        """The JSON if it is already in memory (from a registry, or read once), else ``None``."""
+        return self._raw
+
+    @property
+    def schema(self) -> s.Schema:
+        if self._schema is None:
+            self._schema = s.SchemaParser().parse(self.raw, file=self.file)
+        return self._schema
 
 
 @dataclass
@@ -94,16 +114,14 @@ def load_history(root: Path | str) -> History:
     history = History(root)
     subjects_dir = root / "subjects"
     if subjects_dir.is_dir():
+        shown = _display(subjects_dir)
         for sub in sorted(p for p in subjects_dir.iterdir() if p.is_dir()):
             versions: list[Version] = []
-            for f in sub.iterdir():
-                m = _VERSION_FILE.match(f.name)
+            for name in os.listdir(sub):
+                m = _VERSION_FILE.match(name)
                 if not m:
                     continue
-                display = _display(f)
-                raw = read_json(f, display)
-                schema = s.SchemaParser().parse(raw, file=display)
-                versions.append(Version(sub.name, int(m.group(1)), schema, raw, display))
+                versions.append(Version(sub.name, int(m.group(1)), None, None, f"{shown}/{sub.name}/{name}"))
             versions.sort(key=lambda v: v.number)
             if versions:
                 numbers = [v.number for v in versions]

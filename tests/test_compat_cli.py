@@ -1,0 +1,159 @@
+"""The gate from the command line: exit codes, output formats, overrides, publish, and the example domain."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+from click.testing import CliRunner, Result
+
+from contracts.cli import main
+from tests.conftest import ROOT
+
+ORDER = "schemas/com/acme/orders/OrderCreated.avsc"
+SUBJECT = "orders-com.acme.orders.OrderCreated"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("schemas", "compatibility"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    (tmp_path / "pyproject.toml").write_text("[tool.contracts]\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _edit(path: str, change: Any) -> None:
+    data = json.loads(Path(path).read_text())
+    change(data)
+    Path(path).write_text(json.dumps(data, indent=2))
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def _remove_total(d: dict[str, Any]) -> None:
+    d["fields"] = [f for f in d["fields"] if f["name"] != "total"]
+
+
+def test_walkthrough_optional_field_passes_and_is_published(project: Path) -> None:
+    _edit(ORDER, lambda d: d["fields"].append({"name": "coupon", "type": ["null", "string"], "default": None, "doc": "Coupon code."}))
+    result = _run("compat", "check")
+    assert result.exit_code == 0, result.output
+    result = _run("compat", "publish")
+    assert result.exit_code == 0 and f"{SUBJECT} v3" in result.output
+    published = json.loads((project / f"compatibility/subjects/{SUBJECT}/v3.avsc").read_text())
+    assert published["fields"][-1]["name"] == "coupon"
+    assert _run("compat", "publish").output.startswith("nothing to publish")
+
+
+def test_walkthrough_removing_required_field_fails_naming_consumers(project: Path) -> None:
+    _edit(ORDER, _remove_total)
+    result = _run("compat", "check", "--format", "json")
+    assert result.exit_code == 1
+    findings = json.loads(result.output)["findings"]
+    rules = {f["rule"] for f in findings}
+    assert rules == {"FIELD_REMOVED_WITHOUT_DEFAULT"}
+    assert all(f["path"] == "total" and f["file"] == ORDER and f["subject"] == SUBJECT for f in findings)
+    messages = " ".join(f["message"] for f in findings)
+    assert "payments-service (consumer, built on v1)" in messages and "notifications-service" in messages
+    assert {(f["old_version"], f["new_version"]) for f in findings} == {(1, 3), (2, 3)}
+    # publish refuses and writes nothing
+    assert _run("compat", "publish").exit_code == 1
+    assert not (project / f"compatibility/subjects/{SUBJECT}/v3.avsc").exists()
+
+
+def test_override_accepts_and_still_shows(project: Path) -> None:
+    _edit(ORDER, _remove_total)
+    (project / "compatibility/overrides.toml").write_text(
+        f'[[override]]\nsubject = "{SUBJECT}"\nversion = 3\nrule = "FIELD_REMOVED_WITHOUT_DEFAULT"\npath = "total"\n'
+        'reason = "total moves to OrderPriced; consumers migrated in ACME-42"\n'
+    )
+    result = _run("compat", "check")
+    assert result.exit_code == 0, result.output
+    assert "ACCEPTED FIELD_REMOVED_WITHOUT_DEFAULT" in result.output and "ACME-42" in result.output
+    # an override for another version lets nothing through
+    text = (project / "compatibility/overrides.toml").read_text().replace("version = 3", "version = 4")
+    (project / "compatibility/overrides.toml").write_text(text)
+    assert _run("compat", "check").exit_code == 1
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "junit", "github"])
+def test_formats_parse(project: Path, fmt: str) -> None:
+    _edit(ORDER, _remove_total)
+    result = _run("compat", "check", "--format", fmt)
+    assert result.exit_code == 1
+    out = result.output
+    if fmt == "json":
+        assert json.loads(out)["errors"] == 4
+    elif fmt == "junit":
+        root = ET.fromstring(out.split("\n", 1)[1])
+        suite = root.find("testsuite")
+        assert suite is not None and suite.get("failures") == "4" and int(suite.get("tests", "0")) >= 5
+    elif fmt == "github":
+        lines = out.strip().splitlines()
+        assert len(lines) == 4 and all(line.startswith(f"::error file={ORDER},title=FIELD_REMOVED_WITHOUT_DEFAULT::") for line in lines)
+    else:
+        assert "FIELD_REMOVED_WITHOUT_DEFAULT" in out and "field total" in out and ORDER in out
+
+
+def test_first_version_and_unchanged_subjects_pass(project: Path) -> None:
+    shutil.rmtree(project / "compatibility/subjects")
+    (project / "compatibility/deployments.toml").unlink()
+    assert _run("compat", "check").exit_code == 0
+
+
+def test_bad_input_exit_2(project: Path) -> None:
+    assert _run("compat", "check", "--subject", "no-such-subject").exit_code == 2
+    (project / "compatibility/deployments.toml").write_text("[services.x]\nconsumes = { a = 'one' }\n")
+    result = _run("compat", "check")
+    assert result.exit_code == 2 and "deployments.toml" in result.output
+    assert _run("compat", "check", "--format", "yaml").exit_code == 2
+
+
+def test_unknown_deployed_version_is_a_finding(project: Path) -> None:
+    path = project / "compatibility/deployments.toml"
+    path.write_text(path.read_text() + '\n[services.billing]\nconsumes = { "notifications-value" = 7 }\n')
+    result = _run("compat", "check", "--format", "json")
+    assert result.exit_code == 1
+    assert [f["rule"] for f in json.loads(result.output)["findings"]] == ["DEPLOYMENT_UNKNOWN_VERSION"]
+
+
+def test_deployment_check_catches_what_levels_allow(project: Path) -> None:
+    # notifications-value is BACKWARD: a new required field with a default is fine for the level,
+    # but removing a field without default breaks the deployed email-gateway (built on v1).
+    path = "schemas/com/acme/notifications/EmailRequested.avsc"
+    _edit(path, lambda d: d.__setitem__("fields", [f for f in d["fields"] if f["name"] != "to"]))
+    result = _run("compat", "check", "--format", "json")
+    assert result.exit_code == 1
+    findings = json.loads(result.output)["findings"]
+    assert {f["category"] for f in findings} == {"deployment"}
+    assert "email-gateway (consumer, built on v1)" in findings[0]["message"]
+    assert _run("compat", "check", "--no-deployments").exit_code == 0
+
+
+def test_unreachable_registry_exit_3(project: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = _run("compat", "check", "--against-registry", f"http://127.0.0.1:{port}")
+    assert result.exit_code == 3, result.output
+    assert "unreachable" in result.output
+
+
+def test_rules_listing() -> None:
+    result = _run("compat", "rules", "--format", "json")
+    ids = [r["id"] for r in json.loads(result.output)]
+    assert "FIELD_REMOVED_WITHOUT_DEFAULT" in ids and len(ids) == len(set(ids))
+
+
+def test_rules_doc_lists_every_rule_with_example() -> None:
+    doc = (ROOT / "docs/compatibility-rules.md").read_text()
+    result = _run("compat", "rules", "--format", "markdown")
+    assert result.output.strip() == doc.strip(), "regenerate: contracts compat rules --format markdown > docs/compatibility-rules.md"
