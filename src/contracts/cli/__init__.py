@@ -45,6 +45,6 @@ def _register_optional(*modules: str) -> None:
         main.add_command(module.command)
 
 
-_register_optional("compat")
+_register_optional("compat", "registry")
 
 __all__ = ["main"]

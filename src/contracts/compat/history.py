@@ -122,15 +122,9 @@ def load_history(root: Path | str) -> History:
                 if not m:
                     continue
                 versions.append(Version(sub.name, int(m.group(1)), None, None, f"{shown}/{sub.name}/{name}"))
+            # Numbers may have gaps: a registry's deleted versions leave them.
             versions.sort(key=lambda v: v.number)
             if versions:
-                numbers = [v.number for v in versions]
-                if numbers != list(range(1, len(numbers) + 1)):
-                    raise SchemaError(
-                        f"versions of '{sub.name}' must be v1..v{len(numbers)} without gaps, found {numbers}",
-                        Location(file=_display(sub)),
-                        "INVALID_HISTORY",
-                    )
                 history.subjects[sub.name] = versions
     history.deployments = _load_deployments(root / DEPLOYMENTS)
     history.overrides = _load_overrides(root / OVERRIDES)

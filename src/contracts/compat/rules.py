@@ -149,15 +149,15 @@ class Described:
 
 def describe(inc: c.Incompatibility, *, reader_is_new: bool) -> Described:
     """Name the rule an incompatibility breaks and say what is wrong, from the data's point of view."""
-    field = f"`{inc.path}`" if inc.path else "the value"
+    field = f"field `{inc.path}`" if inc.path else "the value"
     r, w = inc.reader, inc.writer
     kind = inc.kind
     if kind == c.READER_FIELD_MISSING_DEFAULT:
         if reader_is_new:
-            return _d("FIELD_ADDED_WITHOUT_DEFAULT", f"field {field} is new and has no default to fill in for data that lacks it")
-        return _d("FIELD_REMOVED_WITHOUT_DEFAULT", f"field {field} is no longer written, and the reader requires it (no default)")
+            return _d("FIELD_ADDED_WITHOUT_DEFAULT", f"{field} is new and has no default to fill in for data that lacks it")
+        return _d("FIELD_REMOVED_WITHOUT_DEFAULT", f"{field} is no longer written, and the reader requires it (no default)")
     if kind == c.AMBIGUOUS_FIELD:
-        return _d("FIELD_ALIAS_AMBIGUOUS", f"reader field {field} matches several writer fields ({inc.detail}) by name and alias")
+        return _d("FIELD_ALIAS_AMBIGUOUS", f"reader {field} matches several writer fields ({inc.detail}) by name and alias")
     if kind == c.NAME_MISMATCH:
         return _d("NAME_CHANGED", f"{field} is named {_label(r)} for the reader but {_label(w)} in the data, with no alias linking them")
     if kind == c.FIXED_SIZE_MISMATCH:
