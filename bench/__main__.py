@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["codegen", "compat"]
+BENCHES = ["codegen", "compat", "registry"]
 
 
 def main(argv: list[str]) -> None:

@@ -36,6 +36,8 @@ def default_data_path() -> Path:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1  # buffer the response: headers and body leave in one write
 
     def _dispatch(self) -> None:
         if not self._authorized():
@@ -87,6 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
+        self.wfile.flush()
 
     do_GET = do_POST = do_PUT = do_DELETE = _dispatch
 
@@ -112,7 +115,9 @@ class EmbeddedRegistry:
         self.store = Store(data)
         self.app = RegistryApp(self.store)
         self._server = _Server((host, port), self.app, auth)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-registry", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="embedded-registry", daemon=True
+        )
 
     @property
     def url(self) -> str:

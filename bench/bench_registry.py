@@ -1,0 +1,86 @@
+"""Embedded registry throughput over real HTTP on loopback.
+
+Registrations per second and lookups (POST /subjects/{s}) per second with one and
+with eight concurrent clients, and the first-message latency of confluent-kafka's
+AvroSerializer against it. Baseline in the same run: GET / (no storage, no schema
+work), which bounds what the HTTP layer alone allows.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from contracts.registry.server import EmbeddedRegistry
+
+CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
+N = 400
+
+
+def _schema(i: int) -> str:
+    fields = [{"name": "id", "type": "string"}, {"name": f"f{i}", "type": ["null", "long"], "default": None}]
+    return json.dumps({"type": "record", "name": f"E{i}", "namespace": "bench", "fields": fields})
+
+
+def _rate(url: str, clients: int, make: object) -> float:
+    sessions = [requests.Session() for _ in range(clients)]
+
+    def run(c: int) -> None:
+        s = sessions[c]
+        for i in range(c, N, clients):
+            make(s, url, i)  # type: ignore[operator]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(run, range(clients)))
+    return N / (time.perf_counter() - started)
+
+
+def _register(s: requests.Session, url: str, i: int) -> None:
+    r = s.post(f"{url}/subjects/s{i}-value/versions", data=json.dumps({"schema": _schema(i)}), headers=CT)
+    assert r.status_code == 200
+
+
+def _lookup(s: requests.Session, url: str, i: int) -> None:
+    r = s.post(f"{url}/subjects/s{i % N}-value", data=json.dumps({"schema": _schema(i % N)}), headers=CT)
+    assert r.status_code == 200
+
+
+def _ping(s: requests.Session, url: str, i: int) -> None:
+    assert s.get(f"{url}/").status_code == 200
+
+
+def main() -> None:
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedRegistry(Path(tmp) / "bench.sqlite") as reg:
+        for clients in (1, 8):
+            base = _rate(reg.url, clients, _ping)
+            # fresh subjects per round so that every registration writes
+            with EmbeddedRegistry(Path(tmp) / f"r{clients}.sqlite") as fresh:
+                reg_rate = _rate(fresh.url, clients, _register)
+                look_rate = _rate(fresh.url, clients, _lookup)
+            print(f"{clients} client(s): register {reg_rate:.0f}/s, lookup {look_rate:.0f}/s; "
+                  f"baseline GET / {base:.0f}/s (lookup/baseline = {look_rate / base:.2f})")  # fmt: skip
+        client = SchemaRegistryClient({"url": reg.url})
+        started = time.perf_counter()
+        ser = AvroSerializer(client, _schema(0))
+        ser({"id": "x", "f0": 1}, SerializationContext("first", MessageField.VALUE))
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(1000):
+            ser({"id": "x", "f0": 1}, SerializationContext("first", MessageField.VALUE))
+        steady = (time.perf_counter() - started) / 1000
+        print(f"AvroSerializer first message (associations, register, cache): {first * 1000:.1f} ms; "
+              f"next messages {steady * 1e6:.0f} us (ratio {first / steady:.0f}x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

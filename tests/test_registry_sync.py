@@ -1,0 +1,127 @@
+"""plan / push / diff / pull against the embedded registry, and confluent-kafka's serde on it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner, Result
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from contracts.cli import main
+from contracts.registry.server import EmbeddedRegistry
+from tests.conftest import ROOT
+
+ORDER = "schemas/com/acme/orders/OrderCreated.avsc"
+
+
+@pytest.fixture
+def reg() -> Iterator[EmbeddedRegistry]:
+    with EmbeddedRegistry() as r:
+        yield r
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reg: EmbeddedRegistry) -> Path:
+    for name in ("schemas", "compatibility"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    (tmp_path / "pyproject.toml").write_text("[tool.contracts]\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CONTRACTS_SCHEMA_REGISTRY_URL", reg.url)
+    return tmp_path
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def _state(url: str) -> dict[str, Any]:
+    subjects = requests.get(f"{url}/subjects").json()
+    return {s: requests.get(f"{url}/subjects/{s}/versions").json() for s in subjects}
+
+
+def test_plan_push_idempotent_with_references(project: Path, reg: EmbeddedRegistry) -> None:
+    result = _run("registry", "plan")
+    assert result.exit_code == 1 and "create subject" in result.output
+    assert _run("registry", "push").exit_code == 0
+    order = requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions/latest").json()
+    assert {r["subject"] for r in order["references"]} == {"com.acme.common.EventMetadata", "com.acme.common.Money", "com.acme.common.Address"}
+    assert requests.get(f"{reg.url}/config/orders-com.acme.orders.OrderCreated").json() == {"compatibilityLevel": "FULL_TRANSITIVE"}
+    before = _state(reg.url)
+    again = _run("registry", "push")
+    assert again.exit_code == 0 and "already up to date" in again.output
+    assert _run("registry", "plan").exit_code == 0
+    assert _state(reg.url) == before
+    assert _run("registry", "diff").exit_code == 0
+
+
+def test_incompatible_push_changes_nothing_for_that_subject(project: Path, reg: EmbeddedRegistry) -> None:
+    assert _run("registry", "push").exit_code == 0
+    before = _state(reg.url)
+    data = json.loads(Path(ORDER).read_text())
+    data["fields"] = [f for f in data["fields"] if f["name"] != "total"]
+    Path(ORDER).write_text(json.dumps(data))
+    result = _run("registry", "push")
+    assert result.exit_code == 1
+    assert "FIELD_REMOVED_WITHOUT_DEFAULT" in result.output and "nothing was pushed" in result.output
+    assert _state(reg.url) == before
+    diff = _run("registry", "diff")
+    assert diff.exit_code == 1 and '-      "name": "total"' in diff.output
+
+
+def test_compatible_change_adds_a_version_and_pull_writes_history(project: Path, reg: EmbeddedRegistry) -> None:
+    assert _run("registry", "push").exit_code == 0
+    data = json.loads(Path(ORDER).read_text())
+    data["fields"].append({"name": "coupon", "type": ["null", "string"], "default": None, "doc": "c"})
+    Path(ORDER).write_text(json.dumps(data))
+    result = _run("registry", "push")
+    assert result.exit_code == 0 and "add version" in result.output
+    assert requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions").json() == [1, 2]
+    shutil.rmtree(project / "compatibility/subjects")
+    assert _run("registry", "pull").exit_code == 0
+    pulled = json.loads((project / "compatibility/subjects/orders-com.acme.orders.OrderCreated/v2.avsc").read_text())
+    assert pulled["fields"][-1]["name"] == "coupon"
+    assert pulled["fields"][0]["type"]["name"] == "com.acme.common.EventMetadata", "references resolved: self-contained"
+    (project / "compatibility/deployments.toml").unlink()
+    assert _run("compat", "check").exit_code == 0, "the offline gate starts from what is live"
+
+
+def test_unreachable_registry_exit_3(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTRACTS_SCHEMA_REGISTRY_URL", "http://127.0.0.1:9")
+    for cmd in ("plan", "push", "diff", "pull"):
+        result = _run("registry", cmd)
+        assert result.exit_code == 3, (cmd, result.output)
+
+
+SCHEMA = json.dumps({"type": "record", "name": "Ping", "namespace": "t", "fields": [{"name": "n", "type": "long"}]})
+
+
+@pytest.mark.parametrize("auto_register", [True, False])
+def test_confluent_serde_round_trip(reg: EmbeddedRegistry, auto_register: bool) -> None:
+    client = SchemaRegistryClient({"url": reg.url})
+    ctx = SerializationContext("pings", MessageField.VALUE)
+    conf: dict[str, Any] = {"auto.register.schemas": auto_register}
+    if not auto_register:
+        conf["use.latest.version"] = True
+        from confluent_kafka.schema_registry import Schema
+
+        client.register_schema("pings-value", Schema(SCHEMA, "AVRO"))
+    ser = AvroSerializer(client, SCHEMA, conf=conf)
+    payload = ser({"n": 42}, ctx)
+    assert payload is not None and payload[0] == 0
+    assert AvroDeserializer(client)(payload, ctx) == {"n": 42}
+    assert requests.get(f"{reg.url}/subjects").json() == ["pings-value"]
+
+
+def test_serializer_without_registration_fails_clearly(reg: EmbeddedRegistry) -> None:
+    client = SchemaRegistryClient({"url": reg.url})
+    ser = AvroSerializer(client, SCHEMA, conf={"auto.register.schemas": False})
+    with pytest.raises(Exception, match="40401|not found"):
+        ser({"n": 1}, SerializationContext("pings", MessageField.VALUE))
