@@ -123,5 +123,5 @@ def test_confluent_serde_round_trip(reg: EmbeddedRegistry, auto_register: bool) 
 def test_serializer_without_registration_fails_clearly(reg: EmbeddedRegistry) -> None:
     client = SchemaRegistryClient({"url": reg.url})
     ser = AvroSerializer(client, SCHEMA, conf={"auto.register.schemas": False})
-    with pytest.raises(Exception, match="40401|not found"):
+    with pytest.raises(Exception, match=r"40401|not found"):
         ser({"n": 1}, SerializationContext("pings", MessageField.VALUE))
