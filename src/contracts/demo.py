@@ -1,0 +1,208 @@
+"""``make demo``: the order pipeline, for real, on the embedded broker and registry.
+
+orders-service produces OrderCreated events; a payments-service consumer group of
+two members shares the orders partitions and emits PaymentProcessed or
+PaymentFailed; notifications-service turns orders and payments into
+EmailRequested. One poison message goes to the dead-letter topic and one
+duplicate event is skipped by the idempotent consumer. Prints a summary, exits 0,
+and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from contracts.catalog import load_catalog
+from contracts.events.com.acme.common import Address, EventMetadata, Money
+from contracts.events.com.acme.notifications import EmailRequested, EmailTemplate
+from contracts.events.com.acme.orders import Customer, OrderCreated, OrderLine, SalesChannel
+from contracts.events.com.acme.payments import PaymentFailed, PaymentMethod, PaymentProcessed
+from contracts.kafka import EventConsumer, EventProducer, MemoryDedupeStore, SQLiteDedupeStore
+from contracts.registry.client import RegistryClient
+from contracts.registry.server import EmbeddedRegistry
+from contracts.registry.sync import push
+from contracts.serde import EventDeserializer, EventSerializer, registry_client
+from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
+
+ORDERS = 12
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def meta(producer: str, correlation: uuid.UUID | None = None) -> EventMetadata:
+    return EventMetadata(event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), correlation_id=correlation, producer=producer)
+
+
+def order(i: int) -> OrderCreated:
+    price = Money(amount=Decimal("9.99") + i, currency="EUR")
+    lines = [OrderLine(sku=f"SKU-{i}", quantity=2, unit_price=price)]
+    total = Money(amount=(price.amount * 2).quantize(Decimal("0.01")), currency="EUR")
+    customer = Customer(
+        customer_id=f"c{i}",
+        email=f"customer{i}@example.com",
+        shipping_address=Address(line1=f"{i} Main St", city="Berlin", postal_code="10115", country="DE"),
+    )
+    order_id = uuid.uuid4()
+    return OrderCreated(
+        metadata=meta("orders-service", correlation=order_id),
+        order_id=order_id,
+        customer=customer,
+        lines=lines,
+        total=total,
+        channel=SalesChannel.WEB if i % 2 else SalesChannel.MOBILE,
+    )
+
+
+def run(schemas: Path = SCHEMAS, orders: int = ORDERS, out: object = print) -> dict[str, object]:
+    say = out if callable(out) else print
+    catalog = load_catalog(schemas)
+    with tempfile.TemporaryDirectory() as tmp, TansuBroker() as broker, EmbeddedRegistry(Path(tmp) / "registry.sqlite") as registry:
+        bootstrap = broker.bootstrap_servers
+        say(f"broker {bootstrap} (Tansu), schema registry {registry.url} (embedded)")
+        pushed = push(RegistryClient(registry.url), catalog)
+        say(f"registered {sum(c.action != 'set compatibility' for c in pushed)} subject version(s) from schemas/")
+        topics = {t.name: t.partitions for t in catalog.topics.values()} | {t.dlq: 1 for t in catalog.topics.values()}
+        create_topics(bootstrap, topics)
+
+        client = registry_client(registry.url)
+        serializer = EventSerializer(client, catalog)
+        consumer_conf: dict[str, Any] = {"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 1000}
+        payments_out = EventProducer(bootstrap, serializer, name="payments-service")
+        notify_out = EventProducer(bootstrap, serializer, name="notifications-service")
+        handled: Counter[str] = Counter()
+        lock = threading.Lock()
+
+        dedupe = SQLiteDedupeStore(Path(tmp) / "payments-dedupe.sqlite")  # shared by both members
+
+        def make_payments(member: str) -> EventConsumer:
+            consumer = EventConsumer(
+                bootstrap, EventDeserializer(client), catalog, group_id="payments-service", name=member, dedupe=dedupe, **consumer_conf
+            )
+
+            @consumer.handler(OrderCreated)
+            def charge(event: OrderCreated) -> None:
+                m = meta("payments-service", event.order_id)
+                payment: PaymentFailed | PaymentProcessed
+                if event.total.amount > Decimal("40"):
+                    payment = PaymentFailed(
+                        metadata=m, payment_id=uuid.uuid4(), order_id=event.order_id, amount=event.total, reason="card declined", retryable=True
+                    )
+                else:
+                    payment = PaymentProcessed(
+                        metadata=m, payment_id=uuid.uuid4(), order_id=event.order_id, amount=event.total,
+                        method=PaymentMethod.CARD, processed_at=datetime.now(UTC),
+                    )  # fmt: skip
+                payments_out.send(payment, key=str(event.order_id))
+                with lock:
+                    handled[member] += 1
+
+            return consumer
+
+        notifications = EventConsumer(
+            bootstrap, EventDeserializer(client), catalog, group_id="notifications-service", name="notifications-1",
+            dedupe=MemoryDedupeStore(), **consumer_conf,
+        )  # fmt: skip
+        emails: Counter[str] = Counter()
+
+        def email(to: str, template: EmailTemplate, order_id: uuid.UUID) -> None:
+            notify_out.send(EmailRequested(metadata=meta("notifications-service", order_id), to=to, template=template, order_id=order_id), key=str(order_id))
+            with lock:
+                emails[template.value] += 1
+
+        customers: dict[uuid.UUID, str] = {}
+
+        @notifications.handler(OrderCreated)
+        def confirm(event: OrderCreated) -> None:
+            customers[event.order_id] = event.customer.email
+            email(event.customer.email, EmailTemplate.ORDER_CONFIRMATION, event.order_id)
+
+        @notifications.handler(PaymentProcessed)
+        def receipt(event: PaymentProcessed) -> None:
+            email(customers.get(event.order_id, "unknown@example.com"), EmailTemplate.PAYMENT_RECEIPT, event.order_id)
+
+        @notifications.handler(PaymentFailed)
+        def failed(event: PaymentFailed) -> None:
+            email(customers.get(event.order_id, "unknown@example.com"), EmailTemplate.PAYMENT_FAILED, event.order_id)
+
+        members = [make_payments("payments-1"), make_payments("payments-2")]
+        consumers = [*members, notifications]
+        threads = [threading.Thread(target=c.run, kwargs={"handle_signals": False}, name=c.name) for c in consumers]
+        for t in threads:
+            t.start()
+        _wait(lambda: all(c.assignment for c in members), 60)
+        say("payments-service group: " + "; ".join(f"{c.name} has {', '.join(f'{t}[{p}]' for t, p in c.assignment)}" for c in members))
+
+        with EventProducer(bootstrap, serializer, name="orders-service") as orders_out:
+            sent = [order(i) for i in range(orders)]
+            for event in sent:
+                orders_out.send(event, key=str(event.order_id))
+            orders_out.send(sent[0], key=str(sent[0].order_id))  # a redelivery: same event id
+            orders_out.send_raw("orders", b"\x00\x00\x00\x00\x63not avro", key=b"poison")  # unknown schema id 99
+        say(f"orders-service sent {orders} OrderCreated, 1 duplicate and 1 poison message")
+
+        expected_payments = orders
+        _wait(lambda: sum(handled.values()) >= expected_payments and sum(emails.values()) >= 2 * orders, 90)
+        _wait(lambda: all(c.stats.dead_lettered >= 1 for c in [notifications]) and sum(c.stats.dead_lettered for c in members) >= 1, 30)
+        _wait(lambda: sum(c.stats.duplicates for c in members) >= 1, 30)
+        payments_out.flush()
+        notify_out.flush()
+        for c in consumers:
+            c.stop()
+        for t in threads:
+            t.join(30)
+        dedupe.close()
+
+        summary = {
+            "orders": orders,
+            "payments_by_member": {c.name: c.stats.handled for c in members},
+            "partitions_by_member": {c.name: sorted({p for _, p in c.assignment}) for c in members},
+            "payments": {"processed": sum(1 for e in sent if e.total.amount <= Decimal("40")), "failed": sum(1 for e in sent if e.total.amount > Decimal("40"))},
+            "emails": dict(emails),
+            "dead_letters": {c.group_id: c.stats.dead_lettered for c in (members[0], notifications)} | {"payments-service": sum(c.stats.dead_lettered for c in members)},
+            "duplicates_skipped": sum(c.stats.duplicates for c in members) + notifications.stats.duplicates,
+        }
+        say("")
+        say("summary")
+        say(f"  orders          {orders} OrderCreated on topic orders")
+        for c in members:
+            say(f"  {c.name:<15} handled {c.stats.handled} order(s) from partitions {summary['partitions_by_member'][c.name]}")  # type: ignore[index]
+        say(f"  payments        {summary['payments']} on topic payments")
+        say(f"  notifications   {dict(emails)} on topic notifications")
+        say(f"  dead letters    orders.dlq: {summary['dead_letters']} (unknown schema id 99)")
+        say(f"  duplicates      {summary['duplicates_skipped']} skipped by the idempotent consumers")
+        return summary
+
+
+def _wait(condition: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the pipeline did not settle within {timeout}s")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.CRITICAL)
+    started = time.monotonic()
+    summary = run()
+    ok = (
+        sum(summary["payments_by_member"].values()) == ORDERS  # type: ignore[attr-defined]
+        and summary["duplicates_skipped"] >= 1  # type: ignore[operator]
+        and summary["dead_letters"]["payments-service"] >= 1  # type: ignore[index]
+    )
+    print(f"demo {'passed' if ok else 'FAILED'} in {time.monotonic() - started:.1f}s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""``EventConsumer``: typed handlers, at-least-once, retries, dead letters, dedupe, clean shutdown.
+
+For each message: deserialize (failure: dead-letter at once), find the handler for
+its class, run it (with the dedupe store when given) with bounded exponential
+backoff between attempts, and after the last failure produce the original bytes to
+the topic's dead-letter topic with headers saying why. Its offset is stored only
+once the handler succeeded or the dead letter was acknowledged; librdkafka commits
+stored offsets periodically, on rebalance and on close. A message is never lost:
+a crash before its offset is committed means it is delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from contracts.catalog import Catalog
+from contracts.errors import ContractsError
+from contracts.kafka.dedupe import DedupeStore
+from contracts.record import AvroRecord
+from contracts.serde import EventDeserializationError, EventDeserializer
+
+log = logging.getLogger("contracts.kafka.consumer")
+E = TypeVar("E", bound=AvroRecord)
+Handler = Callable[[Any], None]
+
+CONSUMER_DEFAULTS = {
+    "enable.auto.commit": True,
+    "enable.auto.offset.store": False,  # we store an offset only after the message is done
+    "auto.commit.interval.ms": 1000,
+    "auto.offset.reset": "earliest",
+}
+
+
+@dataclass
+class RetryPolicy:
+    """Attempts per message and the backoff between them (exponential, capped)."""
+
+    attempts: int = 3
+    initial_backoff: float = 0.1
+    max_backoff: float = 2.0
+    multiplier: float = 2.0
+
+    def delays(self) -> list[float]:
+        out, d = [], self.initial_backoff
+        for _ in range(self.attempts - 1):
+            out.append(min(d, self.max_backoff))
+            d *= self.multiplier
+        return out
+
+
+@dataclass
+class ConsumerStats:
+    handled: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    unhandled: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    by_partition: Counter[str] = field(default_factory=Counter)
+
+
+class DeadLetterError(ContractsError):
+    """A message could not be dead-lettered; its offset is not committed."""
+
+
+class EventConsumer:
+    """Consume events of the registered classes from their catalog topics.
+
+    >>> consumer = EventConsumer(bootstrap, deserializer, catalog, group_id="payments", name="payments-1")
+    >>> @consumer.handler(OrderCreated)
+    ... def charge(event: OrderCreated) -> None: ...
+    >>> consumer.run()
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        deserializer: EventDeserializer,
+        catalog: Catalog,
+        *,
+        group_id: str,
+        name: str,
+        dedupe: DedupeStore | None = None,
+        retry: RetryPolicy | None = None,
+        topics: list[str] | None = None,
+        **conf: Any,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.deserializer = deserializer
+        self.catalog = catalog
+        self.group_id = group_id
+        self.name = name
+        self.dedupe = dedupe
+        self.retry = retry or RetryPolicy()
+        self.stats = ConsumerStats()
+        self._topics = topics
+        self._handlers: dict[type[AvroRecord], Handler] = {}
+        self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **conf}
+        self._stop = threading.Event()
+        self._consumer: Consumer | None = None
+        self._dlq: Producer | None = None
+        self.assignment: list[tuple[str, int]] = []
+
+    # -- registration -------------------------------------------------------
+    def handler(self, cls: type[E]) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
+        def register(fn: Callable[[E], None]) -> Callable[[E], None]:
+            self.on(cls, fn)
+            return fn
+
+        return register
+
+    def on(self, cls: type[E], fn: Callable[[E], None]) -> None:
+        self._handlers[cls] = fn
+
+    def topics(self) -> list[str]:
+        if self._topics:
+            return list(self._topics)
+        names = set()
+        for cls in self._handlers:
+            t = self.catalog.topic_for(cls.__avro_fullname__)
+            if t is None:
+                raise ContractsError(f"no topic in the catalog carries {cls.__avro_fullname__}")
+            names.add(t.name)
+        return sorted(names)
+
+    # -- lifecycle ------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the loop to stop after the current message."""
+        self._stop.set()
+
+    def run(self, *, max_messages: int | None = None, idle_timeout: float | None = None, handle_signals: bool = True) -> ConsumerStats:
+        """Consume until ``stop()``, SIGTERM/SIGINT, ``max_messages`` or ``idle_timeout`` seconds without messages."""
+        previous: dict[signal.Signals, Any] = {}
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, self._on_signal)
+        self._consumer = Consumer(self._conf, logger=logging.getLogger("contracts.kafka.librdkafka"))
+        self._consumer.subscribe(self.topics(), on_assign=self._on_assign, on_revoke=self._on_revoke)
+        seen = 0
+        last_message = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                msg = self._consumer.poll(0.2)
+                if msg is None:
+                    if idle_timeout is not None and time.monotonic() - last_message > idle_timeout:
+                        break
+                    continue
+                err = msg.error()
+                if err is not None:
+                    if err.code() != KafkaError._PARTITION_EOF:
+                        log.warning("consumer error: %s", err)
+                    continue
+                last_message = time.monotonic()
+                self._process(msg)
+                self._consumer.store_offsets(message=msg)
+                seen += 1
+                if max_messages is not None and seen >= max_messages:
+                    break
+        finally:
+            self._close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return self.stats
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("%s: signal %d, stopping after the current message", self.name, signum)
+        self._stop.set()
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assignment = sorted((p.topic, p.partition) for p in partitions)
+        log.info("%s assigned %s", self.name, self.assignment)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("%s revoked %s", self.name, [(p.topic, p.partition) for p in partitions])
+
+    def _close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.commit(asynchronous=False)
+            except Exception as exc:
+                if "_NO_OFFSET" not in str(exc):
+                    log.warning("final commit failed: %s", exc)
+            self._consumer.close()  # leaves the group: partitions move at once
+            self._consumer = None
+        if self._dlq is not None:
+            self._dlq.flush(10)
+
+    # -- one message ----------------------------------------------------------
+    def _process(self, msg: Message) -> None:
+        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+        try:
+            event = self.deserializer(msg.value(), topic=topic, partition=partition, offset=offset)
+        except EventDeserializationError as exc:
+            log.error("%s: %s; dead-lettering", self.name, exc)
+            self._dead_letter(msg, exc, attempts=0)
+            return
+        fn = self._handlers.get(type(event))
+        event_id = _header(msg, "event-id") or str(getattr(getattr(event, "metadata", None), "event_id", "") or f"{topic}:{partition}:{offset}")
+        extra = {"event_id": event_id, "topic": topic, "partition": partition, "offset": offset}
+        if fn is None:
+            self.stats.unhandled += 1
+            log.debug("no handler for %s", event.__avro_fullname__, extra=extra)
+            return
+        last: Exception | None = None
+        delays = self.retry.delays()
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                if self.dedupe is not None:
+                    processed, _ = self.dedupe.process(event_id, lambda: fn(event))
+                    if not processed:
+                        self.stats.duplicates += 1
+                        log.info("%s: duplicate event %s skipped", self.name, event_id, extra=extra)
+                        return
+                else:
+                    fn(event)
+                self.stats.handled += 1
+                self.stats.by_type[type(event).__name__] += 1
+                self.stats.by_partition[f"{topic}[{partition}]"] += 1
+                return
+            except Exception as exc:
+                last = exc
+                log.warning("%s: handler failed (attempt %d/%d) for event %s: %r", self.name, attempt, self.retry.attempts, event_id, exc, extra=extra)
+                if attempt <= len(delays):
+                    time.sleep(delays[attempt - 1])
+        assert last is not None
+        self._dead_letter(msg, last, attempts=self.retry.attempts)
+
+    def _dead_letter(self, msg: Message, error: BaseException, *, attempts: int) -> None:
+        topic = msg.topic() or ""
+        t = self.catalog.topics.get(topic)
+        target = t.dlq if t else f"{topic}.dlq"
+        if self._dlq is None:
+            self._dlq = Producer(
+                {"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True, "acks": "all", "client.id": f"{self.name}-dlq"},
+                logger=logging.getLogger("contracts.kafka.librdkafka"),
+            )
+        _, ts = msg.timestamp()
+        headers: list[tuple[str, str | bytes | None]] = [
+            *_headers(msg),
+            ("dlq-error-type", type(error).__name__.encode()),
+            ("dlq-error-message", str(error)[:2000].encode()),
+            ("dlq-original-topic", topic.encode()),
+            ("dlq-original-partition", str(msg.partition()).encode()),
+            ("dlq-original-offset", str(msg.offset()).encode()),
+            ("dlq-original-timestamp", (datetime.fromtimestamp(ts / 1000, UTC).isoformat() if ts > 0 else "").encode()),
+            ("dlq-consumer-group", self.group_id.encode()),
+            ("dlq-attempts", str(attempts).encode()),
+        ]
+        failure: list[str] = []
+
+        def delivered(err: KafkaError | None, _: Message) -> None:
+            if err is not None:
+                failure.append(str(err))
+
+        self._dlq.produce(target, value=msg.value(), key=msg.key(), headers=headers, on_delivery=delivered)
+        remaining = self._dlq.flush(30)
+        if remaining or failure:
+            # Not acknowledged: the offset is not stored, so the message comes back after a restart.
+            self._stop.set()
+            raise DeadLetterError(f"could not dead-letter {topic}[{msg.partition()}]@{msg.offset()} to {target}: {failure or 'timeout'}")
+        self.stats.dead_lettered += 1
+        log.error("%s: %s[%d]@%d dead-lettered to %s: %r", self.name, topic, msg.partition(), msg.offset(), target, error)
+
+
+def _headers(msg: Message) -> list[tuple[str, str | bytes | None]]:
+    raw: Any = msg.headers() or []
+    return [(str(k), v) for k, v in (raw.items() if isinstance(raw, dict) else raw)]
+
+
+def _header(msg: Message, name: str) -> str | None:
+    for k, v in _headers(msg):
+        if k == name and v is not None:
+            return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+    return None

@@ -1,0 +1,269 @@
+"""Registry-aware serializers for generated event classes, in Confluent's wire format.
+
+Bytes are ``0x00`` + a 4-byte big-endian schema id + the Avro body: any Confluent
+client, in any language, reads what we write and we read what they write. Registry
+access goes through confluent-kafka's ``SchemaRegistryClient`` (so TLS and basic-auth
+settings pass straight through). Encoding and decoding take a thin path of their
+own: the schema id and the resolved reader are looked up once per class or id and
+cached, then each message is one fastavro call plus building the class (confluent's
+``AvroDeserializer`` walks the schema on every message for data-contract rules).
+
+Production-safe by default: nothing is registered; the serializer uses the subject's
+version whose schema is the class's own (or ``latest``, or a pinned version) and fails,
+naming the subject, when there is none. ``auto_register=True`` is for development.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import fastavro
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from contracts import schema as s
+from contracts.catalog import Catalog, subject_name
+from contracts.errors import ContractsError, InfrastructureError
+from contracts.record import _REGISTRY, AvroRecord
+
+MAGIC = 0
+_HEADER = struct.Struct(">bI")
+
+
+class SerializationError(ContractsError):
+    """An event could not be serialized (its schema is not registered, its topic unknown...)."""
+
+
+class EventDeserializationError(ContractsError):
+    """A message could not be turned into an event. Carries where it came from and why.
+
+    Raised for a wrong magic byte, a truncated payload, an unknown schema id, a writer
+    schema this consumer has no class for, and data that does not match its schema.
+    """
+
+    def __init__(self, reason: str, *, topic: str | None = None, partition: int | None = None, offset: int | None = None) -> None:
+        self.reason = reason
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        where = f"{topic}[{partition}]@{offset}" if topic is not None else "message"
+        super().__init__(f"cannot deserialize {where}: {reason}")
+
+
+def registry_client(url: str, **conf: Any) -> SchemaRegistryClient:
+    """A confluent-kafka client; ``conf`` keys as confluent names them (``basic.auth.user.info``...)."""
+    return SchemaRegistryClient({"url": url, **conf})
+
+
+def _resolve_schema(client: SchemaRegistryClient, schema: Schema, cache: dict[tuple[str, int], s.Schema]) -> s.Schema:
+    """Parse a registered schema, loading its references (other subjects' versions) first."""
+    names: dict[str, s.NamedSchema] = {}
+
+    def load(refs: list[Any]) -> None:
+        for ref in refs or []:
+            key = (ref.subject, ref.version)
+            parsed = cache.get(key)
+            if parsed is None:
+                registered = client.get_version(ref.subject, ref.version)
+                load(registered.schema.references or [])
+                parsed = s.SchemaParser(dict(names)).parse(json.loads(registered.schema.schema_str or "null"))
+                cache[key] = parsed
+            for t in s.walk_named(parsed):
+                names.setdefault(t.fullname, t)
+
+    load(schema.references or [])
+    return s.SchemaParser(names).parse(json.loads(schema.schema_str or "null"))
+
+
+@dataclass
+class _Writer:
+    schema_id: int
+    header: bytes
+    parsed: Any  # fastavro
+
+
+class EventSerializer:
+    """Serialize generated events for their catalog topic's subject.
+
+    ``version``: ``None`` (default) uses the subject's version whose schema equals the
+    class's; ``"latest"`` requires the latest version to be the class's schema; an
+    integer pins that version.
+    """
+
+    def __init__(
+        self,
+        client: SchemaRegistryClient,
+        catalog: Catalog,
+        *,
+        auto_register: bool = False,
+        version: int | str | None = None,
+    ) -> None:
+        self.client = client
+        self.catalog = catalog
+        self.auto_register = auto_register
+        self.version = version
+        self._writers: dict[tuple[type[AvroRecord], str], _Writer] = {}
+        self._refs: dict[tuple[str, int], s.Schema] = {}
+        self._lock = threading.Lock()
+
+    def subject_for(self, cls: type[AvroRecord], topic: str) -> str:
+        t = self.catalog.topics.get(topic)
+        strategy = t.strategy if t else "topic"
+        return subject_name(strategy, topic, cls.__avro_fullname__)
+
+    def topic_for(self, cls: type[AvroRecord]) -> str:
+        t = self.catalog.topic_for(cls.__avro_fullname__)
+        if t is None:
+            raise SerializationError(f"no topic in the catalog carries {cls.__avro_fullname__}")
+        return t.name
+
+    def __call__(self, event: AvroRecord, topic: str | None = None) -> bytes:
+        cls = type(event)
+        topic = topic or self.topic_for(cls)
+        writer = self._writers.get((cls, topic))
+        if writer is None:
+            writer = self._resolve(cls, topic)
+        buf = io.BytesIO()
+        buf.write(writer.header)
+        fastavro.schemaless_writer(buf, writer.parsed, event.to_avro())
+        return buf.getvalue()
+
+    def schema_id(self, cls: type[AvroRecord], topic: str | None = None) -> int:
+        topic = topic or self.topic_for(cls)
+        return (self._writers.get((cls, topic)) or self._resolve(cls, topic)).schema_id
+
+    def _resolve(self, cls: type[AvroRecord], topic: str) -> _Writer:
+        with self._lock:
+            subject = self.subject_for(cls, topic)
+            own = s.parse_schema(cls.__avro_schema__)
+            try:
+                schema_id = self._find(subject, own, cls)
+            except SchemaRegistryError as exc:
+                if exc.http_status_code in (401, 403) or exc.http_status_code >= 500:
+                    raise InfrastructureError(f"schema registry refused or failed for {subject}: {exc}") from exc
+                raise SerializationError(f"schema registry error for subject {subject}: {exc}") from exc
+            except (OSError, ConnectionError) as exc:
+                raise InfrastructureError(f"schema registry unreachable: {exc}") from exc
+            writer = _Writer(schema_id, _HEADER.pack(MAGIC, schema_id), cls.parsed_schema())
+            self._writers[(cls, topic)] = writer
+            return writer
+
+    def _find(self, subject: str, own: s.Schema, cls: type[AvroRecord]) -> int:
+        canonical = s.canonical_form(own)
+        try:
+            versions = self.client.get_versions(subject)
+        except SchemaRegistryError as exc:
+            if exc.error_code != 40401:
+                raise
+            versions = []
+        if self.version == "latest":
+            candidates = versions[-1:]
+        elif isinstance(self.version, int):
+            candidates = [v for v in versions if v == self.version]
+        else:
+            candidates = list(reversed(versions))
+        for number in candidates:
+            registered = self.client.get_version(subject, number)
+            if registered.schema_id is not None and s.canonical_form(_resolve_schema(self.client, registered.schema, self._refs)) == canonical:
+                return int(registered.schema_id)
+        if self.auto_register:
+            return int(self.client.register_schema(subject, Schema(json.dumps(cls.__avro_schema__), "AVRO")))
+        which = "any version" if self.version is None else "the latest version" if self.version == "latest" else f"version {self.version}"
+        raise SerializationError(
+            f"{cls.__avro_fullname__} is not registered under subject {subject} ({which} checked: "
+            f"{versions or 'none'}); register it with `contracts registry push`, or pass auto_register=True in development"
+        )
+
+
+@dataclass
+class _Reader:
+    cls: type[AvroRecord]
+    writer: Any  # fastavro-parsed writer schema
+    reader: Any  # fastavro-parsed reader schema (the class's), None when it equals the writer's
+
+
+class EventDeserializer:
+    """Turn Confluent-framed Avro into instances of the consumer's own generated classes.
+
+    The writer's schema (from the registry, by id) is resolved against the reader
+    class's schema, so a consumer built on v1 reads data written with v2 and vice
+    versa, as far as their compatibility allows. ``classes`` limits and maps which
+    classes may be produced (default: every generated class imported so far).
+    """
+
+    def __init__(self, client: SchemaRegistryClient, classes: list[type[AvroRecord]] | None = None) -> None:
+        self.client = client
+        self._classes = {c.__avro_fullname__: c for c in classes} if classes else None
+        self._readers: dict[int, _Reader] = {}
+        self._refs: dict[tuple[str, int], s.Schema] = {}
+        self._lock = threading.Lock()
+
+    def _class_for(self, writer: s.Schema) -> type[AvroRecord] | None:
+        if not isinstance(writer, s.Record):
+            return None
+        table: dict[str, Any] = self._classes if self._classes is not None else _REGISTRY
+        for name in (writer.fullname, *writer.aliases):
+            cls = table.get(name)
+            if isinstance(cls, type) and issubclass(cls, AvroRecord):
+                return cls
+        # A class that lists the writer's name among its own aliases (a renamed record).
+        for cls in table.values():
+            if isinstance(cls, type) and issubclass(cls, AvroRecord) and writer.fullname in cls.__avro_schema__.get("aliases", []):
+                return cls
+        return None
+
+    def _reader(self, schema_id: int) -> _Reader:
+        found = self._readers.get(schema_id)
+        if found is not None:
+            return found
+        with self._lock:
+            registered = self.client.get_schema(schema_id)
+            writer = _resolve_schema(self.client, registered, self._refs)
+            cls = self._class_for(writer)
+            if cls is None:
+                name = writer.fullname if isinstance(writer, s.Record) else s.type_label(writer)
+                raise LookupError(f"no generated class for writer schema {name} (schema id {schema_id})")
+            if s.canonical_form(writer) == s.canonical_form(s.parse_schema(cls.__avro_schema__)):
+                # Same schema: no resolution needed, and fastavro's plain read path is much faster.
+                found = _Reader(cls, cls.parsed_schema(), None)
+            else:
+                found = _Reader(cls, fastavro.parse_schema(s.to_json(writer)), cls.parsed_schema())
+            self._readers[schema_id] = found
+            return found
+
+    def __call__(self, data: bytes | None, *, topic: str | None = None, partition: int | None = None, offset: int | None = None) -> AvroRecord:
+        def fail(reason: str) -> EventDeserializationError:
+            return EventDeserializationError(reason, topic=topic, partition=partition, offset=offset)
+
+        if data is None or len(data) < 5:
+            raise fail(f"payload of {len(data or b'')} bytes is shorter than the 5-byte header")
+        magic, schema_id = _HEADER.unpack_from(data)
+        if magic != MAGIC:
+            raise fail(f"unknown magic byte {magic} (expected 0, Confluent wire format)")
+        try:
+            reader = self._reader(schema_id)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise fail(f"unknown schema id {schema_id}") from exc
+            raise InfrastructureError(f"schema registry failed for id {schema_id}: {exc}") from exc
+        except LookupError as exc:
+            raise fail(str(exc)) from exc
+        except (OSError, ConnectionError) as exc:
+            raise InfrastructureError(f"schema registry unreachable: {exc}") from exc
+        body = io.BytesIO(data)
+        body.seek(5)
+        try:
+            raw = fastavro.schemaless_reader(body, reader.writer, reader.reader, return_record_name=True)
+        except Exception as exc:  # fastavro raises many types for bad bytes
+            raise fail(f"data does not match writer schema {schema_id}: {exc!r}") from exc
+        if body.tell() != len(data):
+            raise fail(f"{len(data) - body.tell()} trailing bytes after the Avro body")
+        try:
+            return reader.cls.from_avro(raw, validate=False)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise fail(f"cannot build {reader.cls.__name__}: {exc}") from exc
