@@ -25,7 +25,7 @@ HEADER = (
 _RESERVED = {
     "Annotated", "Any", "ClassVar", "Field", "AwareDatetime", "NaiveDatetime", "Decimal", "UUID", "date",
     "time", "datetime", "AvroEnum", "AvroRecord", "register", "Int32", "Int64", "Float32", "StrictStr",
-    "StrictBool", "list", "dict", "bytes", "float", "str", "int", "bool", "None",
+    "StrictBool", "TimestampMillis", "LocalTimestampMillis", "TimeMillis", "list", "dict", "bytes", "float", "str", "int", "bool", "None",
 }  # fmt: skip
 
 
@@ -135,13 +135,17 @@ class Renderer:
         if logical == "date":
             mod.need("datetime", "date")
             return "date"
-        if logical in ("time-millis", "time-micros"):
+        millis = {"time-millis": "TimeMillis", "timestamp-millis": "TimestampMillis", "local-timestamp-millis": "LocalTimestampMillis"}
+        if logical in millis:
+            mod.need("contracts.types", millis[logical])
+            return millis[logical]
+        if logical == "time-micros":
             mod.need("datetime", "time")
             return "time"
-        if logical in ("timestamp-millis", "timestamp-micros"):
+        if logical == "timestamp-micros":
             mod.need("pydantic", "AwareDatetime")
             return "AwareDatetime"
-        if logical in ("local-timestamp-millis", "local-timestamp-micros"):
+        if logical == "local-timestamp-micros":
             mod.need("pydantic", "NaiveDatetime")
             return "NaiveDatetime"
         simple = {"null": "None", "double": "float", "bytes": "bytes"}

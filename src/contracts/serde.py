@@ -199,14 +199,21 @@ class EventDeserializer:
     def __init__(self, client: SchemaRegistryClient, classes: list[type[AvroRecord]] | None = None) -> None:
         self.client = client
         self._classes = {c.__avro_fullname__: c for c in classes} if classes else None
+        self._preferred: dict[str, type[AvroRecord]] = {}
         self._readers: dict[int, _Reader] = {}
         self._refs: dict[tuple[str, int], s.Schema] = {}
         self._lock = threading.Lock()
 
+    def register(self, cls: type[AvroRecord]) -> None:
+        """Prefer ``cls`` for its full name (a consumer registers the classes it handles)."""
+        with self._lock:
+            self._preferred[cls.__avro_fullname__] = cls
+            self._readers.clear()
+
     def _class_for(self, writer: s.Schema) -> type[AvroRecord] | None:
         if not isinstance(writer, s.Record):
             return None
-        table: dict[str, Any] = self._classes if self._classes is not None else _REGISTRY
+        table: dict[str, Any] = self._classes if self._classes is not None else {**_REGISTRY, **self._preferred}
         for name in (writer.fullname, *writer.aliases):
             cls = table.get(name)
             if isinstance(cls, type) and issubclass(cls, AvroRecord):

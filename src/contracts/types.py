@@ -8,9 +8,10 @@ the field path, instead of deep inside the encoder.
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from datetime import datetime, time
+from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, Field, Strict
+from pydantic import AfterValidator, AwareDatetime, Field, NaiveDatetime, Strict
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -22,6 +23,23 @@ def _check_float32(value: float) -> float:
         raise ValueError(f"{value} does not fit in an Avro float (32-bit); use double")
     return value
 
+
+_T = TypeVar("_T", datetime, time)
+
+
+def _to_millis(value: _T) -> _T:
+    # The wire keeps milliseconds: keep exactly what will be sent, so a round trip is an identity.
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+TimestampMillis = Annotated[AwareDatetime, AfterValidator(_to_millis)]
+"""Avro ``timestamp-millis``: timezone-aware, truncated to the millisecond."""
+
+LocalTimestampMillis = Annotated[NaiveDatetime, AfterValidator(_to_millis)]
+"""Avro ``local-timestamp-millis``: naive, truncated to the millisecond."""
+
+TimeMillis = Annotated[time, AfterValidator(_to_millis)]
+"""Avro ``time-millis``: truncated to the millisecond."""
 
 Int32 = Annotated[int, Strict(), Field(ge=INT32_MIN, le=INT32_MAX)]
 """Avro ``int``: a signed 32-bit integer."""
@@ -55,6 +73,9 @@ __all__ = [
     "Float64",
     "Int32",
     "Int64",
+    "LocalTimestampMillis",
     "StrictBool",
     "StrictStr",
+    "TimeMillis",
+    "TimestampMillis",
 ]

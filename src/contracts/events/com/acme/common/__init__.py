@@ -11,10 +11,10 @@ from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from contracts.record import AvroRecord, register
-from contracts.types import StrictStr
+from contracts.types import StrictStr, TimestampMillis
 
 
 @register
@@ -88,7 +88,7 @@ class EventMetadata(AvroRecord):
     }
 
     event_id: UUID = Field(description='Unique id of this event; consumers use it to skip duplicates.')
-    occurred_at: AwareDatetime = Field(description='When the business fact happened (UTC).')
+    occurred_at: TimestampMillis = Field(description='When the business fact happened (UTC).')
     correlation_id: UUID | None = Field(default=None, description='Id shared by every event caused by the same request, if known.')
     producer: StrictStr = Field(description='Name of the service that produced the event.')
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from contracts.events.com.acme.common import EventMetadata, Money
 from contracts.record import AvroEnum, AvroRecord, register
-from contracts.types import StrictBool, StrictStr
+from contracts.types import StrictBool, StrictStr, TimestampMillis
 
 
 @register
@@ -230,7 +230,7 @@ class PaymentProcessed(AvroRecord):
     order_id: UUID = Field(description='The order that was paid.')
     amount: Money = Field(description='The amount captured.')
     method: PaymentMethod = Field(description='How the customer paid.')
-    processed_at: AwareDatetime = Field(description='When the payment provider confirmed the payment (UTC).')
+    processed_at: TimestampMillis = Field(description='When the payment provider confirmed the payment (UTC).')
 
 
 PaymentFailed.model_rebuild()

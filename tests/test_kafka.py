@@ -1,0 +1,316 @@
+"""Typed producer and consumer against the real broker (Tansu) and the embedded registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from contracts.catalog import Catalog, load_catalog
+from contracts.demo import order
+from contracts.errors import InfrastructureError
+from contracts.events.com.acme.orders import OrderCreated
+from contracts.kafka import DeliveryError, EventConsumer, EventProducer, RetryPolicy, SQLiteDedupeStore
+from contracts.registry.client import RegistryClient
+from contracts.registry.sync import push
+from contracts.serde import EventDeserializationError, EventDeserializer, EventSerializer, SerializationError, registry_client
+from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
+from tests.conftest import ROOT, generate_into
+
+pytestmark = pytest.mark.kafka
+FAST = {"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 1000}
+
+
+def _catalog(tmp: Path, suffix: str, edit: Callable[[Path], None] | None = None) -> Catalog:
+    """The shipped schemas with topic names made unique to one test."""
+    schemas = tmp / "schemas"
+    shutil.copytree(ROOT / "schemas", schemas)
+    text = (schemas / "catalog.toml").read_text()
+    for topic in ("orders", "payments", "notifications"):
+        text = text.replace(f"[topics.{topic}]", f"[topics.{topic}-{suffix}]")
+    (schemas / "catalog.toml").write_text(text)
+    if edit:
+        edit(schemas)
+    return load_catalog(schemas)
+
+
+class Env:
+    def __init__(self, bootstrap: str, registry: str, catalog: Catalog) -> None:
+        self.bootstrap, self.registry, self.catalog = bootstrap, registry, catalog
+        self.client = registry_client(registry)
+        push(RegistryClient(registry), catalog)
+        create_topics(bootstrap, {t.name: 2 for t in catalog.topics.values()} | {t.dlq: 1 for t in catalog.topics.values()})
+        self.orders = next(t for t in catalog.topics if t.startswith("orders"))
+
+    def serializer(self, **kw: Any) -> EventSerializer:
+        return EventSerializer(self.client, self.catalog, **kw)
+
+    def consumer(self, group: str, name: str, **kw: Any) -> EventConsumer:
+        return EventConsumer(self.bootstrap, EventDeserializer(self.client, kw.pop("classes", None)), self.catalog, group_id=group, name=name, **FAST, **kw)
+
+
+@pytest.fixture
+def env(tmp_path: Path, kafka_bootstrap: str, schema_registry_url: str) -> Env:
+    return Env(kafka_bootstrap, schema_registry_url, _catalog(tmp_path, uuid.uuid4().hex[:8]))
+
+
+def _run_until(consumer: EventConsumer, done: Callable[[], bool], timeout: float = 60) -> threading.Thread:
+    thread = threading.Thread(target=consumer.run, kwargs={"handle_signals": False}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not done():
+        time.sleep(0.05)
+    return thread
+
+
+def _stop(*pairs: tuple[EventConsumer, threading.Thread]) -> None:
+    for c, _ in pairs:
+        c.stop()
+    for _, t in pairs:
+        t.join(30)
+
+
+def test_serde_is_wire_compatible_with_confluent(env: Env) -> None:
+    ser = env.serializer()
+    event = order(1)
+    data = ser(event)
+    ctx = SerializationContext(env.orders, MessageField.VALUE)
+    assert AvroDeserializer(env.client)(data, ctx)["order_id"] == event.order_id
+    theirs = AvroSerializer(env.client, json.dumps(OrderCreated.__avro_schema__), to_dict=lambda e, _: e.to_avro(), conf={"auto.register.schemas": True})
+    back = EventDeserializer(env.client)(theirs(event, SerializationContext("elsewhere", MessageField.VALUE)))
+    assert back == event
+
+
+def test_deserializer_errors_carry_where_and_why(env: Env) -> None:
+    de = EventDeserializer(env.client)
+    good = env.serializer()(order(2))
+    cases = {b"\x01" + good[1:]: "magic", good[:3]: "shorter", b"\x00\x00\x00\x03\xe7" + good[5:]: "unknown schema id 999", good[:5] + b"\xff": "does not match"}
+    for payload, why in cases.items():
+        with pytest.raises(EventDeserializationError) as exc:
+            de(payload, topic="t", partition=3, offset=42)
+        assert exc.value.topic == "t" and exc.value.partition == 3 and exc.value.offset == 42 and why in exc.value.reason
+
+
+def test_unregistered_class_is_refused_naming_the_subject(tmp_path: Path, kafka_bootstrap: str, schema_registry_url: str) -> None:
+    catalog = _catalog(tmp_path, uuid.uuid4().hex[:8])  # not pushed
+    client = registry_client(schema_registry_url)
+    with pytest.raises(SerializationError, match=r"orders-.*-com\.acme\.orders\.OrderCreated"):
+        EventSerializer(client, catalog)(order(1))
+    assert EventSerializer(client, catalog, auto_register=True)(order(1))[0] == 0
+
+
+def _add_coupon(schemas: Path) -> None:
+    path = schemas / "com/acme/orders/OrderCreated.avsc"
+    data = json.loads(path.read_text())
+    data["fields"].append({"name": "coupon", "type": ["null", "string"], "default": None, "doc": "Coupon code."})
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("producer_version", ["v2", "v1"])
+def test_schema_evolution_across_services(tmp_path: Path, kafka_bootstrap: str, schema_registry_url: str, gen_root: Path, producer_version: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    v1 = _catalog(tmp_path / "v1", suffix)
+    v2 = _catalog(tmp_path / "v2", suffix, _add_coupon)
+    env1, env2 = Env(kafka_bootstrap, schema_registry_url, v1), Env(kafka_bootstrap, schema_registry_url, v2)  # v1 then v2 registered
+    pkg1 = generate_into(gen_root, v1.root, f"evo_v1_{suffix}")
+    pkg2 = generate_into(gen_root, v2.root, f"evo_v2_{suffix}")
+    V1, V2 = pkg1.cls("com.acme.orders.OrderCreated"), pkg2.cls("com.acme.orders.OrderCreated")
+    base = order(7).to_avro()
+    producer_env, consumer_env = (env2, env1) if producer_version == "v2" else (env1, env2)
+    Produced = V2 if producer_version == "v2" else V1
+    Expected = V1 if producer_version == "v2" else V2
+    event = Produced.from_avro({**base, "coupon": "SAVE10"} if producer_version == "v2" else base)
+    with EventProducer(kafka_bootstrap, producer_env.serializer(), name="orders-service") as p:
+        p.send(event, key="k")
+    got: list[Any] = []
+    consumer = consumer_env.consumer(f"evo-{suffix}", "reader", classes=[Expected])
+    consumer.on(Expected, got.append)
+    thread = _run_until(consumer, lambda: bool(got))
+    _stop((consumer, thread))
+    assert len(got) == 1 and type(got[0]) is Expected
+    assert got[0].order_id == event.order_id and got[0].total.to_avro() == event.total.to_avro()
+    if producer_version == "v1":
+        assert got[0].coupon is None, "a v2 reader fills the new field from its default"
+
+
+def test_poison_and_failing_handler_go_to_the_dead_letter_topic(env: Env) -> None:
+    events = [order(i) for i in range(5)]
+    bad = events[2].order_id
+    with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as p:
+        for e in events:
+            p.send(e, key=str(e.order_id))
+        p.send_raw(env.orders, b"garbage", key=b"poison")
+    handled: list[uuid.UUID] = []
+    attempts: list[int] = []
+
+    def handle(e: OrderCreated) -> None:
+        if e.order_id == bad:
+            attempts.append(1)
+            raise RuntimeError("payment provider down")
+        handled.append(e.order_id)
+
+    consumer = env.consumer(f"dlq-{uuid.uuid4().hex[:6]}", "payments-1", retry=RetryPolicy(attempts=3, initial_backoff=0.01))
+    consumer.on(OrderCreated, handle)
+    thread = _run_until(consumer, lambda: len(handled) == 4 and consumer.stats.dead_lettered == 2)
+    _stop((consumer, thread))
+    assert sorted(map(str, handled)) == sorted(str(e.order_id) for e in events if e.order_id != bad), "the consumer kept running"
+    assert len(attempts) == 3
+    dead = _read_all(env.bootstrap, env.catalog.topics[env.orders].dlq, 2)
+    by_key = {m["key"]: m["headers"] for m in dead}
+    failing = by_key[str(bad).encode()]
+    assert failing["dlq-error-type"] == b"RuntimeError" and failing["dlq-error-message"] == b"payment provider down"
+    assert failing["dlq-original-topic"] == env.orders.encode() and failing["dlq-attempts"] == b"3"
+    assert {"dlq-original-partition", "dlq-original-offset", "dlq-original-timestamp", "event-id"} <= set(failing)
+    assert by_key[b"poison"]["dlq-error-type"] == b"EventDeserializationError" and by_key[b"poison"]["dlq-attempts"] == b"0"
+
+
+def _read_all(bootstrap: str, topic: str, n: int, timeout: float = 30) -> list[dict[str, Any]]:
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{uuid.uuid4().hex}", "auto.offset.reset": "earliest", **FAST})
+    c.subscribe([topic])
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(out) < n and time.monotonic() < deadline:
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            out.append({"key": m.key(), "value": m.value(), "headers": dict(m.headers() or [])})
+    c.close()
+    return out
+
+
+def test_group_members_share_partitions_and_a_third_rebalances_without_loss(env: Env) -> None:
+    group = f"share-{uuid.uuid4().hex[:6]}"
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def record(e: OrderCreated) -> None:
+        with lock:
+            seen.append(str(e.order_id))
+
+    members = [env.consumer(group, f"m{i}") for i in range(3)]
+    for m in members:
+        m.on(OrderCreated, record)
+    first = [(m, _run_until(m, lambda: True, 0)) for m in members[:2]]
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and not all(m.assignment for m in members[:2]):
+        time.sleep(0.1)
+    parts = [set(m.assignment) for m in members[:2]]
+    assert parts[0] and parts[1] and not parts[0] & parts[1], "two members split the partitions"
+    sent = [order(i) for i in range(30)]
+    with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as p:
+        for e in sent:
+            p.send(e, key=str(e.order_id))
+    third = (members[2], _run_until(members[2], lambda: True, 0))
+    more = [order(i) for i in range(30)]
+    with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as p:
+        for e in more:
+            p.send(e, key=str(e.order_id))
+    expected = {str(e.order_id) for e in sent + more}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not expected <= set(seen):
+        time.sleep(0.1)
+    _stop(*first, third)
+    assert expected <= set(seen), f"lost {len(expected - set(seen))} event(s) across the rebalance"
+
+
+def test_delivery_failure_is_reported_not_swallowed(env: Env) -> None:
+    with TansuBroker() as broker:
+        create_topics(broker.bootstrap_servers, {env.orders: 1})
+        producer = EventProducer(broker.bootstrap_servers, env.serializer(), name="orders-service", **{"message.timeout.ms": 1500})
+        producer.send(order(1))
+        producer.flush()  # delivered while the broker runs
+    producer.send(order(2))
+    with pytest.raises((InfrastructureError, DeliveryError)):
+        producer.flush(10)
+    failures: list[Any] = []
+    reporting = EventProducer(broker.bootstrap_servers, env.serializer(), name="x", on_error=lambda e, err: failures.append((e, err)), **{"message.timeout.ms": 1000})
+    reporting.send(order(3))
+    reporting.flush(10)
+    assert len(failures) == 1 and failures[0][0].order_id
+
+
+_CONSUMER_SCRIPT = """
+import sys, time
+from contracts.catalog import load_catalog
+from contracts.events.com.acme.orders import OrderCreated
+from contracts.kafka import EventConsumer, SQLiteDedupeStore
+from contracts.serde import EventDeserializer, registry_client
+bootstrap, registry, schemas, db, group = sys.argv[1:6]
+store = SQLiteDedupeStore(db)
+store.connection.execute("CREATE TABLE IF NOT EXISTS effects (order_id TEXT)")
+consumer = EventConsumer(bootstrap, EventDeserializer(registry_client(registry)), load_catalog(schemas), group_id=group,
+                         name="victim", dedupe=store, **{"session.timeout.ms": 6000, "auto.commit.interval.ms": 2000})
+@consumer.handler(OrderCreated)
+def handle(e):
+    store.connection.execute("INSERT INTO effects VALUES (?)", (str(e.order_id),))  # same transaction as the dedupe mark
+    time.sleep(0.01)
+stats = consumer.run(idle_timeout=120)
+print("duplicates", stats.duplicates, flush=True)
+"""
+
+
+def test_kill_9_mid_batch_loses_nothing_and_dedupe_makes_it_exactly_once(env: Env, tmp_path: Path) -> None:
+    import sqlite3
+
+    sent = [order(i) for i in range(150)]
+    with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as p:
+        for e in sent:
+            p.send(e, key=str(e.order_id))
+    db, group = tmp_path / "dedupe.sqlite", f"kill-{uuid.uuid4().hex[:6]}"
+    script = tmp_path / "consumer.py"
+    script.write_text(_CONSUMER_SCRIPT)
+    args = [sys.executable, str(script), env.bootstrap, env.registry, str(env.catalog.root), str(db), group]
+
+    def effects() -> list[str]:
+        if not db.exists():
+            return []
+        with sqlite3.connect(db) as conn:
+            try:
+                return [r[0] for r in conn.execute("SELECT order_id FROM effects")]
+            except sqlite3.OperationalError:
+                return []
+
+    victim = subprocess.Popen(args, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(effects()) < 40:
+        time.sleep(0.05)
+    os.kill(victim.pid, signal.SIGKILL)  # mid-batch: stored offsets not yet committed
+    victim.wait()
+    assert 0 < len(effects()) < len(sent)
+    survivor = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(set(effects())) < len(sent):
+        time.sleep(0.1)
+    survivor.send_signal(signal.SIGTERM)  # graceful: finish, commit, leave the group
+    out, _ = survivor.communicate(timeout=30)
+    assert survivor.returncode == 0
+    assert int(out.split()[-1]) > 0, "the kill left uncommitted offsets: redelivered events were skipped"
+    done = effects()
+    assert set(done) == {str(e.order_id) for e in sent}, "every event handled at least once"
+    assert len(done) == len(sent), "and, with the dedupe store, exactly once"
+
+
+def test_testcontainers_path_selects_and_skips_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from contracts.testing import plugin
+
+    monkeypatch.delenv(plugin.BOOTSTRAP_ENV, raising=False)
+    monkeypatch.setenv(plugin.TESTCONTAINERS_ENV, "1")
+    assert plugin.backend() == "testcontainers"
+    ok, why = plugin.docker_available()
+    if not ok:
+        assert why, "a reason is given when there is no engine"
+    monkeypatch.setenv(plugin.BOOTSTRAP_ENV, "example:9092")
+    assert plugin.backend() == "env"
