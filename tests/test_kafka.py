@@ -24,10 +24,16 @@ from contracts.catalog import Catalog, load_catalog
 from contracts.demo import order
 from contracts.errors import InfrastructureError
 from contracts.events.com.acme.orders import OrderCreated
-from contracts.kafka import DeliveryError, EventConsumer, EventProducer, RetryPolicy, SQLiteDedupeStore
+from contracts.kafka import DeliveryError, EventConsumer, EventProducer, RetryPolicy
 from contracts.registry.client import RegistryClient
 from contracts.registry.sync import push
-from contracts.serde import EventDeserializationError, EventDeserializer, EventSerializer, SerializationError, registry_client
+from contracts.serde import (
+    EventDeserializationError,
+    EventDeserializer,
+    EventSerializer,
+    SerializationError,
+    registry_client,
+)
 from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
 from tests.conftest import ROOT, generate_into
 
@@ -314,3 +320,41 @@ def test_testcontainers_path_selects_and_skips_cleanly(monkeypatch: pytest.Monke
         assert why, "a reason is given when there is no engine"
     monkeypatch.setenv(plugin.BOOTSTRAP_ENV, "example:9092")
     assert plugin.backend() == "env"
+
+
+def test_replay_dead_letters_back_to_the_original_topic(env: Env) -> None:
+    from click.testing import CliRunner
+
+    from contracts.cli import main
+
+    dlq = env.catalog.topics[env.orders].dlq
+    with EventProducer(env.bootstrap, env.serializer(), name="ops") as p:
+        p.send_raw(dlq, b"payload-1", key=b"k1", headers=[("dlq-original-topic", env.orders.encode()), ("dlq-error-type", b"X"), ("event-id", b"e1")])
+        p.send_raw(dlq, b"payload-2", key=b"k2", headers=[("dlq-original-topic", env.orders.encode()), ("event-id", b"e2")])
+    result = CliRunner().invoke(main, ["replay", "--bootstrap-servers", env.bootstrap, "--topic", dlq, "--from-beginning", "--to-original"])
+    assert result.exit_code == 0, result.output
+    assert f"replayed 2 message(s) of {dlq} from the beginning: 2 to {env.orders}" in result.output
+    back = _read_all(env.bootstrap, env.orders, 2)
+    assert {m["value"] for m in back} == {b"payload-1", b"payload-2"}
+    assert all(not any(k.startswith("dlq-") for k in m["headers"]) and "replayed-from" in m["headers"] for m in back)
+    bad = CliRunner().invoke(main, ["replay", "--bootstrap-servers", env.bootstrap, "--topic", "no-such-topic", "--to-topic", "x"])
+    assert bad.exit_code == 2
+    down = CliRunner().invoke(main, ["replay", "--bootstrap-servers", "127.0.0.1:9", "--topic", dlq, "--to-original"])
+    assert down.exit_code == 3, down.output
+
+
+def test_dev_up_and_down_leave_nothing_behind(tmp_path: Path) -> None:
+    cli = [sys.executable, "-m", "contracts", "dev"]
+    up = subprocess.run([*cli, "up", "--kafka-port", "0", "--registry-port", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert up.returncode == 0, up.stderr
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines())
+    state = json.loads((tmp_path / ".contracts-dev/state.json").read_text())
+    import requests
+
+    assert requests.get(exports["CONTRACTS_SCHEMA_REGISTRY_URL"] + "/subjects", timeout=5).json() == []
+    create_topics(exports["CONTRACTS_KAFKA_BOOTSTRAP_SERVERS"], {"dev-check": 1})
+    down = subprocess.run([*cli, "down"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0
+    for pid in state["pids"].values():
+        with pytest.raises(OSError):
+            os.kill(pid, 0)

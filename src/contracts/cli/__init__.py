@@ -45,6 +45,6 @@ def _register_optional(*modules: str) -> None:
         main.add_command(module.command)
 
 
-_register_optional("compat", "registry")
+_register_optional("compat", "registry", "dev", "replay")
 
 __all__ = ["main"]
