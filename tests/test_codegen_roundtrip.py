@@ -157,3 +157,15 @@ def test_invalid_values_are_rejected(tricky: Generated) -> None:
     assert "ts_ms" in err and "timezone" in err.lower()
     Uuids = tricky.cls("tricky.logical.Uuids")
     assert "id" in _model_error(Uuids, id="not-a-uuid", raw_id=uuid.uuid4(), ids=[])
+
+
+def test_millisecond_types_keep_what_the_wire_keeps(tricky: Generated) -> None:
+    from datetime import UTC, date, datetime, time
+
+    Times = tricky.cls("tricky.logical.Times")
+    now = datetime(2026, 11, 23, 9, 30, 1, 123456, tzinfo=UTC)
+    t = Times(day=date(2026, 1, 1), t_ms=time(1, 2, 3, 456789), t_us=time(1, 2, 3, 456789), ts_ms=now, ts_us=now,
+              lts_ms=now.replace(tzinfo=None), lts_us=now.replace(tzinfo=None))  # fmt: skip
+    assert t.ts_ms.microsecond == 123000 and t.t_ms.microsecond == 456000 and t.lts_ms.microsecond == 123000
+    assert t.ts_us.microsecond == 123456, "micros types keep micros"
+    assert Times.from_avro_bytes(t.to_avro_bytes()) == t

@@ -152,3 +152,8 @@ def test_default_check_matches_fastavro(schema: object, value: object) -> None:
         theirs_ok = False
     if ours_ok:
         assert theirs_ok, f"we accept {value!r} for {schema}, fastavro cannot use it"
+
+
+def test_lint_rules_doc_is_in_sync() -> None:
+    doc = (Path(__file__).parent.parent / "docs/lint-rules.md").read_text()
+    assert CliRunner().invoke(main, ["lint", "--list-rules", "--format", "markdown"]).output == doc

@@ -131,12 +131,24 @@ class _Codec:
                 raise ValueError(f"{self.cls.__avro_fullname__}: missing field '{name}'")
         if validate:
             return self.cls.model_validate(values, by_name=True)
-        obj = object.__new__(self.cls)
-        object.__setattr__(obj, "__dict__", values)
-        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
+        return self.construct(values)
+
+    def decode_trusted(self, data: dict[str, Any]) -> AvroRecord:
+        """``decode(data, validate=False)`` for data fastavro read with this class's schema."""
+        values = {attr: dec(data[name]) if name in data else info.get_default(call_default_factory=True) for name, attr, dec, _, info in self._decoders}
+        return self.construct(values)
+
+    def construct(self, values: dict[str, Any]) -> AvroRecord:
+        obj = _new(self.cls)
+        _setattr(obj, "__dict__", values)
+        _setattr(obj, "__pydantic_fields_set__", set(values))
+        _setattr(obj, "__pydantic_extra__", None)
+        _setattr(obj, "__pydantic_private__", None)
         return obj
+
+
+_new = object.__new__
+_setattr = object.__setattr__
 
 
 def _codec(cls: type[AvroRecord]) -> _Codec:
@@ -286,14 +298,14 @@ def _decoder(schema: s.Schema, resolve: Resolver) -> Converter:
             return lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(v)
         return _identity
     if isinstance(schema, s.Enum):
-        holder: list[Any] = []
+        members: dict[str, Any] = {}
 
         def dec_enum(v: Any) -> Any:
-            if not holder:
-                holder.append(resolve(schema.fullname))
+            if not members:  # resolved on first use: the class may be defined after this one
+                members.update({m.value: m for m in resolve(schema.fullname)})
             if isinstance(v, tuple):
                 v = v[1]
-            return holder[0](v)
+            return members[v]
 
         return dec_enum
     if isinstance(schema, s.Fixed):
@@ -301,16 +313,16 @@ def _decoder(schema: s.Schema, resolve: Resolver) -> Converter:
             return lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(bytes=bytes(v))
         return _identity
     if isinstance(schema, s.Record):
-        cls_holder: list[Any] = []
+        codecs: list[_Codec] = []
 
         def dec_record(v: Any) -> Any:
-            if not cls_holder:
-                cls_holder.append(resolve(schema.fullname))
-            if isinstance(v, tuple):
+            if not codecs:
+                codecs.append(_codec(resolve(schema.fullname)))
+            if v.__class__ is tuple:
                 v = v[1]
-            if isinstance(v, AvroRecord):
+            elif isinstance(v, AvroRecord):
                 return v
-            return cls_holder[0].from_avro(v, validate=False)
+            return codecs[0].decode_trusted(v)
 
         return dec_record
     if isinstance(schema, s.Array):

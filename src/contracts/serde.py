@@ -29,7 +29,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from contracts import schema as s
 from contracts.catalog import Catalog, subject_name
 from contracts.errors import ContractsError, InfrastructureError
-from contracts.record import _REGISTRY, AvroRecord
+from contracts.record import _REGISTRY, AvroRecord, _Codec, _codec
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
@@ -108,6 +108,7 @@ class EventSerializer:
         self.auto_register = auto_register
         self.version = version
         self._writers: dict[tuple[type[AvroRecord], str], _Writer] = {}
+        self._topics: dict[type[AvroRecord], str] = {}
         self._refs: dict[tuple[str, int], s.Schema] = {}
         self._lock = threading.Lock()
 
@@ -120,11 +121,12 @@ class EventSerializer:
         t = self.catalog.topic_for(cls.__avro_fullname__)
         if t is None:
             raise SerializationError(f"no topic in the catalog carries {cls.__avro_fullname__}")
+        self._topics[cls] = t.name
         return t.name
 
     def __call__(self, event: AvroRecord, topic: str | None = None) -> bytes:
         cls = type(event)
-        topic = topic or self.topic_for(cls)
+        topic = topic or self._topics.get(cls) or self.topic_for(cls)
         writer = self._writers.get((cls, topic))
         if writer is None:
             writer = self._resolve(cls, topic)
@@ -183,6 +185,7 @@ class EventSerializer:
 @dataclass
 class _Reader:
     cls: type[AvroRecord]
+    codec: _Codec
     writer: Any  # fastavro-parsed writer schema
     reader: Any  # fastavro-parsed reader schema (the class's), None when it equals the writer's
 
@@ -237,9 +240,9 @@ class EventDeserializer:
                 raise LookupError(f"no generated class for writer schema {name} (schema id {schema_id})")
             if s.canonical_form(writer) == s.canonical_form(s.parse_schema(cls.__avro_schema__)):
                 # Same schema: no resolution needed, and fastavro's plain read path is much faster.
-                found = _Reader(cls, cls.parsed_schema(), None)
+                found = _Reader(cls, _codec(cls), cls.parsed_schema(), None)
             else:
-                found = _Reader(cls, fastavro.parse_schema(s.to_json(writer)), cls.parsed_schema())
+                found = _Reader(cls, _codec(cls), fastavro.parse_schema(s.to_json(writer)), cls.parsed_schema())
             self._readers[schema_id] = found
             return found
 
@@ -271,6 +274,6 @@ class EventDeserializer:
         if body.tell() != len(data):
             raise fail(f"{len(data) - body.tell()} trailing bytes after the Avro body")
         try:
-            return reader.cls.from_avro(raw, validate=False)  # type: ignore[arg-type]
+            return reader.codec.decode_trusted(raw)  # type: ignore[arg-type]
         except Exception as exc:
             raise fail(f"cannot build {reader.cls.__name__}: {exc}") from exc

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from contracts.catalog import load_catalog
-from contracts.cli._common import format_option, schemas_option
+from contracts.cli._common import schemas_option
 from contracts.config import load_config
 from contracts.errors import EXIT_VIOLATION
 from contracts.findings import render
@@ -18,11 +18,17 @@ from contracts.lint import lint as run_lint
 
 @click.command("lint")
 @schemas_option
-@format_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "junit", "github", "markdown"]), default="text", show_default=True,
+    help="Output format (markdown: with --list-rules, the docs page).",
+)
 @click.option("--list-rules", is_flag=True, help="List the lint rules and exit.")
 def lint(schemas: str | None, fmt: str, list_rules: bool) -> None:
     """Parse every schema and the catalog, and check the lint rules."""
     if list_rules:
+        if fmt == "markdown":
+            click.echo(_markdown(), nl=False)
+            return
         if fmt == "json":
             click.echo(json.dumps([{"id": r.id, "category": r.category, "summary": r.summary} for r in RULES], indent=2))
         else:
@@ -36,3 +42,20 @@ def lint(schemas: str | None, fmt: str, list_rules: bool) -> None:
     click.echo(render(findings, fmt, tool="lint", checked=checked))
     if any(f.blocking for f in findings):
         raise SystemExit(EXIT_VIOLATION)
+
+
+def _markdown() -> str:
+    lines = [
+        "# Lint rules\n",
+        "`contracts lint` parses every schema and `catalog.toml`, then checks these rules. Disable one",
+        "globally or per path in `pyproject.toml`:\n",
+        "```toml\n[tool.contracts.lint]\ndisable = [\"ENUM_WITHOUT_DEFAULT\"]\n\n[tool.contracts.lint.per_path]",
+        "\"schemas/legacy/**\" = [\"MISSING_DOC\"]\n```\n",
+        "A lint finding exits 1; a schema that cannot be parsed exits 2 with the file, the position",
+        "or field path, and one of the parse rules (`INVALID_JSON`, `UNKNOWN_TYPE`, `DUPLICATE_NAME`,",
+        "`FILE_REFERENCE_CYCLE`, `INVALID_SCHEMA`, `INVALID_NAME`, `INVALID_DECIMAL`, `INVALID_CATALOG`).\n",
+        "| rule | category | what it asks |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{r.id}` | {r.category} | {r.summary} |" for r in RULES]
+    return "\n".join(lines) + "\n"
