@@ -75,7 +75,7 @@ class Checker:
 
     def __init__(self, *, strict_logical_types: bool = False) -> None:
         self.strict = strict_logical_types
-        self._memo: dict[tuple[int, int], list[Incompatibility]] = {}
+        self._memo: dict[tuple[int, int], tuple[s.Schema, s.Schema, list[Incompatibility]]] = {}
         self._busy: set[tuple[int, int]] = set()
         self._fingerprints: dict[int, tuple[s.Schema, str]] = {}
         self._field_maps: dict[int, tuple[s.Record, dict[str, s.Field]]] = {}
@@ -84,16 +84,7 @@ class Checker:
         """Every reason ``reader`` cannot read data written with ``writer`` (empty: compatible)."""
         if isinstance(reader, s.Record) and isinstance(writer, s.Record):
             # Root records are checked because they differ; fingerprinting them would be wasted.
-            key = (id(reader), id(writer))
-            found = self._memo.get(key)
-            if found is None:
-                self._busy.add(key)
-                try:
-                    found = self._compute(reader, writer)
-                finally:
-                    self._busy.discard(key)
-                self._memo[key] = found
-            return found
+            return self._memoized(reader, writer)
         return self._check(reader, writer)
 
     def compatible(self, reader: s.Schema, writer: s.Schema) -> bool:
@@ -114,10 +105,13 @@ class Checker:
             return self._compute(reader, writer)
         if isinstance(reader, s.Record) and isinstance(writer, s.Record) and self._fingerprint(reader) == self._fingerprint(writer):
             return []
+        return self._memoized(reader, writer)
+
+    def _memoized(self, reader: s.Schema, writer: s.Schema) -> list[Incompatibility]:
         key = (id(reader), id(writer))
         found = self._memo.get(key)
         if found is not None:
-            return found
+            return found[2]
         if key in self._busy:
             return []  # recursion: compatible unless proven otherwise
         self._busy.add(key)
@@ -125,7 +119,8 @@ class Checker:
             result = self._compute(reader, writer)
         finally:
             self._busy.discard(key)
-        self._memo[key] = result
+        # The pair is kept with its result so that neither id is reused while the entry lives.
+        self._memo[key] = (reader, writer, result)
         return result
 
     def _compute(self, r: s.Schema, w: s.Schema) -> list[Incompatibility]:

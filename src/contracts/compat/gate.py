@@ -145,8 +145,8 @@ def _run_tasks(tasks: Sequence[_Task]) -> list[Finding]:
     findings: list[Finding] = []
     if not tasks:
         return findings
-    checker = Checker(strict_logical_types=tasks[0].strict)
     for task in tasks:
+        checker = Checker(strict_logical_types=task.strict)  # its memo serves one subject's versions
         shared: dict[str, s.Record] = {}  # versions of one subject share unchanged nested records
         candidate = s.SchemaParser(shared=shared).parse(task.candidate, file=task.file)
         hist = []
