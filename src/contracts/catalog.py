@@ -21,6 +21,7 @@ from contracts.schema import (
     NamedSchema,
     Schema,
     SchemaParser,
+    bulk,
     fullname_of,
 )
 
@@ -233,9 +234,14 @@ def load_schemas(root: Path, extra: dict[str, Any] | None = None) -> tuple[list[
         raws[rel] = read_json(p, f"{shown}/{rel}")
     if extra:
         raws.update(extra)
+    with bulk():
+        return _parse_in_order(raws, _order_files(raws), extra, shown)
+
+
+def _parse_in_order(raws: dict[str, Any], ordered: list[str], extra: dict[str, Any] | None, shown: str) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
     parser = SchemaParser()
     files: list[SchemaFile] = []
-    for rel in _order_files(raws):
+    for rel in ordered:
         before = len(parser.names)  # names are kept in definition order
         display = f"{shown}/{rel}" if extra is None or rel not in extra else rel
         root_schema = parser.parse(raws[rel], file=display)

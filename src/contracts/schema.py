@@ -8,9 +8,11 @@ and errors that name the file and the field path, hence this small model.
 from __future__ import annotations
 
 import difflib
+import gc
 import json
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
@@ -217,7 +219,7 @@ class SchemaParser:
     reference earlier ones by full name; the loader orders files accordingly.
     """
 
-    def __init__(self, names: dict[str, NamedSchema] | None = None, *, shared: dict[str, Record] | None = None) -> None:
+    def __init__(self, names: dict[str, NamedSchema] | None = None, *, shared: dict[str, Any] | None = None) -> None:
         self.names: dict[str, NamedSchema] = names if names is not None else {}
         # With ``shared``, a nested record whose JSON was seen before (and that refers to no
         # type outside itself) is the same object: many versions of one subject then share it.
@@ -357,7 +359,7 @@ class SchemaParser:
         if self._shared is not None and path:
             key = namespace + "\0" + json.dumps(data, sort_keys=True)
             found = self._shared.get(key)
-            if found is not None and all(t.fullname not in self.names for t in walk_named(found)):
+            if isinstance(found, Record) and all(t.fullname not in self.names for t in walk_named(found)):
                 for t in walk_named(found):
                     self.names[t.fullname] = t
                 return found
@@ -459,6 +461,22 @@ class SchemaParser:
             keys.add(key)
             branches.append(branch)
         return _intern(Union(branches))
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while parsing many schemas.
+
+    Parsing allocates many small objects and no garbage worth collecting; with the
+    collector on, its passes over the growing heap cost a third of the time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def walk_named(schema: Schema) -> Iterator[NamedSchema]:

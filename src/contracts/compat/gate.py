@@ -118,6 +118,11 @@ class GateResult:
 
 
 def subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
+    with s.bulk():
+        return _subject_states(catalog, history)
+
+
+def _subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
     out = []
     for subject in catalog.subjects():
         candidate_json = s.to_json(subject.schema)
@@ -142,12 +147,15 @@ class _Task:
 
 
 def _run_tasks(tasks: Sequence[_Task]) -> list[Finding]:
+    with s.bulk():
+        return _run_tasks_now(tasks)
+
+
+def _run_tasks_now(tasks: Sequence[_Task]) -> list[Finding]:
     findings: list[Finding] = []
-    if not tasks:
-        return findings
     for task in tasks:
         checker = Checker(strict_logical_types=task.strict)  # its memo serves one subject's versions
-        shared: dict[str, s.Record] = {}  # versions of one subject share unchanged nested records
+        shared: dict[str, Any] = {}  # versions of one subject share unchanged nested records
         candidate = s.SchemaParser(shared=shared).parse(task.candidate, file=task.file)
         hist = []
         for number, file, raw in task.versions:

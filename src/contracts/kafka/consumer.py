@@ -206,21 +206,21 @@ class EventConsumer:
             self._dead_letter(msg, exc, attempts=0)
             return
         fn = self._handlers.get(type(event))
-        event_id = _header(msg, "event-id") or str(getattr(getattr(event, "metadata", None), "event_id", "") or f"{topic}:{partition}:{offset}")
-        extra = {"event_id": event_id, "topic": topic, "partition": partition, "offset": offset}
         if fn is None:
             self.stats.unhandled += 1
-            log.debug("no handler for %s", event.__avro_fullname__, extra=extra)
+            log.debug("%s: no handler for %s at %s[%d]@%d", self.name, event.__avro_fullname__, topic, partition, offset)
             return
         last: Exception | None = None
         delays = self.retry.delays()
+        event_id = ""
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 if self.dedupe is not None:
+                    event_id = event_id or _event_id(msg, event)
                     processed, _ = self.dedupe.process(event_id, lambda: fn(event))
                     if not processed:
                         self.stats.duplicates += 1
-                        log.info("%s: duplicate event %s skipped", self.name, event_id, extra=extra)
+                        log.info("%s: duplicate event %s on %s[%d]@%d skipped", self.name, event_id, topic, partition, offset)
                         return
                 else:
                     fn(event)
@@ -230,7 +230,11 @@ class EventConsumer:
                 return
             except Exception as exc:
                 last = exc
-                log.warning("%s: handler failed (attempt %d/%d) for event %s: %r", self.name, attempt, self.retry.attempts, event_id, exc, extra=extra)
+                event_id = event_id or _event_id(msg, event)
+                log.warning(
+                    "%s: handler failed (attempt %d/%d) for event %s on %s[%d]@%d: %r",
+                    self.name, attempt, self.retry.attempts, event_id, topic, partition, offset, exc,
+                )  # fmt: skip
                 if attempt <= len(delays):
                     time.sleep(delays[attempt - 1])
         assert last is not None
@@ -271,6 +275,12 @@ class EventConsumer:
             raise DeadLetterError(f"could not dead-letter {topic}[{msg.partition()}]@{msg.offset()} to {target}: {failure or 'timeout'}")
         self.stats.dead_lettered += 1
         log.error("%s: %s[%d]@%d dead-lettered to %s: %r", self.name, topic, msg.partition(), msg.offset(), target, error)
+
+
+def _event_id(msg: Message, event: AvroRecord) -> str:
+    """The event's id: its header, else its metadata, else where it sits in the log."""
+    found = _header(msg, "event-id") or getattr(getattr(event, "metadata", None), "event_id", None)
+    return str(found) if found else f"{msg.topic()}:{msg.partition()}:{msg.offset()}"
 
 
 def _headers(msg: Message) -> list[tuple[str, str | bytes | None]]:
