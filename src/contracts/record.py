@@ -105,18 +105,35 @@ class _Codec:
         self._encoders: list[tuple[str, str, Converter]] = []
         self._decoders: list[tuple[str, str, Converter, bool, Any]] = []
         resolve = _resolver(cls)
+        # Fields fastavro takes and gives as they are (primitives, logical values, enums
+        # outside unions) are copied without a call; the others go through a converter.
+        self._plain_out: list[tuple[str, str]] = []
+        self._plain_in: list[tuple[str, str]] = []
+        self._convert_in: list[tuple[str, str, Converter]] = []
         for f in self.record.fields:
             attr = by_alias.get(f.name)
             if attr is None:
                 raise TypeError(f"{cls.__name__} has no attribute for Avro field '{f.name}'")
-            self._encoders.append((f.name, attr, _encoder(f.type, resolve)))
+            enc = _encoder(f.type, resolve)
+            if enc is _identity or isinstance(f.type, s.Enum):
+                self._plain_out.append((f.name, attr))
+            else:
+                self._encoders.append((f.name, attr, enc))
             info = cls.model_fields[attr]
             has_default = not info.is_required()
-            self._decoders.append((f.name, attr, _decoder(f.type, resolve), has_default, info))
+            dec = _decoder(f.type, resolve)
+            self._decoders.append((f.name, attr, dec, has_default, info))
+            if _trusted_plain(f.type):
+                self._plain_in.append((f.name, attr))
+            else:
+                self._convert_in.append((f.name, attr, dec))
 
     def encode(self, obj: AvroRecord) -> dict[str, Any]:
         d = obj.__dict__
-        return {name: enc(d[attr]) for name, attr, enc in self._encoders}
+        out = {name: d[attr] for name, attr in self._plain_out}
+        for name, attr, enc in self._encoders:
+            out[name] = enc(d[attr])
+        return out
 
     def decode(self, data: dict[str, Any], validate: bool) -> AvroRecord:
         values: dict[str, Any] = {}
@@ -134,8 +151,14 @@ class _Codec:
         return self.construct(values)
 
     def decode_trusted(self, data: dict[str, Any]) -> AvroRecord:
-        """``decode(data, validate=False)`` for data fastavro read with this class's schema."""
-        values = {attr: dec(data[name]) if name in data else info.get_default(call_default_factory=True) for name, attr, dec, _, info in self._decoders}
+        """``decode(data, validate=False)`` for what fastavro read with this class's schema.
+
+        fastavro fills every reader field and already turns logical types into
+        Python values, so plain fields are copied as they are.
+        """
+        values = {attr: data[name] for name, attr in self._plain_in}
+        for name, attr, dec in self._convert_in:
+            values[attr] = dec(data[name])
         return self.construct(values)
 
     def construct(self, values: dict[str, Any]) -> AvroRecord:
@@ -336,6 +359,21 @@ def _decoder(schema: s.Schema, resolve: Resolver) -> Converter:
             return dict
         return lambda v: {k: val(x) for k, x in v.items()}
     return _union_decoder(schema, resolve)
+
+
+def _trusted_plain(schema: s.Schema) -> bool:
+    """Whether fastavro's value for ``schema`` is already what the model holds."""
+    if isinstance(schema, s.Primitive):
+        return True
+    if isinstance(schema, s.Fixed):
+        return schema.logical != "uuid"
+    if isinstance(schema, s.Array):
+        return _trusted_plain(schema.items)
+    if isinstance(schema, s.Map):
+        return _trusted_plain(schema.values)
+    if isinstance(schema, s.Union):
+        return all(isinstance(b, s.Primitive) for b in schema.branches)
+    return False
 
 
 def _union_decoder(union: s.Union, resolve: Resolver) -> Converter:
