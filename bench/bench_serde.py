@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -37,12 +36,21 @@ def _event() -> Any:
     return e
 
 
-def _per_call(fn: Callable[[], object], n: int = N) -> float:
+def _per_call(fn: Callable[[], object], n: int = N // 5) -> float:
     fn()
     started = time.perf_counter()
     for _ in range(n):
         fn()
     return (time.perf_counter() - started) / n
+
+
+def _best(*fns: Callable[[], object], rounds: int = 5) -> list[float]:
+    """Alternate the contenders for several rounds and keep each one's best: shared machines are noisy."""
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            best[i] = min(best[i], _per_call(fn))
+    return best
 
 
 def main() -> None:
@@ -82,61 +90,62 @@ def main() -> None:
 
         naive_ser = AvroSerializer(client, json_schema(OrderCreated), to_dict=lambda e, _: e.model_dump(by_alias=True), conf={"auto.register.schemas": True})
         naive_de = AvroDeserializer(client, from_dict=lambda d, _: OrderCreated.model_validate(d))
-        enc, enc_raw, enc_naive = _per_call(lambda: ser(event)), _per_call(raw_encode), _per_call(lambda: naive_ser(event, ctx))
-        dec, dec_raw, dec_naive = _per_call(lambda: de(data)), _per_call(raw_decode), _per_call(lambda: naive_de(data, ctx))
+        enc, enc_raw, enc_naive = _best(lambda: ser(event), raw_encode, lambda: naive_ser(event, ctx))
+        dec, dec_raw, dec_naive = _best(lambda: de(data), raw_decode, lambda: naive_de(data, ctx))
         print(f"encode: ours {enc * 1e6:.0f} us, bare fastavro {enc_raw * 1e6:.0f} us -> {enc / enc_raw:.2f}x (target <= 1.5x); "
               f"naive AvroSerializer(model_dump) {enc_naive * 1e6:.0f} us -> ours is {enc_naive / enc:.1f}x faster")  # fmt: skip
         print(f"decode: ours {dec * 1e6:.0f} us, bare fastavro {dec_raw * 1e6:.0f} us -> {dec / dec_raw:.2f}x (target <= 1.5x); "
               f"naive AvroDeserializer + model_validate {dec_naive * 1e6:.0f} us -> ours is {dec_naive / dec:.1f}x faster")  # fmt: skip
 
         bootstrap = broker.bootstrap_servers
-        create_topics(bootstrap, {"e2e-raw": 4, "orders": 4})
         fast = {"session.timeout.ms": SESSION_TIMEOUT_MS}
 
-        # Baseline loop: bare fastavro + raw produce, raw consume + bare fastavro.
-        started = time.perf_counter()
-        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5})
-        for _ in range(N_E2E):
-            producer.produce("e2e-raw", value=data[:5] + raw_encode())
-            producer.poll(0)
-        producer.flush()
-        raw_produce = N_E2E / (time.perf_counter() - started)
-        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "raw", "auto.offset.reset": "earliest", **fast})
-        consumer.subscribe(["e2e-raw"])
-        got, first = 0, 0.0
-        while got < N_E2E:
-            m = consumer.poll(0.5)
-            if m is None or m.error():
-                continue
-            first = first or time.perf_counter()
-            buf = io.BytesIO(m.value() or b"")
-            buf.seek(5)
-            fastavro.schemaless_reader(buf, parsed, None)
-            got += 1
-        raw_consume = N_E2E / (time.perf_counter() - first)
-        consumer.close()
-
-        # Typed: EventProducer / EventConsumer (handler dispatch, offsets stored per message).
-        started = time.perf_counter()
-        with EventProducer(bootstrap, ser, name="bench") as typed:
+        rounds: dict[str, list[float]] = {"raw_produce": [], "raw_consume": [], "typed_produce": [], "typed_consume": []}
+        for r in range(2):  # alternate, keep the best of each: the broker shares the two cores
+            topic = f"e2e-raw-{r}"
+            create_topics(bootstrap, {topic: 4, "orders": 4})
+            started = time.perf_counter()
+            producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5})
             for _ in range(N_E2E):
-                typed.send(event)
-        typed_produce = N_E2E / (time.perf_counter() - started)
-        seen = {"n": 0, "first": 0.0, "last": 0.0}
-        done = threading.Event()
-        ec = EventConsumer(bootstrap, de, catalog, group_id="typed", name="bench", **fast)
+                producer.produce(topic, value=data[:5] + raw_encode())
+                producer.poll(0)
+            producer.flush()
+            rounds["raw_produce"].append(N_E2E / (time.perf_counter() - started))
+            consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"raw-{r}", "auto.offset.reset": "earliest", **fast})
+            consumer.subscribe([topic])
+            got, first = 0, 0.0
+            while got < N_E2E:
+                m = consumer.poll(0.5)
+                if m is None or m.error():
+                    continue
+                first = first or time.perf_counter()
+                buf = io.BytesIO(m.value() or b"")
+                buf.seek(5)
+                fastavro.schemaless_reader(buf, parsed, None)
+                got += 1
+            rounds["raw_consume"].append(N_E2E / (time.perf_counter() - first))
+            consumer.close()
 
-        @ec.handler(OrderCreated)
-        def count(_: OrderCreated) -> None:
-            seen["first"] = seen["first"] or time.perf_counter()
-            seen["n"] += 1
-            if seen["n"] >= N_E2E:
-                seen["last"] = time.perf_counter()
-                done.set()
-                ec.stop()
+            started = time.perf_counter()
+            with EventProducer(bootstrap, ser, name="bench") as typed:
+                for _ in range(N_E2E):
+                    typed.send(event)
+            rounds["typed_produce"].append(N_E2E / (time.perf_counter() - started))
+            seen = {"n": 0, "first": 0.0, "last": 0.0}
+            ec = EventConsumer(bootstrap, de, catalog, group_id=f"typed-{r}", name="bench", **fast)
 
-        ec.run(handle_signals=False)
-        typed_consume = N_E2E / (seen["last"] - seen["first"])
+            @ec.handler(OrderCreated)
+            def count(_: OrderCreated, seen: dict[str, float] = seen, ec: EventConsumer = ec) -> None:
+                seen["first"] = seen["first"] or time.perf_counter()
+                seen["n"] += 1
+                if seen["n"] >= N_E2E:
+                    seen["last"] = time.perf_counter()
+                    ec.stop()
+
+            ec.run(handle_signals=False)
+            rounds["typed_consume"].append(N_E2E / (seen["last"] - seen["first"]))
+        raw_produce, raw_consume = max(rounds["raw_produce"]), max(rounds["raw_consume"])
+        typed_produce, typed_consume = max(rounds["typed_produce"]), max(rounds["typed_consume"])
         print(f"end to end produce: typed {typed_produce:.0f}/s, bare loop {raw_produce:.0f}/s -> {typed_produce / raw_produce:.0%} (target >= 70%)")
         print(f"end to end consume: typed {typed_consume:.0f}/s, bare loop {raw_consume:.0f}/s -> {typed_consume / raw_consume:.0%} (target >= 70%)")
 

@@ -107,6 +107,8 @@ class _Codec:
         resolve = _resolver(cls)
         # Fields fastavro takes and gives as they are (primitives, logical values, enums
         # outside unions) are copied without a call; the others go through a converter.
+        self._build: Callable[[dict[str, Any]], AvroRecord] | None = None
+        self.dump_is_avro = not _needs_pinning(self.record)
         self._plain_out: list[tuple[str, str]] = []
         self._plain_in: list[tuple[str, str]] = []
         self._convert_in: list[tuple[str, str, Converter]] = []
@@ -129,6 +131,10 @@ class _Codec:
                 self._convert_in.append((f.name, attr, dec))
 
     def encode(self, obj: AvroRecord) -> dict[str, Any]:
+        if self.dump_is_avro:
+            # pydantic-core builds the same dict in Rust: aliases are the Avro names, and
+            # without multi-branch unions there is no branch to pin.
+            return obj.model_dump(by_alias=True)
         d = obj.__dict__
         out = {name: d[attr] for name, attr in self._plain_out}
         for name, attr, enc in self._encoders:
@@ -154,12 +160,32 @@ class _Codec:
         """``decode(data, validate=False)`` for what fastavro read with this class's schema.
 
         fastavro fills every reader field and already turns logical types into
-        Python values, so plain fields are copied as they are.
+        Python values, so plain fields are copied as they are. The builder is
+        straight-line code compiled once per class: this is the hot path of every
+        consumer.
         """
-        values = {attr: data[name] for name, attr in self._plain_in}
-        for name, attr, dec in self._convert_in:
-            values[attr] = dec(data[name])
-        return self.construct(values)
+        build = self._build
+        if build is None:
+            build = self._build = self._compile_builder()
+        return build(data)
+
+    def _compile_builder(self) -> Callable[[dict[str, Any]], AvroRecord]:
+        entries = [f"{attr!r}: data[{name!r}]" for name, attr in self._plain_in]
+        entries += [f"{attr!r}: _dec{i}(data[{name!r}])" for i, (name, attr, _) in enumerate(self._convert_in)]
+        source = (
+            "def build(data):\n"
+            "    obj = _new(_cls)\n"
+            f"    _set(obj, '__dict__', {{{', '.join(entries)}}})\n"
+            "    _set(obj, '__pydantic_fields_set__', set(_fields))\n"
+            "    _set(obj, '__pydantic_extra__', None)\n"
+            "    _set(obj, '__pydantic_private__', None)\n"
+            "    return obj\n"
+        )
+        scope: dict[str, Any] = {"_new": _new, "_set": _setattr, "_cls": self.cls, "_fields": frozenset(a for _, a, *_ in self._decoders)}
+        scope.update({f"_dec{i}": dec for i, (_, _, dec) in enumerate(self._convert_in)})
+        exec(compile(source, f"<contracts decoder for {self.cls.__avro_fullname__}>", "exec"), scope)
+        builder: Callable[[dict[str, Any]], AvroRecord] = scope["build"]
+        return builder
 
     def construct(self, values: dict[str, Any]) -> AvroRecord:
         obj = _new(self.cls)
@@ -359,6 +385,30 @@ def _decoder(schema: s.Schema, resolve: Resolver) -> Converter:
             return dict
         return lambda v: {k: val(x) for k, x in v.items()}
     return _union_decoder(schema, resolve)
+
+
+def _needs_pinning(schema: s.Schema) -> bool:
+    """Whether any union under ``schema`` has several non-null branches (their values need tagging)."""
+    seen: set[int] = set()
+
+    def visit(t: s.Schema) -> bool:
+        if isinstance(t, s.Record):
+            if id(t) in seen:
+                return False
+            seen.add(id(t))
+            return any(visit(f.type) for f in t.fields)
+        if isinstance(t, s.Fixed):
+            return t.logical == "uuid"  # fastavro wants the 16 bytes, the model holds a UUID
+        if isinstance(t, s.Array):
+            return visit(t.items)
+        if isinstance(t, s.Map):
+            return visit(t.values)
+        if isinstance(t, s.Union):
+            non_null = [b for b in t.branches if not (isinstance(b, s.Primitive) and b.type == "null")]
+            return len(non_null) > 1 or any(visit(b) for b in non_null)
+        return False
+
+    return visit(schema)
 
 
 def _trusted_plain(schema: s.Schema) -> bool:

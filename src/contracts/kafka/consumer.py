@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from contracts.catalog import Catalog
 from contracts.errors import ContractsError
@@ -151,20 +151,27 @@ class EventConsumer:
         last_message = time.monotonic()
         try:
             while not self._stop.is_set():
-                msg = self._consumer.poll(0.2)
-                if msg is None:
+                batch = self._consumer.consume(num_messages=64, timeout=0.2)
+                if not batch:
                     if idle_timeout is not None and time.monotonic() - last_message > idle_timeout:
                         break
                     continue
-                err = msg.error()
-                if err is not None:
-                    if err.code() != KafkaError._PARTITION_EOF:
-                        log.warning("consumer error: %s", err)
-                    continue
                 last_message = time.monotonic()
-                self._process(msg)
-                self._consumer.store_offsets(message=msg)
-                seen += 1
+                for msg in batch:
+                    err = msg.error()
+                    if err is not None:
+                        if err.code() != KafkaError._PARTITION_EOF:
+                            log.warning("consumer error: %s", err)
+                        continue
+                    self._process(msg)
+                    try:
+                        self._consumer.store_offsets(message=msg)
+                    except KafkaException as exc:  # revoked by a rebalance mid-batch: its new owner redelivers it
+                        log.info("%s: offset of %s[%s] not stored: %s", self.name, msg.topic(), msg.partition(), exc)
+                    seen += 1
+                    if self._stop.is_set() or (max_messages is not None and seen >= max_messages):
+                        # Unprocessed messages of the batch keep no stored offset: they come back.
+                        break
                 if max_messages is not None and seen >= max_messages:
                     break
         finally:

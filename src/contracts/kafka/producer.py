@@ -31,6 +31,7 @@ class DeliveryError(ContractsError):
 
 
 Headers = list[tuple[str, str | bytes | None]]
+_PER_EVENT = {"event-id", "correlation-id"}
 
 
 def event_headers(event: AvroRecord, producer_name: str, schema_id: int) -> Headers:
@@ -71,26 +72,39 @@ class EventProducer:
         self.on_error = on_error
         self._failures: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self._sent = 0
+        self._topics: dict[type[AvroRecord], str] = {}
+        self._constant_headers: dict[tuple[type[AvroRecord], str], Headers] = {}
         config = {"bootstrap.servers": bootstrap_servers, "client.id": name, **SAFE_DEFAULTS, **conf}
         self._producer = Producer(config, logger=logging.getLogger("contracts.kafka.librdkafka"))
 
     def send(self, event: AvroRecord, *, key: str | bytes | None = None, topic: str | None = None) -> None:
         """Serialize and enqueue; delivery is confirmed by ``flush()`` or reported to ``on_error``."""
-        topic = topic or self.serializer.topic_for(type(event))
+        cls = type(event)
+        topic = topic or self._topics.get(cls) or self.serializer.topic_for(cls)
         value = self.serializer(event, topic)
-        headers = event_headers(event, self.name, self.serializer.schema_id(type(event), topic))
+        constant = self._constant_headers.get((cls, topic))
+        if constant is None:
+            schema_id = self.serializer.schema_id(cls, topic)
+            constant = self._constant_headers[(cls, topic)] = [h for h in event_headers(event, self.name, schema_id) if h[0] not in _PER_EVENT]
+            self._topics[cls] = topic
+        meta = getattr(event, "metadata", None)
+        headers: Headers = [("event-id", str(getattr(meta, "event_id", None) or uuid.uuid4()).encode()), *constant]
+        correlation = getattr(meta, "correlation_id", None)
+        if correlation is not None:
+            headers.append(("correlation-id", str(correlation).encode()))
         self.send_raw(topic, value, key=key, headers=headers, event=event)
 
     def send_raw(self, topic: str, value: bytes | None, *, key: str | bytes | None = None, headers: Headers | None = None, event: AvroRecord | None = None) -> None:
-        def delivered(err: KafkaError | None, msg: Message) -> None:
-            if err is None:
-                return
-            log.error("delivery to %s failed: %s", topic, err)
-            if self.on_error is not None:
-                self.on_error(event, err)
-            else:
-                with self._lock:
-                    self._failures.append((topic, str(err)))
+        on_error = self.on_error
+        if on_error is None:
+            delivered = self._delivered  # no per-message closure on the common path
+        else:
+
+            def delivered(err: KafkaError | None, msg: Message) -> None:
+                if err is not None:
+                    log.error("delivery to %s failed: %s", topic, err)
+                    on_error(event, err)
 
         key_bytes = key.encode() if isinstance(key, str) else key
         while True:
@@ -99,7 +113,16 @@ class EventProducer:
                 break
             except BufferError:
                 self._producer.poll(0.1)  # local queue full: make room
-        self._producer.poll(0)
+        self._sent += 1
+        if self._sent % 64 == 0:
+            self._producer.poll(0)  # serve delivery reports in batches
+
+    def _delivered(self, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            return
+        log.error("delivery to %s failed: %s", msg.topic(), err)
+        with self._lock:
+            self._failures.append((msg.topic() or "", str(err)))
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait for every enqueued event; raise ``DeliveryError`` for any that failed."""
