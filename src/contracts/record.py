@@ -98,7 +98,7 @@ class _Codec:
         self.record = s.parse_schema(cls.__avro_schema__)
         if not isinstance(self.record, s.Record):
             raise TypeError(f"{cls.__name__}.__avro_schema__ is not a record schema")
-        self.fastavro_schema = fastavro.parse_schema(cls.__avro_schema__, _write_hint=False)
+        self.fastavro_schema = fastavro.parse_schema(cls.__avro_schema__)
         # fullname -> python attribute name of each field
         by_alias = {(info.alias or name): name for name, info in cls.model_fields.items()}
         self.fields: list[tuple[str, str, Converter, Converter, bool, Any]] = []
@@ -108,6 +108,8 @@ class _Codec:
         # Fields fastavro takes and gives as they are (primitives, logical values, enums
         # outside unions) are copied without a call; the others go through a converter.
         self._build: Callable[[dict[str, Any]], AvroRecord] | None = None
+        self._resolve = _resolver(cls)
+        self._shapes: dict[str, tuple[str, str] | None] = {}
         self.dump_is_avro = not _needs_pinning(self.record)
         self._plain_out: list[tuple[str, str]] = []
         self._plain_in: list[tuple[str, str]] = []
@@ -129,6 +131,7 @@ class _Codec:
                 self._plain_in.append((f.name, attr))
             else:
                 self._convert_in.append((f.name, attr, dec))
+                self._shapes[f.name] = _shape(f.type)
 
     def encode(self, obj: AvroRecord) -> dict[str, Any]:
         if self.dump_is_avro:
@@ -171,7 +174,21 @@ class _Codec:
 
     def _compile_builder(self) -> Callable[[dict[str, Any]], AvroRecord]:
         entries = [f"{attr!r}: data[{name!r}]" for name, attr in self._plain_in]
-        entries += [f"{attr!r}: _dec{i}(data[{name!r}])" for i, (name, attr, _) in enumerate(self._convert_in)]
+        scope: dict[str, Any] = {}
+        for i, (name, attr, dec) in enumerate(self._convert_in):
+            shape = self._shapes.get(name)
+            if shape is None:
+                scope[f"_dec{i}"] = dec
+                entries.append(f"{attr!r}: _dec{i}(data[{name!r}])")
+                continue
+            # A record (or an array of records) outside any union: fastavro gives plain dicts,
+            # so the nested class's builder is called directly.
+            kind, fullname = shape
+            scope[f"_dec{i}"] = _codec(self._resolve(fullname)).decode_trusted
+            if kind == "record":
+                entries.append(f"{attr!r}: _dec{i}(data[{name!r}])")
+            else:
+                entries.append(f"{attr!r}: [_dec{i}(x) for x in data[{name!r}]]")
         source = (
             "def build(data):\n"
             "    obj = _new(_cls)\n"
@@ -181,8 +198,7 @@ class _Codec:
             "    _set(obj, '__pydantic_private__', None)\n"
             "    return obj\n"
         )
-        scope: dict[str, Any] = {"_new": _new, "_set": _setattr, "_cls": self.cls, "_fields": frozenset(a for _, a, *_ in self._decoders)}
-        scope.update({f"_dec{i}": dec for i, (_, _, dec) in enumerate(self._convert_in)})
+        scope.update({"_new": _new, "_set": _setattr, "_cls": self.cls, "_fields": frozenset(a for _, a, *_ in self._decoders)})
         exec(compile(source, f"<contracts decoder for {self.cls.__avro_fullname__}>", "exec"), scope)
         builder: Callable[[dict[str, Any]], AvroRecord] = scope["build"]
         return builder
@@ -385,6 +401,15 @@ def _decoder(schema: s.Schema, resolve: Resolver) -> Converter:
             return dict
         return lambda v: {k: val(x) for k, x in v.items()}
     return _union_decoder(schema, resolve)
+
+
+def _shape(schema: s.Schema) -> tuple[str, str] | None:
+    """``("record", name)`` or ``("array", name)`` for fields the builder can inline, else ``None``."""
+    if isinstance(schema, s.Record):
+        return ("record", schema.fullname)
+    if isinstance(schema, s.Array) and isinstance(schema.items, s.Record):
+        return ("array", schema.items.fullname)
+    return None
 
 
 def _needs_pinning(schema: s.Schema) -> bool:

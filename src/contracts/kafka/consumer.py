@@ -66,7 +66,7 @@ class ConsumerStats:
     dead_lettered: int = 0
     unhandled: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
-    by_partition: Counter[str] = field(default_factory=Counter)
+    by_partition: Counter[tuple[str, int]] = field(default_factory=Counter)
 
 
 class DeadLetterError(ContractsError):
@@ -102,6 +102,7 @@ class EventConsumer:
         self.name = name
         self.dedupe = dedupe
         self.retry = retry or RetryPolicy()
+        self._delays = self.retry.delays()
         self.stats = ConsumerStats()
         self._topics = topics
         self._handlers: dict[type[AvroRecord], Handler] = {}
@@ -157,6 +158,7 @@ class EventConsumer:
                         break
                     continue
                 last_message = time.monotonic()
+                done: dict[tuple[str, int], int] = {}
                 for msg in batch:
                     err = msg.error()
                     if err is not None:
@@ -164,14 +166,11 @@ class EventConsumer:
                             log.warning("consumer error: %s", err)
                         continue
                     self._process(msg)
-                    try:
-                        self._consumer.store_offsets(message=msg)
-                    except KafkaException as exc:  # revoked by a rebalance mid-batch: its new owner redelivers it
-                        log.info("%s: offset of %s[%s] not stored: %s", self.name, msg.topic(), msg.partition(), exc)
+                    done[(msg.topic() or "", msg.partition() or 0)] = msg.offset() or 0
                     seen += 1
                     if self._stop.is_set() or (max_messages is not None and seen >= max_messages):
-                        # Unprocessed messages of the batch keep no stored offset: they come back.
-                        break
+                        break  # the rest of the batch keeps no stored offset: it comes back
+                self._store(done)
                 if max_messages is not None and seen >= max_messages:
                     break
         finally:
@@ -179,6 +178,16 @@ class EventConsumer:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return self.stats
+
+    def _store(self, done: dict[tuple[str, int], int]) -> None:
+        """Store the offset after the last processed message of each partition (committed later)."""
+        if not done or self._consumer is None:
+            return
+        offsets = [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in done.items()]
+        try:
+            self._consumer.store_offsets(offsets=offsets)
+        except KafkaException as exc:  # revoked by a rebalance mid-batch: its new owner redelivers it
+            log.info("%s: offsets %s not stored: %s", self.name, offsets, exc)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("%s: signal %d, stopping after the current message", self.name, signum)
@@ -218,7 +227,7 @@ class EventConsumer:
             log.debug("%s: no handler for %s at %s[%d]@%d", self.name, event.__avro_fullname__, topic, partition, offset)
             return
         last: Exception | None = None
-        delays = self.retry.delays()
+        delays = self._delays
         event_id = ""
         for attempt in range(1, self.retry.attempts + 1):
             try:
@@ -233,7 +242,7 @@ class EventConsumer:
                     fn(event)
                 self.stats.handled += 1
                 self.stats.by_type[type(event).__name__] += 1
-                self.stats.by_partition[f"{topic}[{partition}]"] += 1
+                self.stats.by_partition[(topic or "", partition or 0)] += 1
                 return
             except Exception as exc:
                 last = exc
