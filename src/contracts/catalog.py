@@ -225,25 +225,23 @@ def iter_schema_files(root: Path) -> Iterator[Path]:
     yield from sorted(p for p in root.rglob("*.avsc") if p.is_file())
 
 
-def load_schemas(root: Path, extra: dict[str, Any] | None = None) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
-    """Parse every ``.avsc`` under ``root`` (plus ``extra`` raw documents keyed by path)."""
+def load_schemas(root: Path) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
+    """Parse every ``.avsc`` under ``root``."""
     raws: dict[str, Any] = {}
     shown = _display(root, root)
     for p in iter_schema_files(root):
         rel = p.relative_to(root).as_posix()
         raws[rel] = read_json(p, f"{shown}/{rel}")
-    if extra:
-        raws.update(extra)
     with bulk():
-        return _parse_in_order(raws, _order_files(raws), extra, shown)
+        return _parse_in_order(raws, _order_files(raws), shown)
 
 
-def _parse_in_order(raws: dict[str, Any], ordered: list[str], extra: dict[str, Any] | None, shown: str) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
+def _parse_in_order(raws: dict[str, Any], ordered: list[str], shown: str) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
     parser = SchemaParser()
     files: list[SchemaFile] = []
     for rel in ordered:
         before = len(parser.names)  # names are kept in definition order
-        display = f"{shown}/{rel}" if extra is None or rel not in extra else rel
+        display = f"{shown}/{rel}"
         root_schema = parser.parse(raws[rel], file=display)
         defines = list(parser.names.values())[before:]
         files.append(SchemaFile(display, root_schema, defines, raws[rel]))

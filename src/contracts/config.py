@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +64,3 @@ def load_config(start: Path | None = None) -> ProjectConfig:
         strict_logical_types=bool(data.get("compat", {}).get("strict_logical_types", False)),
     )
 
-
-def registry_url(explicit: str | None) -> str | None:
-    return explicit or os.environ.get(REGISTRY_URL_ENV) or None

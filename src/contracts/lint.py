@@ -69,11 +69,7 @@ def _namespace_path(catalog: Catalog) -> Iterator[Finding]:
     for f in catalog.files:
         if not isinstance(f.root, s.Record | s.Enum | s.Fixed):
             continue
-        rel = Path(f.path)
-        try:
-            rel = rel.relative_to(catalog.root)
-        except ValueError:
-            rel = Path(*rel.parts[1:]) if rel.parts and rel.parts[0] == catalog.root.name else rel
+        rel = Path(*Path(f.path).parts[1:])  # file paths read "<schemas folder>/<path inside it>"
         expected = ".".join(rel.parent.parts)
         if f.root.namespace != expected:
             yield _finding(

@@ -101,7 +101,6 @@ class _Codec:
         self.fastavro_schema = fastavro.parse_schema(cls.__avro_schema__)
         # fullname -> python attribute name of each field
         by_alias = {(info.alias or name): name for name, info in cls.model_fields.items()}
-        self.fields: list[tuple[str, str, Converter, Converter, bool, Any]] = []
         self._encoders: list[tuple[str, str, Converter]] = []
         self._decoders: list[tuple[str, str, Converter, bool, Any]] = []
         resolve = _resolver(cls)

@@ -30,6 +30,7 @@ from contracts import schema as s
 from contracts.catalog import Catalog, subject_name
 from contracts.errors import ContractsError, InfrastructureError
 from contracts.record import _REGISTRY, AvroRecord, _Codec, _codec
+from contracts.registry.references import parse_with_references
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
@@ -62,22 +63,16 @@ def registry_client(url: str, **conf: Any) -> SchemaRegistryClient:
 
 def _resolve_schema(client: SchemaRegistryClient, schema: Schema, cache: dict[tuple[str, int], s.Schema]) -> s.Schema:
     """Parse a registered schema, loading its references (other subjects' versions) first."""
-    names: dict[str, s.NamedSchema] = {}
 
-    def load(refs: list[Any]) -> None:
-        for ref in refs or []:
-            key = (ref.subject, ref.version)
-            parsed = cache.get(key)
-            if parsed is None:
-                registered = client.get_version(ref.subject, ref.version)
-                load(registered.schema.references or [])
-                parsed = s.SchemaParser(dict(names)).parse(json.loads(registered.schema.schema_str or "null"))
-                cache[key] = parsed
-            for t in s.walk_named(parsed):
-                names.setdefault(t.fullname, t)
+    def fetch(subject: str, version: int) -> tuple[str, list[tuple[str, int]]]:
+        registered = client.get_version(subject, version).schema
+        return registered.schema_str or "null", _refs(registered)
 
-    load(schema.references or [])
-    return s.SchemaParser(names).parse(json.loads(schema.schema_str or "null"))
+    return parse_with_references(schema.schema_str or "null", _refs(schema), fetch, cache)
+
+
+def _refs(schema: Schema) -> list[tuple[str, int]]:
+    return [(r.subject, int(r.version)) for r in schema.references or [] if r.subject is not None and r.version is not None]
 
 
 @dataclass

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
 
 import click
 
+from contracts.cli import compat, dev, registry, replay
 from contracts.cli._common import ContractsGroup
 from contracts.cli.codegen import codegen
 from contracts.cli.lint import lint
@@ -32,19 +32,7 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
 
-main.add_command(lint)
-main.add_command(codegen)
-
-
-def _register_optional(*modules: str) -> None:
-    """Command groups that later modules add; imported lazily to keep start-up fast."""
-    import importlib
-
-    for name in modules:
-        module: Any = importlib.import_module(f"contracts.cli.{name}")
-        main.add_command(module.command)
-
-
-_register_optional("compat", "registry", "dev", "replay")
+for cmd in (lint, codegen, compat.command, registry.command, dev.command, replay.command):
+    main.add_command(cmd)
 
 __all__ = ["main"]

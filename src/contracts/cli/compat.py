@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from contracts.catalog import load_catalog
 from contracts.cli._common import F, format_option, schemas_option
 from contracts.compat import RULES, load_history, run_gate
 from contracts.compat.history import History, write_version
-from contracts.config import load_config, registry_url
+from contracts.config import load_config
 from contracts.errors import EXIT_VIOLATION
 from contracts.findings import Finding, render
 
@@ -68,17 +69,16 @@ def check(
         result = run_gate(catalog, hist, strict_logical_types=strict, deployments=not no_deployments, subjects=subjects or None)
         findings += result.findings
         checked = result.checked
-    url = registry_url(registry)
     if registry:
         from contracts.registry.client import RegistryClient
         from contracts.registry.history import fetch_history
 
-        client = RegistryClient(url or registry)
+        client = RegistryClient(registry)
         live = fetch_history(client, [s.name for s in catalog.subjects() if not subjects or s.name in subjects])
         live.overrides = hist.overrides
         live_result = run_gate(catalog, live, strict_logical_types=strict, deployments=False, subjects=subjects or None)
         for f in live_result.findings:
-            findings.append(Finding(**{**f.__dict__, "message": f"[registry {client.url}] {f.message}"}))
+            findings.append(replace(f, message=f"[registry {client.url}] {f.message}"))
         checked = checked or live_result.checked
     click.echo(render(findings, fmt, tool="compat", checked=checked))
     if any(f.blocking for f in findings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ def apply_overrides(findings: list[Finding], overrides: Sequence[Override]) -> l
     for f in findings:
         o = next((o for o in overrides if o.matches(f.subject or "", f.new_version, f.rule, f.path, f.old_version)), None)
         if o is not None:
-            f = Finding(**{**f.__dict__, "severity": "accepted", "reason": o.reason})
+            f = replace(f, severity="accepted", reason=o.reason)
         out.append(f)
     return out
 
@@ -227,7 +227,7 @@ def run_gate(
         )
     result.findings += _check_levels(tasks, jobs if jobs is not None else (os.cpu_count() or 1))
     if deployments:
-        result.findings += deployment_findings(catalog, history, checker, [st for st in result.states])
+        result.findings += deployment_findings(catalog, history, checker, result.states)
     result.findings = apply_overrides(result.findings, history.overrides)
     return result
 

@@ -267,7 +267,7 @@ class EventConsumer:
             )
         _, ts = msg.timestamp()
         headers: list[tuple[str, str | bytes | None]] = [
-            *_headers(msg),
+            *message_headers(msg),
             ("dlq-error-type", type(error).__name__.encode()),
             ("dlq-error-message", str(error)[:2000].encode()),
             ("dlq-original-topic", topic.encode()),
@@ -299,13 +299,14 @@ def _event_id(msg: Message, event: AvroRecord) -> str:
     return str(found) if found else f"{msg.topic()}:{msg.partition()}:{msg.offset()}"
 
 
-def _headers(msg: Message) -> list[tuple[str, str | bytes | None]]:
+def message_headers(msg: Message) -> list[tuple[str, str | bytes | None]]:
+    """A message's headers as a list of pairs, whatever shape the client returned."""
     raw: Any = msg.headers() or []
     return [(str(k), v) for k, v in (raw.items() if isinstance(raw, dict) else raw)]
 
 
 def _header(msg: Message, name: str) -> str | None:
-    for k, v in _headers(msg):
+    for k, v in message_headers(msg):
         if k == name and v is not None:
             return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
     return None

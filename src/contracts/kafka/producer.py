@@ -31,23 +31,30 @@ class DeliveryError(ContractsError):
 
 
 Headers = list[tuple[str, str | bytes | None]]
-_PER_EVENT = {"event-id", "correlation-id"}
 
 
-def event_headers(event: AvroRecord, producer_name: str, schema_id: int) -> Headers:
-    """Headers every event carries: its id and correlation id (from its metadata when it has one)."""
-    meta = getattr(event, "metadata", None)
-    event_id = getattr(meta, "event_id", None) or uuid.uuid4()
-    headers: Headers = [
-        ("event-id", str(event_id).encode()),
-        ("event-type", event.__avro_fullname__.encode()),
+def type_headers(cls: type[AvroRecord], producer_name: str, schema_id: int) -> Headers:
+    """Headers that are the same for every event of one class on one topic."""
+    return [
+        ("event-type", cls.__avro_fullname__.encode()),
         ("content-type", f"application/vnd.confluent.avro; schema-id={schema_id}".encode()),
         ("producer", producer_name.encode()),
     ]
+
+
+def identity_headers(event: AvroRecord) -> Headers:
+    """The event's id and correlation id, from its metadata when it has one."""
+    meta = getattr(event, "metadata", None)
+    headers: Headers = [("event-id", str(getattr(meta, "event_id", None) or uuid.uuid4()).encode())]
     correlation = getattr(meta, "correlation_id", None)
     if correlation is not None:
         headers.append(("correlation-id", str(correlation).encode()))
     return headers
+
+
+def event_headers(event: AvroRecord, producer_name: str, schema_id: int) -> Headers:
+    """Every header an event carries."""
+    return identity_headers(event) + type_headers(type(event), producer_name, schema_id)
 
 
 class EventProducer:
@@ -85,15 +92,9 @@ class EventProducer:
         value = self.serializer(event, topic)
         constant = self._constant_headers.get((cls, topic))
         if constant is None:
-            schema_id = self.serializer.schema_id(cls, topic)
-            constant = self._constant_headers[(cls, topic)] = [h for h in event_headers(event, self.name, schema_id) if h[0] not in _PER_EVENT]
+            constant = self._constant_headers[(cls, topic)] = type_headers(cls, self.name, self.serializer.schema_id(cls, topic))
             self._topics[cls] = topic
-        meta = getattr(event, "metadata", None)
-        headers: Headers = [("event-id", str(getattr(meta, "event_id", None) or uuid.uuid4()).encode()), *constant]
-        correlation = getattr(meta, "correlation_id", None)
-        if correlation is not None:
-            headers.append(("correlation-id", str(correlation).encode()))
-        self.send_raw(topic, value, key=key, headers=headers, event=event)
+        self.send_raw(topic, value, key=key, headers=identity_headers(event) + constant, event=event)
 
     def send_raw(self, topic: str, value: bytes | None, *, key: str | bytes | None = None, headers: Headers | None = None, event: AvroRecord | None = None) -> None:
         on_error = self.on_error

@@ -16,11 +16,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
 
 from contracts.errors import BadInputError, InfrastructureError
+from contracts.kafka.consumer import message_headers
 
 log = logging.getLogger("contracts.kafka.replay")
 
@@ -104,8 +104,7 @@ def replay(
                 handler(msg)
             else:
                 assert producer is not None
-                raw: Any = msg.headers() or []
-                pairs: list[tuple[str, Any]] = list(raw.items() if isinstance(raw, dict) else raw)
+                pairs = message_headers(msg)
                 headers = [(k, v) for k, v in pairs if not k.startswith("dlq-")]
                 target = to_topic
                 if to_original:

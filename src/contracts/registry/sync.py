@@ -23,7 +23,8 @@ from contracts.compat.history import write_version
 from contracts.errors import ContractViolation
 from contracts.findings import Finding
 from contracts.registry.client import RegistryClient
-from contracts.registry.history import fetch_history, parse_registered
+from contracts.registry.history import _fetch, fetch_history
+from contracts.registry.references import parse_with_references
 
 
 @dataclass
@@ -169,12 +170,7 @@ def push(client: RegistryClient, catalog: Catalog, *, echo: Callable[[str], None
 def _check(client: RegistryClient, d: Desired, refs: list[dict[str, Any]]) -> list[Finding]:
     """Our engine, at the catalog's level, against the registry's versions of the subject."""
     history = fetch_history(client, [d.subject]).versions(d.subject)
-    names: dict[str, s.NamedSchema] = {}
-    for ref in refs:
-        reg = client.version(ref["subject"], ref["version"])
-        parsed, _ = parse_registered(client, reg)
-        names.update({t.fullname: t for t in s.walk_named(parsed)})
-    candidate = s.SchemaParser(names).parse(json.loads(d.text), file=d.file)
+    candidate = parse_with_references(d.text, [(r["subject"], r["version"]) for r in refs], _fetch(client), file=d.file)
     return check_level(
         Checker(),
         candidate,
