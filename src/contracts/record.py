@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self, cast
 import fastavro
 from pydantic import BaseModel, ConfigDict
 
+from contracts import _readform as rf
 from contracts import schema as s
 
 Converter = Callable[[Any], Any]
@@ -82,9 +83,12 @@ class AvroRecord(BaseModel):
     def from_avro_bytes(cls, data: bytes, writer_schema: dict[str, Any] | None = None) -> Self:
         """Decode schemaless Avro binary, resolving ``writer_schema`` to this class's schema."""
         codec = _codec(cls)
-        writer = codec.fastavro_schema if writer_schema is None else fastavro.parse_schema(writer_schema)
-        raw = fastavro.schemaless_reader(io.BytesIO(data), writer, codec.fastavro_schema, return_record_name=True)
-        return cls.from_avro(raw, validate=False)  # type: ignore[arg-type]
+        if writer_schema is None:
+            raw = fastavro.schemaless_reader(io.BytesIO(data), codec.read_schema, None, return_record_name=True)
+            return cast(Self, codec.decode_own(raw))  # type: ignore[arg-type]
+        writer = codec.writer_layout(s.parse_schema(writer_schema))
+        raw = fastavro.schemaless_reader(io.BytesIO(data), writer, codec.read_schema, return_record_name=True)
+        return cast(Self, codec.decode_trusted(raw))  # type: ignore[arg-type]
 
 
 # -- the compiled codec ----------------------------------------------------
@@ -99,20 +103,19 @@ class _Codec:
         if not isinstance(self.record, s.Record):
             raise TypeError(f"{cls.__name__}.__avro_schema__ is not a record schema")
         self.fastavro_schema = fastavro.parse_schema(cls.__avro_schema__)
+        # What the compiled builders read with: fastavro leaves most logical types raw (see _readform).
+        self.read_schema = rf.read_schema(self.record)
         # fullname -> python attribute name of each field
         by_alias = {(info.alias or name): name for name, info in cls.model_fields.items()}
         self._encoders: list[tuple[str, str, Converter]] = []
         self._decoders: list[tuple[str, str, Converter, bool, Any]] = []
         resolve = _resolver(cls)
-        # Fields fastavro takes and gives as they are (primitives, logical values, enums
-        # outside unions) are copied without a call; the others go through a converter.
-        self._build: Callable[[dict[str, Any]], AvroRecord] | None = None
-        self._resolve = _resolver(cls)
-        self._shapes: dict[str, tuple[str, str] | None] = {}
+        self._resolve = resolve
+        self._builders: dict[bool, Callable[[dict[str, Any]], AvroRecord]] = {}
         self.dump_is_avro = not _needs_pinning(self.record)
         self._plain_out: list[tuple[str, str]] = []
-        self._plain_in: list[tuple[str, str]] = []
-        self._convert_in: list[tuple[str, str, Converter]] = []
+        # (avro name, attribute, field schema) as the builders read them
+        self._fields_in: list[tuple[str, str, s.Schema]] = []
         for f in self.record.fields:
             attr = by_alias.get(f.name)
             if attr is None:
@@ -126,11 +129,16 @@ class _Codec:
             has_default = not info.is_required()
             dec = _decoder(f.type, resolve)
             self._decoders.append((f.name, attr, dec, has_default, info))
-            if _trusted_plain(f.type):
-                self._plain_in.append((f.name, attr))
-            else:
-                self._convert_in.append((f.name, attr, dec))
-                self._shapes[f.name] = _shape(f.type)
+            self._fields_in.append((f.name, attr, f.type))
+        # fastavro's own dict can become the instance's __dict__ when the keys are the attribute names.
+        self._renames = any(name != attr for name, attr, *_ in self._fields_in)
+
+    @staticmethod
+    def writer_layout(writer: s.Schema) -> Any:
+        """A writer's schema parsed for reading into ``read_schema``: logical types stripped alike."""
+        if isinstance(writer, s.Record):
+            return rf.read_schema(writer, with_defaults=False)
+        return fastavro.parse_schema(s.to_json(writer))
 
     def encode(self, obj: AvroRecord) -> dict[str, Any]:
         if self.dump_is_avro:
@@ -159,60 +167,110 @@ class _Codec:
         return self.construct(values)
 
     def decode_trusted(self, data: dict[str, Any]) -> AvroRecord:
-        """``decode(data, validate=False)`` for what fastavro read with this class's schema.
+        """``decode(data, validate=False)`` for what fastavro read with this class's schema as reader.
 
         fastavro fills every reader field and already turns logical types into
         Python values, so plain fields are copied as they are. The builder is
         straight-line code compiled once per class: this is the hot path of every
         consumer.
         """
-        build = self._build
-        if build is None:
-            build = self._build = self._compile_builder()
+        build = self._builders.get(False) or self._compile(in_place=False)
         return build(data)
 
-    def _compile_builder(self) -> Callable[[dict[str, Any]], AvroRecord]:
-        entries = [f"{attr!r}: data[{name!r}]" for name, attr in self._plain_in]
-        scope: dict[str, Any] = {}
-        for i, (name, attr, dec) in enumerate(self._convert_in):
-            shape = self._shapes.get(name)
-            if shape is None:
-                scope[f"_dec{i}"] = dec
-                entries.append(f"{attr!r}: _dec{i}(data[{name!r}])")
-                continue
-            # A record (or an array of records) outside any union: fastavro gives plain dicts,
-            # so the nested class's builder is called directly.
-            kind, fullname = shape
-            scope[f"_dec{i}"] = _codec(self._resolve(fullname)).decode_trusted
-            if kind == "record":
-                entries.append(f"{attr!r}: _dec{i}(data[{name!r}])")
-            else:
-                entries.append(f"{attr!r}: [_dec{i}(x) for x in data[{name!r}]]")
-        source = (
-            "def build(data):\n"
-            "    obj = _new(_cls)\n"
-            f"    _set(obj, '__dict__', {{{', '.join(entries)}}})\n"
-            "    _set(obj, '__pydantic_fields_set__', set(_fields))\n"
-            "    _set(obj, '__pydantic_extra__', None)\n"
-            "    _set(obj, '__pydantic_private__', None)\n"
-            "    return obj\n"
+    def decode_own(self, data: dict[str, Any]) -> AvroRecord:
+        """``decode_trusted`` for data written *and* read with exactly this class's schema.
+
+        fastavro's dict then holds the fields in schema order under their Avro names,
+        so (unless a name needed a Python alias) it becomes the instance's ``__dict__``
+        in place, nested records replaced by instances. ``data`` is consumed.
+        """
+        build = self._builders.get(True) or self._compile(in_place=True)
+        return build(data)
+
+    def _compile(self, *, in_place: bool) -> Callable[[dict[str, Any]], AvroRecord]:
+        in_place = in_place and not self._renames
+        scope: dict[str, Any] = {
+            "_new": _new,
+            "_cls": self.cls,
+            "_set_dict": _set_dict,
+            "_set_fields": _set_fields_set,
+            "_set_extra": _set_extra,
+            "_set_private": _set_private,
+            "_fields": frozenset(attr for _, attr, *_ in self._fields_in),
+        }
+        values: list[tuple[str, str, str]] = []  # (avro name, attribute, expression)
+        for i, (name, attr, schema) in enumerate(self._fields_in):
+            item = f"data[{name!r}]"
+            values.append((name, attr, self._expression(schema, item, f"_{i}", scope, in_place) or item))
+        if in_place:
+            lines = [f"    data[{name!r}] = {expr}" for name, _, expr in values if expr != f"data[{name!r}]"]
+            body = "data"
+        else:
+            lines = []
+            body = "{" + ", ".join(f"{attr!r}: {expr}" for _, attr, expr in values) + "}"
+        source = "\n".join(
+            [
+                "def build(data):",
+                *lines,
+                "    obj = _new(_cls)",
+                f"    _set_dict(obj, {body})",
+                "    _set_fields(obj, set(_fields))",
+                "    _set_extra(obj, None)",
+                "    _set_private(obj, None)",
+                "    return obj",
+            ]
         )
-        scope.update({"_new": _new, "_set": _setattr, "_cls": self.cls, "_fields": frozenset(a for _, a, *_ in self._decoders)})
         exec(compile(source, f"<contracts decoder for {self.cls.__avro_fullname__}>", "exec"), scope)
         builder: Callable[[dict[str, Any]], AvroRecord] = scope["build"]
+        self._builders[in_place] = builder
+        if not in_place and self._renames:
+            self._builders[True] = builder
         return builder
+
+    def _expression(self, schema: s.Schema, item: str, key: str, scope: dict[str, Any], in_place: bool) -> str | None:
+        """Python source turning ``item`` (as fastavro read it with ``read_schema``) into the model's value.
+
+        ``None`` when fastavro's value is already the model's. Helpers go into ``scope``
+        under names starting with ``key``.
+        """
+        if _trusted_plain(schema, owned=True):
+            return None
+        if isinstance(schema, s.Enum):
+            scope[key] = {m.value: m for m in self._resolve(schema.fullname)}
+            return f"{key}[{item}]"
+        if isinstance(schema, s.Record) or (isinstance(schema, s.Array) and isinstance(schema.items, s.Record)):
+            # A record (or an array of records) outside any union: fastavro gives plain dicts,
+            # so the nested class's builder is called directly.
+            fullname = schema.fullname if isinstance(schema, s.Record) else cast(s.Record, schema.items).fullname
+            nested = _codec(self._resolve(fullname))
+            scope[key] = nested.decode_own if in_place else nested.decode_trusted
+            return f"{key}({item})" if isinstance(schema, s.Record) else f"[{key}(x) for x in {item}]"
+        if isinstance(schema, s.Union) and not rf.multi_branch(schema):
+            inner = next(b for b in schema.branches if not (isinstance(b, s.Primitive) and b.type == "null"))
+            if isinstance(inner, s.Primitive):  # named types in unions come tagged (name, value)
+                converted = self._expression(inner, "_v", key, scope, in_place)
+                return None if converted is None else f"(None if (_v := {item}) is None else {converted})"
+        if isinstance(schema, s.Primitive):
+            scope[key] = rf.converter(schema)
+            return f"{key}({item})"
+        scope[key] = _decoder(schema, self._resolve, owned=True)
+        return f"{key}({item})"
 
     def construct(self, values: dict[str, Any]) -> AvroRecord:
         obj = _new(self.cls)
-        _setattr(obj, "__dict__", values)
-        _setattr(obj, "__pydantic_fields_set__", set(values))
-        _setattr(obj, "__pydantic_extra__", None)
-        _setattr(obj, "__pydantic_private__", None)
+        _set_dict(obj, values)
+        _set_fields_set(obj, set(values))
+        _set_extra(obj, None)
+        _set_private(obj, None)
         return obj
 
 
 _new = object.__new__
-_setattr = object.__setattr__
+# BaseModel's slot descriptors, called directly: cheaper than object.__setattr__ by name.
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _codec(cls: type[AvroRecord]) -> _Codec:
@@ -356,8 +414,16 @@ def _matches(branch: s.Schema, v: Any) -> bool:
     return False
 
 
-def _decoder(schema: s.Schema, resolve: Resolver) -> Converter:
+def _decoder(schema: s.Schema, resolve: Resolver, *, owned: bool = False) -> Converter:
+    """Turn a value as fastavro reads it into the model's value.
+
+    ``owned``: the value was read with the codec's ``read_schema``, where this position's
+    logical type was stripped (see ``_readform``); otherwise fastavro converted it.
+    """
     if isinstance(schema, s.Primitive):
+        convert = rf.converter(schema) if owned else None
+        if convert is not None:
+            return convert
         if schema.logical == "uuid":
             return lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(v)
         return _identity
@@ -390,25 +456,16 @@ def _decoder(schema: s.Schema, resolve: Resolver) -> Converter:
 
         return dec_record
     if isinstance(schema, s.Array):
-        item = _decoder(schema.items, resolve)
+        item = _decoder(schema.items, resolve, owned=owned)
         if item is _identity:
             return list
         return lambda v: [item(x) for x in v]
     if isinstance(schema, s.Map):
-        val = _decoder(schema.values, resolve)
+        val = _decoder(schema.values, resolve, owned=owned)
         if val is _identity:
             return dict
         return lambda v: {k: val(x) for k, x in v.items()}
-    return _union_decoder(schema, resolve)
-
-
-def _shape(schema: s.Schema) -> tuple[str, str] | None:
-    """``("record", name)`` or ``("array", name)`` for fields the builder can inline, else ``None``."""
-    if isinstance(schema, s.Record):
-        return ("record", schema.fullname)
-    if isinstance(schema, s.Array) and isinstance(schema.items, s.Record):
-        return ("array", schema.items.fullname)
-    return None
+    return _union_decoder(schema, resolve, owned=owned)
 
 
 def _needs_pinning(schema: s.Schema) -> bool:
@@ -435,25 +492,27 @@ def _needs_pinning(schema: s.Schema) -> bool:
     return visit(schema)
 
 
-def _trusted_plain(schema: s.Schema) -> bool:
-    """Whether fastavro's value for ``schema`` is already what the model holds."""
+def _trusted_plain(schema: s.Schema, *, owned: bool) -> bool:
+    """Whether fastavro's value for ``schema`` is already what the model holds (``owned``: see ``_decoder``)."""
     if isinstance(schema, s.Primitive):
-        return True
+        return not owned or rf.converter(schema) is None
     if isinstance(schema, s.Fixed):
         return schema.logical != "uuid"
     if isinstance(schema, s.Array):
-        return _trusted_plain(schema.items)
+        return _trusted_plain(schema.items, owned=owned)
     if isinstance(schema, s.Map):
-        return _trusted_plain(schema.values)
+        return _trusted_plain(schema.values, owned=owned)
     if isinstance(schema, s.Union):
-        return all(isinstance(b, s.Primitive) for b in schema.branches)
+        if rf.multi_branch(schema):
+            return all(isinstance(b, s.Primitive) for b in schema.branches)
+        return all(_trusted_plain(b, owned=owned) for b in schema.branches)
     return False
 
 
-def _union_decoder(union: s.Union, resolve: Resolver) -> Converter:
+def _union_decoder(union: s.Union, resolve: Resolver, *, owned: bool) -> Converter:
     non_null = [b for b in union.branches if not (isinstance(b, s.Primitive) and b.type == "null")]
     if len(non_null) == 1:
-        inner = _decoder(non_null[0], resolve)
+        inner = _decoder(non_null[0], resolve, owned=owned)
         return lambda v: None if v is None else inner(v)
     by_name = {s.branch_key(b): _decoder(b, resolve) for b in non_null}
     records = [b for b in non_null if isinstance(b, s.Record)]

@@ -19,6 +19,7 @@ import io
 import json
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from contracts import schema as s
 from contracts.catalog import Catalog, subject_name
 from contracts.errors import ContractsError, InfrastructureError
-from contracts.record import _REGISTRY, AvroRecord, _Codec, _codec
+from contracts.record import _REGISTRY, AvroRecord, _codec
 from contracts.registry.references import parse_with_references
 
 MAGIC = 0
@@ -180,9 +181,9 @@ class EventSerializer:
 @dataclass
 class _Reader:
     cls: type[AvroRecord]
-    codec: _Codec
     writer: Any  # fastavro-parsed writer schema
     reader: Any  # fastavro-parsed reader schema (the class's), None when it equals the writer's
+    build: Callable[[dict[str, Any]], AvroRecord]
 
 
 class EventDeserializer:
@@ -233,42 +234,48 @@ class EventDeserializer:
             if cls is None:
                 name = writer.fullname if isinstance(writer, s.Record) else s.type_label(writer)
                 raise LookupError(f"no generated class for writer schema {name} (schema id {schema_id})")
-            if s.canonical_form(writer) == s.canonical_form(s.parse_schema(cls.__avro_schema__)):
-                # Same schema: no resolution needed, and fastavro's plain read path is much faster.
-                found = _Reader(cls, _codec(cls), cls.parsed_schema(), None)
+            codec = _codec(cls)
+            if s.canonical_form(writer) == s.canonical_form(codec.record):
+                # Same schema: no resolution needed, fastavro's plain read path is much faster,
+                # and its dict can become the instance's own.
+                found = _Reader(cls, codec.read_schema, None, codec.decode_own)
             else:
-                found = _Reader(cls, _codec(cls), fastavro.parse_schema(s.to_json(writer)), cls.parsed_schema())
+                found = _Reader(cls, codec.writer_layout(writer), codec.read_schema, codec.decode_trusted)
             self._readers[schema_id] = found
             return found
 
     def __call__(self, data: bytes | None, *, topic: str | None = None, partition: int | None = None, offset: int | None = None) -> AvroRecord:
-        def fail(reason: str) -> EventDeserializationError:
-            return EventDeserializationError(reason, topic=topic, partition=partition, offset=offset)
-
+        where: dict[str, Any] = {"topic": topic, "partition": partition, "offset": offset}
         if data is None or len(data) < 5:
-            raise fail(f"payload of {len(data or b'')} bytes is shorter than the 5-byte header")
+            raise EventDeserializationError(f"payload of {len(data or b'')} bytes is shorter than the 5-byte header", **where)
         magic, schema_id = _HEADER.unpack_from(data)
-        if magic != MAGIC:
-            raise fail(f"unknown magic byte {magic} (expected 0, Confluent wire format)")
-        try:
-            reader = self._reader(schema_id)
-        except SchemaRegistryError as exc:
-            if exc.http_status_code == 404:
-                raise fail(f"unknown schema id {schema_id}") from exc
-            raise InfrastructureError(f"schema registry failed for id {schema_id}: {exc}") from exc
-        except LookupError as exc:
-            raise fail(str(exc)) from exc
-        except (OSError, ConnectionError) as exc:
-            raise InfrastructureError(f"schema registry unreachable: {exc}") from exc
+        reader = self._readers.get(schema_id) if magic == MAGIC else None
+        if reader is None:
+            reader = self._first_read(magic, schema_id, where)
         body = io.BytesIO(data)
         body.seek(5)
         try:
             raw = fastavro.schemaless_reader(body, reader.writer, reader.reader, return_record_name=True)
         except Exception as exc:  # fastavro raises many types for bad bytes
-            raise fail(f"data does not match writer schema {schema_id}: {exc!r}") from exc
+            raise EventDeserializationError(f"data does not match writer schema {schema_id}: {exc!r}", **where) from exc
         if body.tell() != len(data):
-            raise fail(f"{len(data) - body.tell()} trailing bytes after the Avro body")
+            raise EventDeserializationError(f"{len(data) - body.tell()} trailing bytes after the Avro body", **where)
         try:
-            return reader.codec.decode_trusted(raw)  # type: ignore[arg-type]
+            return reader.build(raw)  # type: ignore[arg-type]
         except Exception as exc:
-            raise fail(f"cannot build {reader.cls.__name__}: {exc}") from exc
+            raise EventDeserializationError(f"cannot build {reader.cls.__name__}: {exc!r}", **where) from exc
+
+    def _first_read(self, magic: int, schema_id: int, where: dict[str, Any]) -> _Reader:
+        """The reader for a schema id not seen yet, or the error for a foreign framing."""
+        if magic != MAGIC:
+            raise EventDeserializationError(f"unknown magic byte {magic} (expected 0, Confluent wire format)", **where)
+        try:
+            return self._reader(schema_id)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise EventDeserializationError(f"unknown schema id {schema_id}", **where) from exc
+            raise InfrastructureError(f"schema registry failed for id {schema_id}: {exc}") from exc
+        except LookupError as exc:
+            raise EventDeserializationError(str(exc), **where) from exc
+        except (OSError, ConnectionError) as exc:
+            raise InfrastructureError(f"schema registry unreachable: {exc}") from exc

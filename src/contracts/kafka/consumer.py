@@ -152,7 +152,10 @@ class EventConsumer:
         last_message = time.monotonic()
         try:
             while not self._stop.is_set():
-                batch = self._consumer.consume(num_messages=64, timeout=0.2)
+                # Take what is already fetched without waiting; block only when there is nothing.
+                # consume(64, timeout) waits for a full batch: with a broker that answers fetches
+                # in small pieces, that stalls the loop for much of its time.
+                batch = self._consumer.consume(num_messages=64, timeout=0) or self._consumer.consume(num_messages=1, timeout=0.2)
                 if not batch:
                     if idle_timeout is not None and time.monotonic() - last_message > idle_timeout:
                         break

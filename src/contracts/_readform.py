@@ -1,0 +1,223 @@
+"""What fastavro hands the compiled decoders, and the reader schema that makes it so.
+
+fastavro turns logical types into Python values itself, but slowly (``uuid.UUID``
+parsing, a decimal context per value, datetime arithmetic in Python): on a typical
+event that is half of its read time. Generated classes read with a schema whose
+primitive logical types are stripped, so fastavro returns the raw int, str or bytes,
+and the class's compiled builder converts them with the cheaper functions below.
+
+Positions directly inside a union of several non-null branches keep their logical
+types: there the raw value could not tell two branches apart (a date from a
+timestamp), so fastavro still converts them. Every record starts afresh.
+
+fastavro fills a reader field missing from the writer with the schema's *JSON*
+default (a timestamp as an int, bytes as a str of code points). The reader schema
+gets those defaults rewritten to what reading them from the wire would give, so a
+default is decoded exactly like a value.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import fastavro
+
+from contracts import schema as s
+
+Converter = Callable[[Any], Any]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_new = object.__new__
+_setattr = object.__setattr__
+_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def _uuid(v: Any) -> Any:
+    if v.__class__ is str:
+        digits = v.replace("-", "")
+        if len(digits) == 32:
+            # What uuid.UUID(v) does for a hyphenated string, without its Python-level checks.
+            try:
+                value = int(digits, 16)
+            except ValueError:
+                return uuid.UUID(v)  # raises the usual error
+            u = _new(uuid.UUID)
+            _setattr(u, "int", value)
+            _setattr(u, "is_safe", _UNKNOWN)
+            return u
+        return uuid.UUID(v)
+    return v
+
+
+def _decimal(scale: int) -> Converter:
+    exponent = f"E-{scale}"
+
+    def convert(v: Any) -> Any:
+        if v.__class__ is bytes:
+            # Coefficient and exponent exactly as written (12.99 stays 12.99, 5.00 stays 5.00).
+            return Decimal(f"{int.from_bytes(v, 'big', signed=True)}{exponent}")
+        return v
+
+    return convert
+
+
+def _instant(epoch: datetime, unit: str) -> Converter:
+    def convert(v: Any) -> Any:
+        if v.__class__ is int:
+            return epoch + timedelta(**{unit: v})
+        return v
+
+    return convert
+
+
+def _date(v: Any) -> Any:
+    return date.fromordinal(v + _EPOCH_ORDINAL) if v.__class__ is int else v
+
+
+def _time(per_second: int) -> Converter:
+    def convert(v: Any) -> Any:
+        if v.__class__ is not int:
+            return v
+        seconds, fraction = divmod(v, per_second)
+        minutes, second = divmod(seconds, 60)
+        hour, minute = divmod(minutes, 60)
+        return time(hour, minute, second, fraction * (1_000_000 // per_second))
+
+    return convert
+
+
+def converter(schema: s.Primitive) -> Converter | None:
+    """The raw-to-Python conversion of a primitive's logical type, ``None`` when it has none."""
+    logical = schema.logical
+    if logical == "uuid" and schema.type == "string":
+        return _uuid
+    if logical == "decimal" and schema.type == "bytes":
+        return _decimal(int(schema.props.get("scale", 0)))
+    if logical in _INSTANTS and schema.type == "long":
+        epoch, unit = _INSTANTS[logical]
+        return _instant(epoch, unit)
+    if logical == "date" and schema.type == "int":
+        return _date
+    if logical == "time-millis" and schema.type == "int":
+        return _time(1000)
+    if logical == "time-micros" and schema.type == "long":
+        return _time(1_000_000)
+    return None
+
+
+_INSTANTS = {
+    "timestamp-millis": (_EPOCH, "milliseconds"),
+    "timestamp-micros": (_EPOCH, "microseconds"),
+    "local-timestamp-millis": (_EPOCH_NAIVE, "milliseconds"),
+    "local-timestamp-micros": (_EPOCH_NAIVE, "microseconds"),
+}
+
+
+def multi_branch(union: s.Union) -> bool:
+    """Whether a union has several non-null branches (its values must name their branch)."""
+    return sum(1 for b in union.branches if not (isinstance(b, s.Primitive) and b.type == "null")) > 1
+
+
+def read_schema(record: s.Record, *, with_defaults: bool = True) -> Any:
+    """``record`` parsed by fastavro, logical types stripped where the decoders convert them.
+
+    ``with_defaults`` rewrites field defaults to their read form; a reader schema needs
+    it, a writer schema (only its layout counts) does not.
+    """
+    parsed: dict[str, Any] = fastavro.parse_schema(_strip(record, owned=True, defined=set()))  # type: ignore[assignment]
+    if with_defaults:
+        by_name = {n.fullname: n for n in s.walk_named(record) if isinstance(n, s.Record)}
+        copies = [parsed, *parsed.get("__named_schemas", {}).values()]
+        for node in copies:
+            _patch_defaults(node, by_name)
+    return parsed
+
+
+def _strip(schema: s.Schema, *, owned: bool, defined: set[str]) -> Any:
+    if isinstance(schema, s.Primitive):
+        if owned and converter(schema) is not None:
+            return schema.type
+        return s.to_json(schema)
+    if isinstance(schema, s.Record):
+        if schema.fullname in defined:
+            return schema.fullname
+        defined.add(schema.fullname)
+        out: dict[str, Any] = {"type": "error" if schema.is_error else "record", "name": schema.fullname}
+        if schema.aliases:
+            out["aliases"] = list(schema.aliases)
+        fields = []
+        for f in schema.fields:
+            fj: dict[str, Any] = {"name": f.name, "type": _strip(f.type, owned=True, defined=defined)}
+            if f.has_default:
+                fj["default"] = f.default
+            if f.aliases:
+                fj["aliases"] = list(f.aliases)
+            fields.append(fj)
+        out["fields"] = fields
+        return out
+    if isinstance(schema, s.Enum | s.Fixed):
+        return s.to_json(schema, defined=defined)
+    if isinstance(schema, s.Array):
+        return {"type": "array", "items": _strip(schema.items, owned=owned, defined=defined)}
+    if isinstance(schema, s.Map):
+        return {"type": "map", "values": _strip(schema.values, owned=owned, defined=defined)}
+    inner = owned and not multi_branch(schema)
+    return [_strip(b, owned=inner, defined=defined) for b in schema.branches]
+
+
+def _patch_defaults(node: Any, records: dict[str, s.Record]) -> None:
+    """Rewrite the defaults of every record defined in a fastavro-parsed schema node."""
+    if isinstance(node, list):
+        for b in node:
+            _patch_defaults(b, records)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    if kind in ("record", "error"):
+        record = records[node["name"]]
+        for fdict, f in zip(node["fields"], record.fields, strict=True):
+            if "default" in fdict:
+                fdict["default"] = read_form(f.type, f.default, owned=True)
+            _patch_defaults(fdict["type"], records)
+    elif kind == "array":
+        _patch_defaults(node["items"], records)
+    elif kind == "map":
+        _patch_defaults(node["values"], records)
+
+
+def read_form(schema: s.Schema, value: Any, *, owned: bool) -> Any:
+    """A JSON default as fastavro would give it reading the same value from the wire."""
+    if isinstance(schema, s.Union):
+        return read_form(schema.branches[0], value, owned=owned and not multi_branch(schema))
+    if isinstance(schema, s.Primitive):
+        raw: Any = value
+        if schema.type in ("float", "double"):
+            raw = float(value)  # Avro's JSON spells them "NaN", "Infinity", "-Infinity": float() reads those
+        elif schema.type == "bytes":
+            raw = value.encode("latin-1")
+        convert = converter(schema)
+        # Where the logical type is kept, fastavro converts and so must the default.
+        return convert(raw) if convert is not None and not owned else raw
+    if isinstance(schema, s.Fixed):
+        raw = value.encode("latin-1")
+        if schema.logical == "decimal":  # fastavro converts decimals on fixed itself
+            return _decimal(int(schema.props.get("scale", 0)))(raw)
+        return raw
+    if isinstance(schema, s.Array):
+        return [read_form(schema.items, v, owned=owned) for v in value]
+    if isinstance(schema, s.Map):
+        return {k: read_form(schema.values, v, owned=owned) for k, v in value.items()}
+    if isinstance(schema, s.Record):
+        return {
+            f.name: read_form(f.type, value.get(f.name, f.default), owned=True)
+            for f in schema.fields
+            if f.name in value or f.has_default
+        }
+    return value  # enum symbol
