@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Self, cast
 import fastavro
 from pydantic import BaseModel, ConfigDict
 
-from contracts import _readform as rf
+from contracts import _rawform as rf
 from contracts import schema as s
 
 Converter = Callable[[Any], Any]
@@ -75,8 +75,9 @@ class AvroRecord(BaseModel):
     # -- binary -----------------------------------------------------------
     def to_avro_bytes(self) -> bytes:
         """Schemaless Avro binary (no header, no registry framing)."""
+        codec = _codec(type(self))
         buf = io.BytesIO()
-        fastavro.schemaless_writer(buf, _codec(type(self)).fastavro_schema, self.to_avro())
+        fastavro.schemaless_writer(buf, codec.raw_schema, codec.encode_raw(self))
         return buf.getvalue()
 
     @classmethod
@@ -84,10 +85,10 @@ class AvroRecord(BaseModel):
         """Decode schemaless Avro binary, resolving ``writer_schema`` to this class's schema."""
         codec = _codec(cls)
         if writer_schema is None:
-            raw = fastavro.schemaless_reader(io.BytesIO(data), codec.read_schema, None, return_record_name=True)
+            raw = fastavro.schemaless_reader(io.BytesIO(data), codec.raw_schema, None, return_record_name=True)
             return cast(Self, codec.decode_own(raw))  # type: ignore[arg-type]
         writer = codec.writer_layout(s.parse_schema(writer_schema))
-        raw = fastavro.schemaless_reader(io.BytesIO(data), writer, codec.read_schema, return_record_name=True)
+        raw = fastavro.schemaless_reader(io.BytesIO(data), writer, codec.raw_schema, return_record_name=True)
         return cast(Self, codec.decode_trusted(raw))  # type: ignore[arg-type]
 
 
@@ -103,8 +104,8 @@ class _Codec:
         if not isinstance(self.record, s.Record):
             raise TypeError(f"{cls.__name__}.__avro_schema__ is not a record schema")
         self.fastavro_schema = fastavro.parse_schema(cls.__avro_schema__)
-        # What the compiled builders read with: fastavro leaves most logical types raw (see _readform).
-        self.read_schema = rf.read_schema(self.record)
+        # What the compiled builders read with: fastavro leaves most logical types raw (see _rawform).
+        self.raw_schema = rf.raw_schema(self.record)
         # fullname -> python attribute name of each field
         by_alias = {(info.alias or name): name for name, info in cls.model_fields.items()}
         self._encoders: list[tuple[str, str, Converter]] = []
@@ -112,6 +113,8 @@ class _Codec:
         resolve = _resolver(cls)
         self._resolve = resolve
         self._builders: dict[bool, Callable[[dict[str, Any]], AvroRecord]] = {}
+        self._raw_encoder: Callable[[AvroRecord], dict[str, Any]] | None = None
+        self._compiling = False
         self.dump_is_avro = not _needs_pinning(self.record)
         self._plain_out: list[tuple[str, str]] = []
         # (avro name, attribute, field schema) as the builders read them
@@ -135,9 +138,9 @@ class _Codec:
 
     @staticmethod
     def writer_layout(writer: s.Schema) -> Any:
-        """A writer's schema parsed for reading into ``read_schema``: logical types stripped alike."""
+        """A writer's schema parsed for reading into ``raw_schema``: logical types stripped alike."""
         if isinstance(writer, s.Record):
-            return rf.read_schema(writer, with_defaults=False)
+            return rf.raw_schema(writer, with_defaults=False)
         return fastavro.parse_schema(s.to_json(writer))
 
     def encode(self, obj: AvroRecord) -> dict[str, Any]:
@@ -150,6 +153,72 @@ class _Codec:
         for name, attr, enc in self._encoders:
             out[name] = enc(d[attr])
         return out
+
+    def encode_raw(self, obj: AvroRecord) -> dict[str, Any]:
+        """``encode`` for ``raw_schema``: logical values already converted, cheaper than fastavro does.
+
+        Compiled once per class, like the decoders: this is the hot path of every producer.
+        """
+        encode = self._raw_encoder or self._compile_encoder()
+        return encode(obj)
+
+    def _encoder(self) -> Callable[[AvroRecord], dict[str, Any]]:
+        """The compiled encoder, for a parent's code to call directly (the method while compiling: recursion)."""
+        if self._raw_encoder is not None:
+            return self._raw_encoder
+        return self.encode_raw if self._compiling else self._compile_encoder()
+
+    def _builder(self, in_place: bool) -> Callable[[dict[str, Any]], AvroRecord]:
+        """The compiled builder, for a parent's code to call directly (the method while compiling: recursion)."""
+        found = self._builders.get(in_place)
+        if found is not None:
+            return found
+        if self._compiling:
+            return self.decode_own if in_place else self.decode_trusted
+        return self._compile(in_place=in_place)
+
+    def _compile_encoder(self) -> Callable[[AvroRecord], dict[str, Any]]:
+        self._compiling = True
+        try:
+            return self._compile_encoder_now()
+        finally:
+            self._compiling = False
+
+    def _compile_encoder_now(self) -> Callable[[AvroRecord], dict[str, Any]]:
+        scope: dict[str, Any] = {}
+        entries = []
+        for i, (name, attr, schema) in enumerate(self._fields_in):
+            item = f"d[{attr!r}]"
+            entries.append(f"{name!r}: {self._raw_expression(schema, item, f'_{i}', scope) or item}")
+        source = f"def encode(obj):\n    d = obj.__dict__\n    return {{{', '.join(entries)}}}"
+        exec(compile(source, f"<contracts encoder for {self.cls.__avro_fullname__}>", "exec"), scope)
+        encoder: Callable[[AvroRecord], dict[str, Any]] = scope["encode"]
+        self._raw_encoder = encoder
+        return encoder
+
+    def _raw_expression(self, schema: s.Schema, item: str, key: str, scope: dict[str, Any]) -> str | None:
+        """Python source turning the model's ``item`` into its raw form; ``None`` when it is already."""
+        if isinstance(schema, s.Enum) or (isinstance(schema, s.Primitive) and rf.unconverter(schema) is None):
+            return None  # enums are StrEnums: fastavro writes them as the strings they are
+        if isinstance(schema, s.Record):
+            scope[key] = _codec(self._resolve(schema.fullname))._encoder()
+            return f"{key}({item})"
+        if isinstance(schema, s.Array) and isinstance(schema.items, s.Record):
+            scope[key] = _codec(self._resolve(schema.items.fullname))._encoder()
+            return f"[{key}(x) for x in {item}]"
+        if isinstance(schema, s.Primitive):
+            scope[key] = rf.unconverter(schema)
+            return f"{key}({item})"
+        if isinstance(schema, s.Union) and not rf.multi_branch(schema):
+            inner = next(b for b in schema.branches if not (isinstance(b, s.Primitive) and b.type == "null"))
+            if isinstance(inner, s.Primitive):
+                converted = self._raw_expression(inner, "_v", key, scope)
+                return None if converted is None else f"(None if (_v := {item}) is None else {converted})"
+        encode = _encoder(schema, self._resolve, raw=True, owned=True)
+        if encode is _identity:
+            return None
+        scope[key] = encode
+        return f"{key}({item})"
 
     def decode(self, data: dict[str, Any], validate: bool) -> AvroRecord:
         values: dict[str, Any] = {}
@@ -188,6 +257,13 @@ class _Codec:
         return build(data)
 
     def _compile(self, *, in_place: bool) -> Callable[[dict[str, Any]], AvroRecord]:
+        self._compiling = True
+        try:
+            return self._compile_now(in_place=in_place)
+        finally:
+            self._compiling = False
+
+    def _compile_now(self, *, in_place: bool) -> Callable[[dict[str, Any]], AvroRecord]:
         in_place = in_place and not self._renames
         scope: dict[str, Any] = {
             "_new": _new,
@@ -228,7 +304,7 @@ class _Codec:
         return builder
 
     def _expression(self, schema: s.Schema, item: str, key: str, scope: dict[str, Any], in_place: bool) -> str | None:
-        """Python source turning ``item`` (as fastavro read it with ``read_schema``) into the model's value.
+        """Python source turning ``item`` (as fastavro read it with ``raw_schema``) into the model's value.
 
         ``None`` when fastavro's value is already the model's. Helpers go into ``scope``
         under names starting with ``key``.
@@ -242,8 +318,7 @@ class _Codec:
             # A record (or an array of records) outside any union: fastavro gives plain dicts,
             # so the nested class's builder is called directly.
             fullname = schema.fullname if isinstance(schema, s.Record) else cast(s.Record, schema.items).fullname
-            nested = _codec(self._resolve(fullname))
-            scope[key] = nested.decode_own if in_place else nested.decode_trusted
+            scope[key] = _codec(self._resolve(fullname))._builder(in_place)
             return f"{key}({item})" if isinstance(schema, s.Record) else f"[{key}(x) for x in {item}]"
         if isinstance(schema, s.Union) and not rf.multi_branch(schema):
             inner = next(b for b in schema.branches if not (isinstance(b, s.Primitive) and b.type == "null"))
@@ -310,9 +385,15 @@ def register(cls: Any) -> Any:
     return cls
 
 
-def _encoder(schema: s.Schema, resolve: Resolver) -> Converter:
+def _encoder(schema: s.Schema, resolve: Resolver, *, raw: bool = False, owned: bool = False) -> Converter:
+    """Turn a model value into what fastavro writes.
+
+    ``raw``: for the codec's ``raw_schema`` (records in their raw form too); ``owned``: this
+    position's logical type is stripped there, so the value is converted here (see ``_rawform``).
+    """
     if isinstance(schema, s.Primitive):
-        return _identity
+        convert = rf.unconverter(schema) if owned else None
+        return convert or _identity
     if isinstance(schema, s.Enum):
         return _enum_value
     if isinstance(schema, s.Fixed):
@@ -320,32 +401,35 @@ def _encoder(schema: s.Schema, resolve: Resolver) -> Converter:
             return lambda v: v.bytes if isinstance(v, uuid.UUID) else v
         return _identity
     if isinstance(schema, s.Record):
+        if raw:
+            return lambda v: _codec(type(v)).encode_raw(v)
         return lambda v: v.to_avro()
     if isinstance(schema, s.Array):
-        item = _encoder(schema.items, resolve)
+        item = _encoder(schema.items, resolve, raw=raw, owned=owned)
         if item is _identity:
             return list
         return lambda v: [item(x) for x in v]
     if isinstance(schema, s.Map):
-        val = _encoder(schema.values, resolve)
+        val = _encoder(schema.values, resolve, raw=raw, owned=owned)
         if val is _identity:
             return dict
         return lambda v: {k: val(x) for k, x in v.items()}
-    return _union_encoder(schema, resolve)
+    return _union_encoder(schema, resolve, raw=raw, owned=owned)
 
 
 def _enum_value(v: Any) -> Any:
     return v.value if isinstance(v, PyEnum) else v
 
 
-def _union_encoder(union: s.Union, resolve: Resolver) -> Converter:
+def _union_encoder(union: s.Union, resolve: Resolver, *, raw: bool, owned: bool) -> Converter:
     branches = union.branches
     non_null = [b for b in branches if not (isinstance(b, s.Primitive) and b.type == "null")]
     if len(non_null) == 1:
-        inner = _encoder(non_null[0], resolve)
+        inner = _encoder(non_null[0], resolve, raw=raw, owned=owned)
         return lambda v: None if v is None else inner(v)
     pinned = len(non_null) > 1
-    encoders = [(b, _encoder(b, resolve)) for b in non_null]
+    # Several branches keep their logical types in the raw schema: fastavro converts those.
+    encoders = [(b, _encoder(b, resolve, raw=raw)) for b in non_null]
 
     def encode(v: Any) -> Any:
         if v is None:
@@ -417,8 +501,8 @@ def _matches(branch: s.Schema, v: Any) -> bool:
 def _decoder(schema: s.Schema, resolve: Resolver, *, owned: bool = False) -> Converter:
     """Turn a value as fastavro reads it into the model's value.
 
-    ``owned``: the value was read with the codec's ``read_schema``, where this position's
-    logical type was stripped (see ``_readform``); otherwise fastavro converted it.
+    ``owned``: the value was read with the codec's ``raw_schema``, where this position's
+    logical type was stripped (see ``_rawform``); otherwise fastavro converted it.
     """
     if isinstance(schema, s.Primitive):
         convert = rf.converter(schema) if owned else None

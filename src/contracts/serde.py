@@ -80,7 +80,8 @@ def _refs(schema: Schema) -> list[tuple[str, int]]:
 class _Writer:
     schema_id: int
     header: bytes
-    parsed: Any  # fastavro
+    parsed: Any  # fastavro-parsed raw schema of the class
+    encode: Callable[[Any], dict[str, Any]]
 
 
 class EventSerializer:
@@ -128,7 +129,7 @@ class EventSerializer:
             writer = self._resolve(cls, topic)
         buf = io.BytesIO()
         buf.write(writer.header)
-        fastavro.schemaless_writer(buf, writer.parsed, event.to_avro())
+        fastavro.schemaless_writer(buf, writer.parsed, writer.encode(event))
         return buf.getvalue()
 
     def schema_id(self, cls: type[AvroRecord], topic: str | None = None) -> int:
@@ -147,7 +148,8 @@ class EventSerializer:
                 raise SerializationError(f"schema registry error for subject {subject}: {exc}") from exc
             except (OSError, ConnectionError) as exc:
                 raise InfrastructureError(f"schema registry unreachable: {exc}") from exc
-            writer = _Writer(schema_id, _HEADER.pack(MAGIC, schema_id), cls.parsed_schema())
+            codec = _codec(cls)
+            writer = _Writer(schema_id, _HEADER.pack(MAGIC, schema_id), codec.raw_schema, codec.encode_raw)
             self._writers[(cls, topic)] = writer
             return writer
 
@@ -238,9 +240,9 @@ class EventDeserializer:
             if s.canonical_form(writer) == s.canonical_form(codec.record):
                 # Same schema: no resolution needed, fastavro's plain read path is much faster,
                 # and its dict can become the instance's own.
-                found = _Reader(cls, codec.read_schema, None, codec.decode_own)
+                found = _Reader(cls, codec.raw_schema, None, codec.decode_own)
             else:
-                found = _Reader(cls, codec.writer_layout(writer), codec.read_schema, codec.decode_trusted)
+                found = _Reader(cls, codec.writer_layout(writer), codec.raw_schema, codec.decode_trusted)
             self._readers[schema_id] = found
             return found
 

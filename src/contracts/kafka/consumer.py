@@ -168,10 +168,12 @@ class EventConsumer:
                         if err.code() != KafkaError._PARTITION_EOF:
                             log.warning("consumer error: %s", err)
                         continue
-                    self._process(msg)
-                    done[(msg.topic() or "", msg.partition() or 0)] = msg.offset() or 0
+                    where = (msg.topic() or "", msg.partition() or 0)
+                    offset = msg.offset() or 0
+                    self._process(msg, where, offset)
+                    done[where] = offset
                     seen += 1
-                    if self._stop.is_set() or (max_messages is not None and seen >= max_messages):
+                    if seen == max_messages or self._stop.is_set():
                         break  # the rest of the batch keeps no stored offset: it comes back
                 self._store(done)
                 if max_messages is not None and seen >= max_messages:
@@ -216,15 +218,16 @@ class EventConsumer:
             self._dlq.flush(10)
 
     # -- one message ----------------------------------------------------------
-    def _process(self, msg: Message) -> None:
-        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    def _process(self, msg: Message, where: tuple[str, int], offset: int) -> None:
+        topic, partition = where
         try:
             event = self.deserializer(msg.value(), topic=topic, partition=partition, offset=offset)
         except EventDeserializationError as exc:
             log.error("%s: %s; dead-lettering", self.name, exc)
             self._dead_letter(msg, exc, attempts=0)
             return
-        fn = self._handlers.get(type(event))
+        cls = type(event)
+        fn = self._handlers.get(cls)
         if fn is None:
             self.stats.unhandled += 1
             log.debug("%s: no handler for %s at %s[%d]@%d", self.name, event.__avro_fullname__, topic, partition, offset)
@@ -232,20 +235,21 @@ class EventConsumer:
         last: Exception | None = None
         delays = self._delays
         event_id = ""
+        stats = self.stats
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 if self.dedupe is not None:
                     event_id = event_id or _event_id(msg, event)
                     processed, _ = self.dedupe.process(event_id, lambda: fn(event))
                     if not processed:
-                        self.stats.duplicates += 1
+                        stats.duplicates += 1
                         log.info("%s: duplicate event %s on %s[%d]@%d skipped", self.name, event_id, topic, partition, offset)
                         return
                 else:
                     fn(event)
-                self.stats.handled += 1
-                self.stats.by_type[type(event).__name__] += 1
-                self.stats.by_partition[(topic or "", partition or 0)] += 1
+                stats.handled += 1
+                stats.by_type[cls.__name__] += 1
+                stats.by_partition[where] += 1
                 return
             except Exception as exc:
                 last = exc
