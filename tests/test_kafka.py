@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -153,7 +154,8 @@ def test_schema_evolution_across_services(tmp_path: Path, kafka_bootstrap: str, 
         assert got[0].coupon is None, "a v2 reader fills the new field from its default"
 
 
-def test_poison_and_failing_handler_go_to_the_dead_letter_topic(env: Env) -> None:
+def test_poison_and_failing_handler_go_to_the_dead_letter_topic(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="contracts")
     events = [order(i) for i in range(5)]
     bad = events[2].order_id
     with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as p:
@@ -166,7 +168,7 @@ def test_poison_and_failing_handler_go_to_the_dead_letter_topic(env: Env) -> Non
     def handle(e: OrderCreated) -> None:
         if e.order_id == bad:
             attempts.append(1)
-            raise RuntimeError("payment provider down")
+            raise RuntimeError("payment provider down at https://svc:hunter2@pay.example/charge")
         handled.append(e.order_id)
 
     consumer = env.consumer(f"dlq-{uuid.uuid4().hex[:6]}", "payments-1", retry=RetryPolicy(attempts=3, initial_backoff=0.01))
@@ -178,10 +180,16 @@ def test_poison_and_failing_handler_go_to_the_dead_letter_topic(env: Env) -> Non
     dead = _read_all(env.bootstrap, env.catalog.topics[env.orders].dlq, 2)
     by_key = {m["key"]: m["headers"] for m in dead}
     failing = by_key[str(bad).encode()]
-    assert failing["dlq-error-type"] == b"RuntimeError" and failing["dlq-error-message"] == b"payment provider down"
+    assert failing["dlq-error-type"] == b"RuntimeError"
+    assert failing["dlq-error-message"] == b"payment provider down at https://***@pay.example/charge"  # no secrets
     assert failing["dlq-original-topic"] == env.orders.encode() and failing["dlq-attempts"] == b"3"
     assert {"dlq-original-partition", "dlq-original-offset", "dlq-original-timestamp", "event-id"} <= set(failing)
     assert by_key[b"poison"]["dlq-error-type"] == b"EventDeserializationError" and by_key[b"poison"]["dlq-attempts"] == b"0"
+    # every record about the failing event carries its id and topic, and no secret
+    about = [r for r in caplog.records if getattr(r, "event_id", None) == str(events[2].metadata.event_id)]
+    assert len(about) == 4, [r.getMessage() for r in about]  # three failed attempts, then the dead letter
+    assert all(r.topic == env.orders and r.offset is not None for r in about)  # type: ignore[attr-defined]
+    assert not [r for r in caplog.records if "hunter2" in r.getMessage()]
 
 
 def _read_all(bootstrap: str, topic: str, n: int, timeout: float = 30) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from contracts import schema as s
 from contracts.catalog import Catalog, subject_name
-from contracts.errors import ContractsError, InfrastructureError
+from contracts.errors import ContractsError, InfrastructureError, redact
 from contracts.record import _REGISTRY, AvroRecord, _codec
 from contracts.registry.references import parse_with_references
 
@@ -144,10 +144,10 @@ class EventSerializer:
                 schema_id = self._find(subject, own, cls)
             except SchemaRegistryError as exc:
                 if exc.http_status_code in (401, 403) or exc.http_status_code >= 500:
-                    raise InfrastructureError(f"schema registry refused or failed for {subject}: {exc}") from exc
-                raise SerializationError(f"schema registry error for subject {subject}: {exc}") from exc
+                    raise InfrastructureError(f"schema registry refused or failed for {subject}: {redact(str(exc))}") from exc
+                raise SerializationError(f"schema registry error for subject {subject}: {redact(str(exc))}") from exc
             except (OSError, ConnectionError) as exc:
-                raise InfrastructureError(f"schema registry unreachable: {exc}") from exc
+                raise InfrastructureError(f"schema registry unreachable: {redact(str(exc))}") from exc
             codec = _codec(cls)
             writer = _Writer(schema_id, _HEADER.pack(MAGIC, schema_id), codec.raw_schema, codec.encode_raw)
             self._writers[(cls, topic)] = writer
@@ -276,8 +276,8 @@ class EventDeserializer:
         except SchemaRegistryError as exc:
             if exc.http_status_code == 404:
                 raise EventDeserializationError(f"unknown schema id {schema_id}", **where) from exc
-            raise InfrastructureError(f"schema registry failed for id {schema_id}: {exc}") from exc
+            raise InfrastructureError(f"schema registry failed for id {schema_id}: {redact(str(exc))}") from exc
         except LookupError as exc:
             raise EventDeserializationError(str(exc), **where) from exc
         except (OSError, ConnectionError) as exc:
-            raise InfrastructureError(f"schema registry unreachable: {exc}") from exc
+            raise InfrastructureError(f"schema registry unreachable: {redact(str(exc))}") from exc

@@ -26,7 +26,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from contracts.catalog import Catalog
 from contracts.errors import ContractsError
+from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.dedupe import DedupeStore
+from contracts.kafka.headers import header, message_headers
 from contracts.record import AvroRecord
 from contracts.serde import EventDeserializationError, EventDeserializer
 
@@ -223,14 +225,15 @@ class EventConsumer:
         try:
             event = self.deserializer(msg.value(), topic=topic, partition=partition, offset=offset)
         except EventDeserializationError as exc:
-            log.error("%s: %s; dead-lettering", self.name, exc)
-            self._dead_letter(msg, exc, attempts=0)
+            event_id = header(msg, "event-id")
+            log.error("%s: event %s: %s; dead-lettering", self.name, event_id, redact(str(exc)), extra=message_context(topic, partition, offset, event_id))
+            self._dead_letter(msg, exc, attempts=0, event_id=event_id)
             return
         cls = type(event)
         fn = self._handlers.get(cls)
         if fn is None:
             self.stats.unhandled += 1
-            log.debug("%s: no handler for %s at %s[%d]@%d", self.name, event.__avro_fullname__, topic, partition, offset)
+            log.debug("%s: no handler for %s at %s[%d]@%d", self.name, event.__avro_fullname__, topic, partition, offset, extra=message_context(topic, partition, offset))
             return
         last: Exception | None = None
         delays = self._delays
@@ -243,7 +246,7 @@ class EventConsumer:
                     processed, _ = self.dedupe.process(event_id, lambda: fn(event))
                     if not processed:
                         stats.duplicates += 1
-                        log.info("%s: duplicate event %s on %s[%d]@%d skipped", self.name, event_id, topic, partition, offset)
+                        log.info("%s: duplicate event %s on %s[%d]@%d skipped", self.name, event_id, topic, partition, offset, extra=message_context(topic, partition, offset, event_id))
                         return
                 else:
                     fn(event)
@@ -255,15 +258,16 @@ class EventConsumer:
                 last = exc
                 event_id = event_id or _event_id(msg, event)
                 log.warning(
-                    "%s: handler failed (attempt %d/%d) for event %s on %s[%d]@%d: %r",
-                    self.name, attempt, self.retry.attempts, event_id, topic, partition, offset, exc,
+                    "%s: handler failed (attempt %d/%d) for event %s on %s[%d]@%d: %s",
+                    self.name, attempt, self.retry.attempts, event_id, topic, partition, offset, redact(repr(exc)),
+                    extra=message_context(topic, partition, offset, event_id),
                 )  # fmt: skip
                 if attempt <= len(delays):
                     time.sleep(delays[attempt - 1])
         assert last is not None
-        self._dead_letter(msg, last, attempts=self.retry.attempts)
+        self._dead_letter(msg, last, attempts=self.retry.attempts, event_id=event_id)
 
-    def _dead_letter(self, msg: Message, error: BaseException, *, attempts: int) -> None:
+    def _dead_letter(self, msg: Message, error: BaseException, *, attempts: int, event_id: str | None) -> None:
         topic = msg.topic() or ""
         t = self.catalog.topics.get(topic)
         target = t.dlq if t else f"{topic}.dlq"
@@ -276,7 +280,7 @@ class EventConsumer:
         headers: list[tuple[str, str | bytes | None]] = [
             *message_headers(msg),
             ("dlq-error-type", type(error).__name__.encode()),
-            ("dlq-error-message", str(error)[:2000].encode()),
+            ("dlq-error-message", redact(str(error))[:2000].encode()),
             ("dlq-original-topic", topic.encode()),
             ("dlq-original-partition", str(msg.partition()).encode()),
             ("dlq-original-offset", str(msg.offset()).encode()),
@@ -297,23 +301,14 @@ class EventConsumer:
             self._stop.set()
             raise DeadLetterError(f"could not dead-letter {topic}[{msg.partition()}]@{msg.offset()} to {target}: {failure or 'timeout'}")
         self.stats.dead_lettered += 1
-        log.error("%s: %s[%d]@%d dead-lettered to %s: %r", self.name, topic, msg.partition(), msg.offset(), target, error)
+        log.error(
+            "%s: event %s at %s[%d]@%d dead-lettered to %s: %s",
+            self.name, event_id, topic, msg.partition(), msg.offset(), target, redact(repr(error)),
+            extra=message_context(topic, msg.partition(), msg.offset(), event_id),
+        )  # fmt: skip
 
 
 def _event_id(msg: Message, event: AvroRecord) -> str:
     """The event's id: its header, else its metadata, else where it sits in the log."""
-    found = _header(msg, "event-id") or getattr(getattr(event, "metadata", None), "event_id", None)
+    found = header(msg, "event-id") or getattr(getattr(event, "metadata", None), "event_id", None)
     return str(found) if found else f"{msg.topic()}:{msg.partition()}:{msg.offset()}"
-
-
-def message_headers(msg: Message) -> list[tuple[str, str | bytes | None]]:
-    """A message's headers as a list of pairs, whatever shape the client returned."""
-    raw: Any = msg.headers() or []
-    return [(str(k), v) for k, v in (raw.items() if isinstance(raw, dict) else raw)]
-
-
-def _header(msg: Message, name: str) -> str | None:
-    for k, v in message_headers(msg):
-        if k == name and v is not None:
-            return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
-    return None

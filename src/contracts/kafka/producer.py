@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -13,6 +12,8 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from contracts.catalog import Catalog
 from contracts.errors import ContractsError, InfrastructureError
+from contracts.kafka._logctx import message_context, redact
+from contracts.kafka.headers import Headers, header, identity_headers, type_headers
 from contracts.record import AvroRecord
 from contracts.serde import EventSerializer
 
@@ -28,33 +29,6 @@ class DeliveryError(ContractsError):
     def __init__(self, failures: list[tuple[str, str]]) -> None:
         self.failures = failures
         super().__init__(f"{len(failures)} event(s) not delivered: " + "; ".join(f"{t}: {e}" for t, e in failures[:5]))
-
-
-Headers = list[tuple[str, str | bytes | None]]
-
-
-def type_headers(cls: type[AvroRecord], producer_name: str, schema_id: int) -> Headers:
-    """Headers that are the same for every event of one class on one topic."""
-    return [
-        ("event-type", cls.__avro_fullname__.encode()),
-        ("content-type", f"application/vnd.confluent.avro; schema-id={schema_id}".encode()),
-        ("producer", producer_name.encode()),
-    ]
-
-
-def identity_headers(event: AvroRecord) -> Headers:
-    """The event's id and correlation id, from its metadata when it has one."""
-    meta = getattr(event, "metadata", None)
-    headers: Headers = [("event-id", str(getattr(meta, "event_id", None) or uuid.uuid4()).encode())]
-    correlation = getattr(meta, "correlation_id", None)
-    if correlation is not None:
-        headers.append(("correlation-id", str(correlation).encode()))
-    return headers
-
-
-def event_headers(event: AvroRecord, producer_name: str, schema_id: int) -> Headers:
-    """Every header an event carries."""
-    return identity_headers(event) + type_headers(type(event), producer_name, schema_id)
 
 
 class EventProducer:
@@ -77,7 +51,7 @@ class EventProducer:
         self.serializer = serializer
         self.catalog: Catalog = serializer.catalog
         self.on_error = on_error
-        self._failures: list[tuple[str, str]] = []
+        self._failures: list[tuple[str, str, bool]] = []  # topic, error, whether an outage
         self._lock = threading.Lock()
         self._sent = 0
         self._topics: dict[type[AvroRecord], str] = {}
@@ -104,7 +78,7 @@ class EventProducer:
 
             def delivered(err: KafkaError | None, msg: Message) -> None:
                 if err is not None:
-                    log.error("delivery to %s failed: %s", topic, err)
+                    _log_failure(msg, err)
                     on_error(event, err)
 
         key_bytes = key.encode() if isinstance(key, str) else key
@@ -121,9 +95,9 @@ class EventProducer:
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
             return
-        log.error("delivery to %s failed: %s", msg.topic(), err)
+        _log_failure(msg, err)
         with self._lock:
-            self._failures.append((msg.topic() or "", str(err)))
+            self._failures.append((msg.topic() or "", redact(str(err)), err.code() in _OUTAGES or err.retriable()))
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait for every enqueued event; raise ``DeliveryError`` for any that failed."""
@@ -131,11 +105,12 @@ class EventProducer:
         with self._lock:
             failures, self._failures = self._failures, []
         if remaining:
-            failures.append(("(queue)", f"{remaining} event(s) still undelivered after {timeout}s"))
+            failures.append(("(queue)", f"{remaining} event(s) still undelivered after {timeout}s", True))
         if failures:
-            if all("Local: Message timed out" in e or "undelivered" in e or "Broker" in e or "Transport" in e for _, e in failures):
-                raise InfrastructureError(str(DeliveryError(failures)))
-            raise DeliveryError(failures)
+            error = DeliveryError([(topic, message) for topic, message, _ in failures])
+            if all(outage for *_, outage in failures):  # nothing refused: the cluster is unreachable (exit 3)
+                raise InfrastructureError(str(error)) from error
+            raise error
 
     def close(self) -> None:
         self.flush()
@@ -151,3 +126,28 @@ class EventProducer:
                 self.flush()
             except ContractsError:
                 log.exception("events undelivered while leaving after an error")
+
+
+# Delivery errors that mean "could not reach the cluster", not "the cluster refused it".
+_OUTAGES = frozenset(
+    {
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NETWORK_EXCEPTION,
+        KafkaError.BROKER_NOT_AVAILABLE,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_ENOUGH_REPLICAS,
+        KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    }
+)
+
+
+def _log_failure(msg: Message, err: KafkaError) -> None:
+    event_id = header(msg, "event-id")
+    log.error(
+        "delivery of event %s to %s failed: %s", event_id, msg.topic(), redact(str(err)),
+        extra=message_context(msg.topic(), msg.partition(), None, event_id),
+    )  # fmt: skip

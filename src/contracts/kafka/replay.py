@@ -20,7 +20,7 @@ from datetime import datetime
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
 
 from contracts.errors import BadInputError, InfrastructureError
-from contracts.kafka.consumer import message_headers
+from contracts.kafka.headers import message_headers
 
 log = logging.getLogger("contracts.kafka.replay")
 
