@@ -18,7 +18,7 @@ from typing import Any
 from contracts import schema as s
 from contracts.catalog import LEVELS as LEVEL_NAMES
 from contracts.compat.checker import Checker
-from contracts.compat.gate import LEVELS, VersionedSchema, check_level
+from contracts.compat.gate import LEVELS, VersionedSchema, check_against
 from contracts.errors import SchemaError
 from contracts.registry.store import GLOBAL, Store
 
@@ -278,11 +278,9 @@ class RegistryApp:
     ) -> list[str]:
         backward, forward, transitive = LEVELS[level]
         rows = [r for r in live if r["version"] == only] if only is not None else (live if transitive else live[-1:])
-        history = [VersionedSchema(int(r["version"]), self._load(conn, int(r["schema_id"]))[0]) for r in rows]
-        # check_level looks at the latest only unless the level is transitive; we chose the rows already.
-        level_for_rows = {(True, False): "BACKWARD_TRANSITIVE", (False, True): "FORWARD_TRANSITIVE", (True, True): "FULL_TRANSITIVE"}
-        findings = check_level(
-            Checker(), candidate, history, level_for_rows[(backward, forward)], subject=subject,
+        against = [VersionedSchema(int(r["version"]), self._load(conn, int(r["schema_id"]))[0]) for r in rows]
+        findings = check_against(
+            Checker(), candidate, against, backward=backward, forward=forward, subject=subject,
             new_version=(int(live[-1]["version"]) + 1) if live else 1,
         )  # fmt: skip
         return [f"{f.rule}: {f.message}" + (f" (field {f.path})" if f.path else "") for f in findings]
