@@ -5,8 +5,10 @@ fastavro turns logical types into Python values and back itself, but slowly
 on a typical event that is about half of its read and write time. Generated classes
 read and write with a schema whose primitive logical types are stripped, so fastavro
 moves the raw int, str or bytes, and the class's compiled code converts them with the
-cheaper functions below (``converter`` when reading, ``unconverter`` when writing),
-byte for byte what fastavro's own conversions give.
+cheaper functions below (``converter`` when reading, ``unconverter`` when writing):
+byte for byte what fastavro's own conversions give for every value they accept
+(``tests/test_rawform.py`` checks that against fastavro). Decimals are checked more
+strictly: fastavro writes 1E+29 into a decimal of precision 29.
 
 Positions directly inside a union of several non-null branches keep their logical
 types: there the raw value could not tell two branches apart (a date from a
@@ -151,8 +153,10 @@ def _decimal_bytes(scale: int, precision: int) -> Converter:
     def convert(v: Any) -> Any:
         if not isinstance(v, Decimal):
             return v
+        if not v.is_finite():
+            raise ValueError(f"{v} is not a finite number: Avro decimals cannot hold it")
         scaled = v.scaleb(scale, _EXACT)
-        unscaled = int(scaled)  # NaN and infinities raise here
+        unscaled = int(scaled)
         if scaled != unscaled:
             raise ValueError(f"{v} has more than the schema's {scale} decimal places")
         if not -limit < unscaled < limit:
