@@ -57,6 +57,10 @@ CASES: dict[str, tuple[dict[str, object], dict[str, object]]] = {
         {"acme/x/Thing.avsc": _record(fields=[{"name": "c", "type": ENUM, "doc": "c"}])},
         {"acme/x/Thing.avsc": _record(fields=[{"name": "c", "type": {k: v for k, v in ENUM.items() if k != "default"}, "doc": "c"}])},
     ),
+    "UNION_BYTES_AND_STRING": (
+        {"acme/x/Thing.avsc": _record(fields=[{"name": "n", "type": ["null", "string", "long"], "default": None, "doc": "n"}])},
+        {"acme/x/Thing.avsc": _record(fields=[{"name": "n", "type": {"type": "array", "items": ["bytes", "string"]}, "doc": "n"}])},
+    ),
     "NULLABLE_FIELD_WITHOUT_DEFAULT": (
         {"acme/x/Thing.avsc": _record(fields=[{"name": "n", "type": ["null", "string"], "default": None, "doc": "n"}])},
         {"acme/x/Thing.avsc": _record(fields=[{"name": "n", "type": ["null", "string"], "doc": "n"}])},

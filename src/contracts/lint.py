@@ -170,6 +170,34 @@ def _optional_without_default(catalog: Catalog) -> Iterator[Finding]:
             )
 
 
+def _unions_in(t: s.Schema) -> Iterator[s.Union]:
+    """Unions in a field's type, not descending into named records (they are linted themselves)."""
+    if isinstance(t, s.Union):
+        yield t
+        for b in t.branches:
+            yield from _unions_in(b)
+    elif isinstance(t, s.Array):
+        yield from _unions_in(t.items)
+    elif isinstance(t, s.Map):
+        yield from _unions_in(t.values)
+
+
+def _bytes_and_string(catalog: Catalog) -> Iterator[Finding]:
+    for record, f, path in _fields(catalog):
+        for u in _unions_in(f.type):
+            kinds = {b.type for b in u.branches if isinstance(b, s.Primitive)}
+            if {"bytes", "string"} <= kinds:
+                yield _finding(
+                    "UNION_BYTES_AND_STRING",
+                    "evolution",
+                    f"field '{f.name}' is a union of bytes and string ({s.type_label(u)}); Avro promotes one to the other, so "
+                    "readers resolving another version may take the wrong branch (fastavro takes the first); use one of the two",
+                    record.file,
+                    path,
+                )
+                break
+
+
 def _catalog_types(catalog: Catalog) -> Iterator[Finding]:
     for topic in catalog.topics.values():
         for full in topic.value_types:
@@ -206,6 +234,7 @@ RULES: tuple[Rule, ...] = (
     Rule("INVALID_DEFAULT", "correctness", "A default matches its field's type (a union default matches the first branch).", _invalid_default),
     Rule("ENUM_WITHOUT_DEFAULT", "evolution", "Every enum has a default symbol, so symbols can be added later.", _enum_default),
     Rule("NULLABLE_FIELD_WITHOUT_DEFAULT", "evolution", "A nullable field has a default (null).", _optional_without_default),
+    Rule("UNION_BYTES_AND_STRING", "evolution", "No union holds both bytes and string: readers of another version may swap them.", _bytes_and_string),
     Rule("CATALOG_VALUE_NOT_RECORD", "catalog", "Topics carry records.", _catalog_types),
     Rule("CATALOG_TOPIC_WITHOUT_PRODUCER", "catalog", "Every topic names its producers.", _topic_producers),
 )
