@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import fastavro
 import pytest
 from fastavro._logical_readers_py import LOGICAL_READERS
 from fastavro._logical_writers_py import LOGICAL_WRITERS
@@ -15,6 +19,7 @@ from hypothesis import strategies as st
 
 from contracts import _rawform as rf
 from contracts import schema as s
+from tests.conftest import generate_into
 
 _INT32 = st.integers(-(2**31), 2**31 - 1)
 _MAX_DATE = (date(9999, 12, 31) - date(1970, 1, 1)).days
@@ -85,3 +90,22 @@ def test_defaults_take_their_read_form() -> None:
     # inside a union of several branches fastavro converts, and so must the default
     assert rf.read_form(union_first_timestamp, 1000, owned=True) == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
     assert rf.read_form(s.Primitive("int", "time-millis"), 1, owned=False) == time(0, 0, 0, 1000)
+
+
+def test_a_plain_writer_field_read_into_a_reader_union_keeps_the_readers_logical_type(tmp_path: Path, gen_root: Path) -> None:
+    """v1 writes a plain timestamp; v2 reads it in a union of several branches (still Avro-compatible)."""
+    (tmp_path / "acme" / "t").mkdir(parents=True)
+    reader = {"type": "record", "name": "Tick", "namespace": "acme.t", "doc": "t", "fields": [
+        {"name": "at", "type": ["null", "string", {"type": "long", "logicalType": "timestamp-millis"}], "default": None, "doc": "a"},
+        {"name": "day", "type": ["null", "string", {"type": "int", "logicalType": "date"}], "default": None, "doc": "d"},
+    ]}  # fmt: skip
+    (tmp_path / "acme" / "t" / "Tick.avsc").write_text(json.dumps(reader))
+    tick = generate_into(gen_root, tmp_path, "rawform_union_gen").cls("acme.t.Tick")
+    writer = {"type": "record", "name": "Tick", "namespace": "acme.t", "fields": [
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+    ]}  # fmt: skip
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, fastavro.parse_schema(writer), {"at": 1000, "day": 1})
+    read = tick.from_avro_bytes(buf.getvalue(), writer_schema=writer)
+    assert read.at == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC) and read.day == date(1970, 1, 2)

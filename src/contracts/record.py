@@ -588,7 +588,8 @@ def _trusted_plain(schema: s.Schema, *, owned: bool) -> bool:
         return _trusted_plain(schema.values, owned=owned)
     if isinstance(schema, s.Union):
         if rf.multi_branch(schema):
-            return all(isinstance(b, s.Primitive) for b in schema.branches)
+            # fastavro converts logical branches here, unless the writer had the plain type
+            return all(isinstance(b, s.Primitive) and rf.converter(b) is None for b in schema.branches)
         return all(_trusted_plain(b, owned=owned) for b in schema.branches)
     return False
 
@@ -600,6 +601,7 @@ def _union_decoder(union: s.Union, resolve: Resolver, *, owned: bool) -> Convert
         return lambda v: None if v is None else inner(v)
     by_name = {s.branch_key(b): _decoder(b, resolve) for b in non_null}
     records = [b for b in non_null if isinstance(b, s.Record)]
+    raw_branches = [(b, c) for b in non_null if isinstance(b, s.Primitive) and (c := rf.converter(b)) is not None]
 
     def decode(v: Any) -> Any:
         if v is None:
@@ -621,6 +623,11 @@ def _union_decoder(union: s.Union, resolve: Resolver, *, owned: bool) -> Convert
         for b in non_null:
             if _matches_raw(b, v):
                 return by_name[s.branch_key(b)](v)
+        # Still raw: the writer had a plain type here (its logical type stripped, see _rawform),
+        # so convert as the reader's branch of that physical type says.
+        for b, convert in raw_branches:
+            if isinstance(v, _PY_TYPES[b.type]) and not isinstance(v, bool):
+                return convert(v)
         return v
 
     return decode
