@@ -247,25 +247,24 @@ class EventDeserializer:
             return found
 
     def __call__(self, data: bytes | None, *, topic: str | None = None, partition: int | None = None, offset: int | None = None) -> AvroRecord:
-        where: dict[str, Any] = {"topic": topic, "partition": partition, "offset": offset}
         if data is None or len(data) < 5:
-            raise EventDeserializationError(f"payload of {len(data or b'')} bytes is shorter than the 5-byte header", **where)
+            raise _error(f"payload of {len(data or b'')} bytes is shorter than the 5-byte header", topic, partition, offset)
         magic, schema_id = _HEADER.unpack_from(data)
         reader = self._readers.get(schema_id) if magic == MAGIC else None
         if reader is None:
-            reader = self._first_read(magic, schema_id, where)
+            reader = self._first_read(magic, schema_id, {"topic": topic, "partition": partition, "offset": offset})
         body = io.BytesIO(data)
         body.seek(5)
         try:
             raw = fastavro.schemaless_reader(body, reader.writer, reader.reader, return_record_name=True)
         except Exception as exc:  # fastavro raises many types for bad bytes
-            raise EventDeserializationError(f"data does not match writer schema {schema_id}: {exc!r}", **where) from exc
+            raise _error(f"data does not match writer schema {schema_id}: {exc!r}", topic, partition, offset) from exc
         if body.tell() != len(data):
-            raise EventDeserializationError(f"{len(data) - body.tell()} trailing bytes after the Avro body", **where)
+            raise _error(f"{len(data) - body.tell()} trailing bytes after the Avro body", topic, partition, offset)
         try:
             return reader.build(raw)  # type: ignore[arg-type]
         except Exception as exc:
-            raise EventDeserializationError(f"cannot build {reader.cls.__name__}: {exc!r}", **where) from exc
+            raise _error(f"cannot build {reader.cls.__name__}: {exc!r}", topic, partition, offset) from exc
 
     def _first_read(self, magic: int, schema_id: int, where: dict[str, Any]) -> _Reader:
         """The reader for a schema id not seen yet, or the error for a foreign framing."""
@@ -281,3 +280,7 @@ class EventDeserializer:
             raise EventDeserializationError(str(exc), **where) from exc
         except (OSError, ConnectionError) as exc:
             raise InfrastructureError(f"schema registry unreachable: {redact(str(exc))}") from exc
+
+
+def _error(reason: str, topic: str | None, partition: int | None, offset: int | None) -> EventDeserializationError:
+    return EventDeserializationError(reason, topic=topic, partition=partition, offset=offset)

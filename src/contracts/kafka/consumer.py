@@ -235,37 +235,67 @@ class EventConsumer:
             self.stats.unhandled += 1
             log.debug("%s: no handler for %s at %s[%d]@%d", self.name, event.__avro_fullname__, topic, partition, offset, extra=message_context(topic, partition, offset))
             return
-        last: Exception | None = None
-        delays = self._delays
-        event_id = ""
+        if self.dedupe is None:
+            try:
+                fn(event)
+            except Exception as exc:  # the retries, then the dead letter, are off the common path
+                self._run_handler(msg, where, offset, event, fn, exc)
+                return
+            self._count(cls, where)
+            return
+        self._run_handler(msg, where, offset, event, fn, None)
+
+    def _count(self, cls: type[AvroRecord], where: tuple[str, int]) -> None:
         stats = self.stats
-        for attempt in range(1, self.retry.attempts + 1):
+        stats.handled += 1
+        stats.by_type[cls.__name__] += 1
+        stats.by_partition[where] += 1
+
+    def _run_handler(self, msg: Message, where: tuple[str, int], offset: int, event: AvroRecord, fn: Handler, failed: Exception | None) -> None:
+        """Run ``fn`` (through the dedupe store when there is one) up to the policy's attempts, then dead-letter.
+
+        ``failed``: the error of an attempt already made without a dedupe store.
+        """
+        topic, partition = where
+        event_id = ""
+        delays = self._delays
+        last = failed
+        first = 1
+        if failed is not None:
+            event_id = _event_id(msg, event)
+            self._log_attempt(1, event_id, where, offset, failed)
+            if delays:
+                time.sleep(delays[0])
+            first = 2
+        for attempt in range(first, self.retry.attempts + 1):
             try:
                 if self.dedupe is not None:
                     event_id = event_id or _event_id(msg, event)
                     processed, _ = self.dedupe.process(event_id, lambda: fn(event))
                     if not processed:
-                        stats.duplicates += 1
+                        self.stats.duplicates += 1
                         log.info("%s: duplicate event %s on %s[%d]@%d skipped", self.name, event_id, topic, partition, offset, extra=message_context(topic, partition, offset, event_id))
                         return
                 else:
                     fn(event)
-                stats.handled += 1
-                stats.by_type[cls.__name__] += 1
-                stats.by_partition[where] += 1
+                self._count(type(event), where)
                 return
             except Exception as exc:
                 last = exc
                 event_id = event_id or _event_id(msg, event)
-                log.warning(
-                    "%s: handler failed (attempt %d/%d) for event %s on %s[%d]@%d: %s",
-                    self.name, attempt, self.retry.attempts, event_id, topic, partition, offset, redact(repr(exc)),
-                    extra=message_context(topic, partition, offset, event_id),
-                )  # fmt: skip
+                self._log_attempt(attempt, event_id, where, offset, exc)
                 if attempt <= len(delays):
                     time.sleep(delays[attempt - 1])
         assert last is not None
         self._dead_letter(msg, last, attempts=self.retry.attempts, event_id=event_id)
+
+    def _log_attempt(self, attempt: int, event_id: str, where: tuple[str, int], offset: int, exc: Exception) -> None:
+        topic, partition = where
+        log.warning(
+            "%s: handler failed (attempt %d/%d) for event %s on %s[%d]@%d: %s",
+            self.name, attempt, self.retry.attempts, event_id, topic, partition, offset, redact(repr(exc)),
+            extra=message_context(topic, partition, offset, event_id),
+        )  # fmt: skip
 
     def _dead_letter(self, msg: Message, error: BaseException, *, attempts: int, event_id: str | None) -> None:
         topic = msg.topic() or ""
