@@ -5,6 +5,10 @@ the "Avro-ready" dict that fastavro reads and writes is compiled once per class
 from that schema, so that union branches are pinned by full name (fastavro
 would otherwise pick the first record that fits) and logical types fastavro
 leaves raw (uuid on fixed) are handled here.
+
+Two forms: ``to_avro()``/``from_avro()`` speak fastavro's usual form for
+``parsed_schema()``; the serializers and ``to_avro_bytes()``/``from_avro_bytes()``
+use the faster raw form for the codec's ``raw_schema`` (see ``_rawform``).
 """
 
 from __future__ import annotations
