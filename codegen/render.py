@@ -113,7 +113,7 @@ class Renderer:
             return f"list[{self.annotation(mod, t.items)}]"
         if isinstance(t, s.Map):
             return f"dict[str, {self.annotation(mod, t.values)}]"
-        parts = [self.annotation(mod, b) for b in t.branches if not (isinstance(b, s.Primitive) and b.type == "null")]
+        parts = [self.annotation(mod, b) for b in t.non_null]
         if len(parts) < len(t.branches):
             parts.append("None")
         return " | ".join(parts)

@@ -197,11 +197,6 @@ _INSTANTS = {
 }
 
 
-def multi_branch(union: s.Union) -> bool:
-    """Whether a union has several non-null branches (its values must name their branch)."""
-    return sum(1 for b in union.branches if not (isinstance(b, s.Primitive) and b.type == "null")) > 1
-
-
 def raw_schema(record: s.Record, *, with_defaults: bool = True) -> Any:
     """``record`` parsed by fastavro, logical types stripped where the decoders convert them.
 
@@ -245,7 +240,7 @@ def _strip(schema: s.Schema, *, owned: bool, defined: set[str]) -> Any:
         return {"type": "array", "items": _strip(schema.items, owned=owned, defined=defined)}
     if isinstance(schema, s.Map):
         return {"type": "map", "values": _strip(schema.values, owned=owned, defined=defined)}
-    inner = owned and not multi_branch(schema)
+    inner = owned and not schema.multi_branch
     return [_strip(b, owned=inner, defined=defined) for b in schema.branches]
 
 
@@ -273,7 +268,7 @@ def _patch_defaults(node: Any, records: dict[str, s.Record]) -> None:
 def read_form(schema: s.Schema, value: Any, *, owned: bool) -> Any:
     """A JSON default as fastavro would give it reading the same value from the wire."""
     if isinstance(schema, s.Union):
-        return read_form(schema.branches[0], value, owned=owned and not multi_branch(schema))
+        return read_form(schema.branches[0], value, owned=owned and not schema.multi_branch)
     if isinstance(schema, s.Primitive):
         raw: Any = value
         if schema.type in ("float", "double"):

@@ -163,17 +163,16 @@ class _Codec:
 
         Compiled once per class, like the decoders: this is the hot path of every producer.
         """
-        encode = self._raw_encoder or self._compile_encoder()
-        return encode(obj)
+        return self.compiled_encoder()(obj)
 
-    def _encoder(self) -> Callable[[AvroRecord], dict[str, Any]]:
-        """The compiled encoder, for a parent's code to call directly (the method while compiling: recursion)."""
+    def compiled_encoder(self) -> Callable[[AvroRecord], dict[str, Any]]:
+        """The compiled encoder, to call directly on hot paths (the method while compiling: recursion)."""
         if self._raw_encoder is not None:
             return self._raw_encoder
         return self.encode_raw if self._compiling else self._compile_encoder()
 
-    def _builder(self, in_place: bool) -> Callable[[dict[str, Any]], AvroRecord]:
-        """The compiled builder, for a parent's code to call directly (the method while compiling: recursion)."""
+    def compiled_builder(self, in_place: bool) -> Callable[[dict[str, Any]], AvroRecord]:
+        """The compiled builder, to call directly on hot paths (the method while compiling: recursion)."""
         found = self._builders.get(in_place)
         if found is not None:
             return found
@@ -205,16 +204,16 @@ class _Codec:
         if isinstance(schema, s.Enum) or (isinstance(schema, s.Primitive) and rf.unconverter(schema) is None):
             return None  # enums are StrEnums: fastavro writes them as the strings they are
         if isinstance(schema, s.Record):
-            scope[key] = _codec(self._resolve(schema.fullname))._encoder()
+            scope[key] = _codec(self._resolve(schema.fullname)).compiled_encoder()
             return f"{key}({item})"
         if isinstance(schema, s.Array) and isinstance(schema.items, s.Record):
-            scope[key] = _codec(self._resolve(schema.items.fullname))._encoder()
+            scope[key] = _codec(self._resolve(schema.items.fullname)).compiled_encoder()
             return f"[{key}(x) for x in {item}]"
         if isinstance(schema, s.Primitive):
             scope[key] = rf.unconverter(schema)
             return f"{key}({item})"
-        if isinstance(schema, s.Union) and not rf.multi_branch(schema):
-            inner = next(b for b in schema.branches if not (isinstance(b, s.Primitive) and b.type == "null"))
+        if isinstance(schema, s.Union) and not schema.multi_branch:
+            inner = schema.non_null[0]
             if isinstance(inner, s.Primitive):
                 converted = self._raw_expression(inner, "_v", key, scope)
                 return None if converted is None else f"(None if (_v := {item}) is None else {converted})"
@@ -247,8 +246,7 @@ class _Codec:
         straight-line code compiled once per class: this is the hot path of every
         consumer.
         """
-        build = self._builders.get(False) or self._compile(in_place=False)
-        return build(data)
+        return self.compiled_builder(False)(data)
 
     def decode_own(self, data: dict[str, Any]) -> AvroRecord:
         """``decode_trusted`` for data written *and* read with exactly this class's schema.
@@ -257,8 +255,7 @@ class _Codec:
         so (unless a name needed a Python alias) it becomes the instance's ``__dict__``
         in place, nested records replaced by instances. ``data`` is consumed.
         """
-        build = self._builders.get(True) or self._compile(in_place=True)
-        return build(data)
+        return self.compiled_builder(True)(data)
 
     def _compile(self, *, in_place: bool) -> Callable[[dict[str, Any]], AvroRecord]:
         self._compiling = True
@@ -322,10 +319,10 @@ class _Codec:
             # A record (or an array of records) outside any union: fastavro gives plain dicts,
             # so the nested class's builder is called directly.
             fullname = schema.fullname if isinstance(schema, s.Record) else cast(s.Record, schema.items).fullname
-            scope[key] = _codec(self._resolve(fullname))._builder(in_place)
+            scope[key] = _codec(self._resolve(fullname)).compiled_builder(in_place)
             return f"{key}({item})" if isinstance(schema, s.Record) else f"[{key}(x) for x in {item}]"
-        if isinstance(schema, s.Union) and not rf.multi_branch(schema):
-            inner = next(b for b in schema.branches if not (isinstance(b, s.Primitive) and b.type == "null"))
+        if isinstance(schema, s.Union) and not schema.multi_branch:
+            inner = schema.non_null[0]
             if isinstance(inner, s.Primitive):  # named types in unions come tagged (name, value)
                 converted = self._expression(inner, "_v", key, scope, in_place)
                 return None if converted is None else f"(None if (_v := {item}) is None else {converted})"
@@ -426,8 +423,7 @@ def _enum_value(v: Any) -> Any:
 
 
 def _union_encoder(union: s.Union, resolve: Resolver, *, raw: bool, owned: bool) -> Converter:
-    branches = union.branches
-    non_null = [b for b in branches if not (isinstance(b, s.Primitive) and b.type == "null")]
+    non_null = union.non_null
     if len(non_null) == 1:
         inner = _encoder(non_null[0], resolve, raw=raw, owned=owned)
         return lambda v: None if v is None else inner(v)
@@ -573,7 +569,7 @@ def _needs_pinning(schema: s.Schema) -> bool:
         if isinstance(t, s.Map):
             return visit(t.values)
         if isinstance(t, s.Union):
-            non_null = [b for b in t.branches if not (isinstance(b, s.Primitive) and b.type == "null")]
+            non_null = t.non_null
             return len(non_null) > 1 or any(visit(b) for b in non_null)
         return False
 
@@ -591,7 +587,7 @@ def _trusted_plain(schema: s.Schema, *, owned: bool) -> bool:
     if isinstance(schema, s.Map):
         return _trusted_plain(schema.values, owned=owned)
     if isinstance(schema, s.Union):
-        if rf.multi_branch(schema):
+        if schema.multi_branch:
             # fastavro converts logical branches here, unless the writer had the plain type
             return all(isinstance(b, s.Primitive) and rf.converter(b) is None for b in schema.branches)
         return all(_trusted_plain(b, owned=owned) for b in schema.branches)
@@ -599,7 +595,7 @@ def _trusted_plain(schema: s.Schema, *, owned: bool) -> bool:
 
 
 def _union_decoder(union: s.Union, resolve: Resolver, *, owned: bool) -> Converter:
-    non_null = [b for b in union.branches if not (isinstance(b, s.Primitive) and b.type == "null")]
+    non_null = union.non_null
     if len(non_null) == 1:
         inner = _decoder(non_null[0], resolve, owned=owned)
         return lambda v: None if v is None else inner(v)

@@ -128,6 +128,16 @@ class Union:
     branches: list[Schema]
     kind = "union"
 
+    @property
+    def non_null(self) -> list[Schema]:
+        """The branches other than ``null``."""
+        return [b for b in self.branches if not (isinstance(b, Primitive) and b.type == "null")]
+
+    @property
+    def multi_branch(self) -> bool:
+        """Whether there are several non-null branches (a value must then name its branch)."""
+        return len(self.non_null) > 1
+
 
 Schema: TypeAlias = Primitive | Record | Enum | Fixed | Array | Map | Union
 NamedSchema: TypeAlias = Record | Enum | Fixed

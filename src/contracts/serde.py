@@ -139,7 +139,7 @@ class EventSerializer:
     def _resolve(self, cls: type[AvroRecord], topic: str) -> _Writer:
         with self._lock:
             subject = self.subject_for(cls, topic)
-            own = s.parse_schema(cls.__avro_schema__)
+            own = _codec(cls).record
             try:
                 schema_id = self._find(subject, own, cls)
             except SchemaRegistryError as exc:
@@ -149,7 +149,7 @@ class EventSerializer:
             except (OSError, ConnectionError) as exc:
                 raise InfrastructureError(f"schema registry unreachable: {redact(str(exc))}") from exc
             codec = _codec(cls)
-            writer = _Writer(schema_id, _HEADER.pack(MAGIC, schema_id), codec.raw_schema, codec.encode_raw)
+            writer = _Writer(schema_id, _HEADER.pack(MAGIC, schema_id), codec.raw_schema, codec.compiled_encoder())
             self._writers[(cls, topic)] = writer
             return writer
 
@@ -240,9 +240,9 @@ class EventDeserializer:
             if s.canonical_form(writer) == s.canonical_form(codec.record):
                 # Same schema: no resolution needed, fastavro's plain read path is much faster,
                 # and its dict can become the instance's own.
-                found = _Reader(cls, codec.raw_schema, None, codec.decode_own)
+                found = _Reader(cls, codec.raw_schema, None, codec.compiled_builder(True))
             else:
-                found = _Reader(cls, codec.writer_layout(writer), codec.raw_schema, codec.decode_trusted)
+                found = _Reader(cls, codec.writer_layout(writer), codec.raw_schema, codec.compiled_builder(False))
             self._readers[schema_id] = found
             return found
 

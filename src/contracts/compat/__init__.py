@@ -1,7 +1,7 @@
 """The compatibility engine and gate: one engine for the CLI gate, the registry and deployments."""
 
 from contracts.compat.checker import Checker, Incompatibility
-from contracts.compat.gate import LEVELS, GateResult, VersionedSchema, check_against, check_level, run_gate
+from contracts.compat.gate import LEVELS, GateResult, VersionedSchema, check_level, run_gate
 from contracts.compat.history import History, load_history
 from contracts.compat.rules import BY_ID, RULES, CompatRule, describe
 
@@ -15,7 +15,6 @@ __all__ = [
     "History",
     "Incompatibility",
     "VersionedSchema",
-    "check_against",
     "check_level",
     "describe",
     "load_history",

@@ -51,26 +51,6 @@ def check_level(
     """Findings for ``candidate`` as the next version of ``subject`` under ``level``."""
     backward, forward, transitive = LEVELS[level]
     against = list(history) if transitive else list(history[-1:])
-    return check_against(
-        checker, candidate, against, backward=backward, forward=forward, subject=subject,
-        new_version=new_version, file=file, type_name=type_name, consumers=consumers,
-    )  # fmt: skip
-
-
-def check_against(
-    checker: Checker,
-    candidate: s.Schema,
-    against: Sequence[VersionedSchema],
-    *,
-    backward: bool,
-    forward: bool,
-    subject: str,
-    new_version: int,
-    file: str | None = None,
-    type_name: str | None = None,
-    consumers: Sequence[str] = (),
-) -> list[Finding]:
-    """Findings for ``candidate`` against exactly the versions ``against``, in the directions asked."""
     name = type_name or (candidate.name if isinstance(candidate, s.Record | s.Enum | s.Fixed) else subject)
     findings: list[Finding] = []
     who = f" ({', '.join(consumers)})" if consumers else ""

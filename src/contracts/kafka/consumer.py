@@ -258,16 +258,11 @@ class EventConsumer:
         """
         topic, partition = where
         event_id = ""
-        delays = self._delays
         last = failed
-        first = 1
         if failed is not None:
             event_id = _event_id(msg, event)
-            self._log_attempt(1, event_id, where, offset, failed)
-            if delays:
-                time.sleep(delays[0])
-            first = 2
-        for attempt in range(first, self.retry.attempts + 1):
+            self._attempt_failed(1, event_id, where, offset, failed)
+        for attempt in range(1 if failed is None else 2, self.retry.attempts + 1):
             try:
                 if self.dedupe is not None:
                     event_id = event_id or _event_id(msg, event)
@@ -283,19 +278,20 @@ class EventConsumer:
             except Exception as exc:
                 last = exc
                 event_id = event_id or _event_id(msg, event)
-                self._log_attempt(attempt, event_id, where, offset, exc)
-                if attempt <= len(delays):
-                    time.sleep(delays[attempt - 1])
+                self._attempt_failed(attempt, event_id, where, offset, exc)
         assert last is not None
         self._dead_letter(msg, last, attempts=self.retry.attempts, event_id=event_id)
 
-    def _log_attempt(self, attempt: int, event_id: str, where: tuple[str, int], offset: int, exc: Exception) -> None:
+    def _attempt_failed(self, attempt: int, event_id: str, where: tuple[str, int], offset: int, exc: Exception) -> None:
+        """Log a failed attempt, then wait the backoff before the next one (if any)."""
         topic, partition = where
         log.warning(
             "%s: handler failed (attempt %d/%d) for event %s on %s[%d]@%d: %s",
             self.name, attempt, self.retry.attempts, event_id, topic, partition, offset, redact(repr(exc)),
             extra=message_context(topic, partition, offset, event_id),
         )  # fmt: skip
+        if attempt <= len(self._delays):
+            time.sleep(self._delays[attempt - 1])
 
     def _dead_letter(self, msg: Message, error: BaseException, *, attempts: int, event_id: str | None) -> None:
         topic = msg.topic() or ""

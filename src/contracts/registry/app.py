@@ -18,7 +18,7 @@ from typing import Any
 from contracts import schema as s
 from contracts.catalog import LEVELS as LEVEL_NAMES
 from contracts.compat.checker import Checker
-from contracts.compat.gate import LEVELS, VersionedSchema, check_against
+from contracts.compat.gate import LEVELS, VersionedSchema, check_level
 from contracts.errors import SchemaError
 from contracts.registry.store import GLOBAL, Store
 
@@ -276,13 +276,13 @@ class RegistryApp:
     def _incompatibilities(
         self, conn: sqlite3.Connection, subject: str, candidate: s.Schema, live: list[sqlite3.Row], level: str, only: int | None
     ) -> list[str]:
-        backward, forward, transitive = LEVELS[level]
+        transitive = LEVELS[level][2]
+        # Load only what the level compares against (check_level takes the latest of a non-transitive history).
         rows = [r for r in live if r["version"] == only] if only is not None else (live if transitive else live[-1:])
-        against = [VersionedSchema(int(r["version"]), self._load(conn, int(r["schema_id"]))[0]) for r in rows]
-        findings = check_against(
-            Checker(), candidate, against, backward=backward, forward=forward, subject=subject,
-            new_version=(int(live[-1]["version"]) + 1) if live else 1,
-        )  # fmt: skip
+        history = [VersionedSchema(int(r["version"]), self._load(conn, int(r["schema_id"]))[0]) for r in rows]
+        findings = check_level(
+            Checker(), candidate, history, level, subject=subject, new_version=(int(live[-1]["version"]) + 1) if live else 1
+        )
         return [f"{f.rule}: {f.message}" + (f" (field {f.path})" if f.path else "") for f in findings]
 
     def lookup(self, subject: str, body: dict[str, Any], deleted: bool) -> dict[str, Any]:
