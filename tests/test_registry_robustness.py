@@ -57,6 +57,31 @@ def test_fifty_concurrent_writers(tmp_path: Path) -> None:
             assert len(schemas) == len(versions)
 
 
+def test_connection_burst_before_accept_is_not_reset() -> None:
+    # Clients that connect while the accept loop is not running (starved, or busy) wait in the
+    # listen backlog; socketserver's default of 5 would drop or reset all but the first few.
+    reg = EmbeddedRegistry()
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(100):
+            sock = socket.socket()
+            sock.settimeout(2)
+            sock.connect(("127.0.0.1", int(reg.url.rsplit(":", 1)[1])))
+            socks.append(sock)
+        reg.start()
+        for sock in socks:
+            sock.sendall(b"GET /subjects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for sock in socks:
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+            assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"[]")
+    finally:
+        for sock in socks:
+            sock.close()
+        reg.stop()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,8 +1,10 @@
 """A small client for the Confluent Schema Registry REST API (Confluent, Karapace, Redpanda, ours).
 
 The CLI uses it for plan/push/pull and the gate; serializers use confluent-kafka's
-own client. Unreachable registries raise ``InfrastructureError`` (exit 3) so CI
-can tell an outage from a contract violation.
+own client. Transient failures (a reset or refused connection, HTTP 429/502/503/504)
+are retried with exponential backoff (a timeout is not): every call of this API is idempotent, a
+repeated registration included. Unreachable registries then raise
+``InfrastructureError`` (exit 3) so CI can tell an outage from a contract violation.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,6 +22,7 @@ from typing import Any
 from contracts.errors import BadInputError, ContractsError, InfrastructureError
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+_TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
 
 
 class RegistryError(ContractsError):
@@ -41,7 +45,10 @@ class RegisteredSchema:
 
 
 class RegistryClient:
-    """Blocking REST client; ``auth`` is ``user:password``; TLS settings pass to ``ssl``."""
+    """Blocking REST client; ``auth`` is ``user:password``; TLS settings pass to ``ssl``.
+
+    ``retries`` transient failures are retried, waiting ``backoff`` seconds, then twice that, and so on.
+    """
 
     def __init__(
         self,
@@ -51,11 +58,15 @@ class RegistryClient:
         timeout: float = 10.0,
         ca_location: str | None = None,
         verify: bool = True,
+        retries: int = 3,
+        backoff: float = 0.2,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise BadInputError(f"registry URL must start with http:// or https://, not {url!r}")
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
         self._headers = {"Accept": f"{CONTENT_TYPE}, application/json", "Content-Type": CONTENT_TYPE}
         if auth:
             self._headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
@@ -72,25 +83,36 @@ class RegistryClient:
             url += "?" + urllib.parse.urlencode({k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()})
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method=method, headers=self._headers)
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
+        for attempt in range(self.retries + 1):
             try:
-                payload = json.loads(raw)
-                code, message = int(payload.get("error_code", exc.code)), str(payload.get("message", ""))
-            except (ValueError, AttributeError):
-                code, message = exc.code, raw.decode(errors="replace")[:200]
-            if exc.code in (401, 403):
-                raise InfrastructureError(f"registry {self.url} refused the credentials (HTTP {exc.code})") from exc
-            if exc.code >= 500 and code >= 500 and code not in (50001, 50002, 50003):
-                raise InfrastructureError(f"registry {self.url} failed: HTTP {exc.code} {message}") from exc
-            raise RegistryError(exc.code, code, message) from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise InfrastructureError(f"registry {self.url} is unreachable: {reason}") from exc
-        return json.loads(raw) if raw else None
+                with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as resp:
+                    raw = resp.read()
+                return json.loads(raw) if raw else None
+            except urllib.error.HTTPError as exc:
+                if exc.code not in _TRANSIENT_STATUS or attempt == self.retries:
+                    raise self._http_error(exc) from exc
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                # A timeout already cost ``timeout`` seconds; repeating it would multiply an outage's wait.
+                if attempt == self.retries or isinstance(reason, TimeoutError):
+                    raise InfrastructureError(f"registry {self.url} is unreachable: {reason}") from exc
+            time.sleep(self.backoff * 2**attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _http_error(self, exc: urllib.error.HTTPError) -> ContractsError:
+        raw = exc.read()
+        try:
+            payload = json.loads(raw)
+            code, message = int(payload.get("error_code", exc.code)), str(payload.get("message", ""))
+        except (ValueError, AttributeError):
+            code, message = exc.code, raw.decode(errors="replace")[:200]
+        if exc.code in (401, 403):
+            return InfrastructureError(f"registry {self.url} refused the credentials (HTTP {exc.code})")
+        if exc.code >= 500 and code >= 500 and code not in (50001, 50002, 50003):
+            return InfrastructureError(f"registry {self.url} failed: HTTP {exc.code} {message}")
+        if exc.code in _TRANSIENT_STATUS:
+            return InfrastructureError(f"registry {self.url} is overloaded: HTTP {exc.code} {message}")
+        return RegistryError(exc.code, code, message)
 
     # -- subjects and versions ---------------------------------------------
     def subjects(self, *, deleted: bool = False) -> list[str]:

@@ -101,6 +101,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a burst of clients (a deploy starting many producers)
+    # overflows it while the accept loop waits for the GIL, and Linux then resets connections.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], app: RegistryApp, auth: str | None) -> None:
         super().__init__(address, _Handler)
@@ -129,7 +132,8 @@ class EmbeddedRegistry:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve loop that never started otherwise
+            self._server.shutdown()
         self._server.server_close()
         self.store.close()
 
