@@ -15,6 +15,7 @@ import pytest
 from contracts.errors import InfrastructureError
 from contracts.registry.client import RegistryClient, RegistryError
 from contracts.registry.server import EmbeddedRegistry
+from contracts.retry import RetryPolicy
 
 
 class _Flaky(ThreadingHTTPServer):
@@ -68,7 +69,7 @@ def flaky(request: pytest.FixtureRequest) -> Iterator[_Flaky]:
 
 def _client(server: _Flaky, retries: int) -> RegistryClient:
     host, port = server.server_address[:2]
-    return RegistryClient(f"http://{host!s}:{port}", retries=retries, backoff=0.001)
+    return RegistryClient(f"http://{host!s}:{port}", retry=RetryPolicy(attempts=retries + 1, initial_backoff=0.001))
 
 
 @pytest.mark.parametrize("flaky", [("reset", 2), ("503", 3), ("429", 1), ("502", 2), ("504", 3)], indirect=True)

@@ -9,6 +9,7 @@ from contracts.errors import (
     SchemaError,
 )
 from contracts.record import AvroEnum, AvroRecord
+from contracts.retry import RetryPolicy
 
 __all__ = [
     "AvroEnum",
@@ -18,6 +19,7 @@ __all__ = [
     "ContractViolation",
     "ContractsError",
     "InfrastructureError",
+    "RetryPolicy",
     "SchemaError",
     "Subject",
     "Topic",

@@ -13,6 +13,7 @@ use the faster raw form for the codec's ``raw_schema`` (see ``_rawform``).
 
 from __future__ import annotations
 
+import functools
 import io
 import sys
 import uuid
@@ -107,7 +108,6 @@ class _Codec:
         self.record = s.parse_schema(cls.__avro_schema__)
         if not isinstance(self.record, s.Record):
             raise TypeError(f"{cls.__name__}.__avro_schema__ is not a record schema")
-        self.fastavro_schema = fastavro.parse_schema(cls.__avro_schema__)
         # What the compiled builders read with: fastavro leaves most logical types raw (see _rawform).
         self.raw_schema = rf.raw_schema(self.record)
         # fullname -> python attribute name of each field
@@ -139,6 +139,11 @@ class _Codec:
             self._fields_in.append((f.name, attr, f.type))
         # fastavro's own dict can become the instance's __dict__ when the keys are the attribute names.
         self._renames = any(name != attr for name, attr, *_ in self._fields_in)
+
+    @functools.cached_property
+    def fastavro_schema(self) -> Any:
+        """The schema as written, parsed by fastavro; only ``parsed_schema()`` asks for it, so it waits until then."""
+        return fastavro.parse_schema(self.cls.__avro_schema__)
 
     @staticmethod
     def writer_layout(writer: s.Schema) -> Any:

@@ -1,8 +1,9 @@
 """Typed Kafka producer and consumer for generated events."""
 
-from contracts.kafka.consumer import ConsumerStats, DeadLetterError, EventConsumer, RetryPolicy
+from contracts.kafka.consumer import ConsumerStats, DeadLetterError, EventConsumer
 from contracts.kafka.dedupe import DedupeStore, MemoryDedupeStore, SQLiteDedupeStore
 from contracts.kafka.producer import DeliveryError, EventProducer
+from contracts.retry import RetryPolicy
 
 __all__ = [
     "ConsumerStats",

@@ -30,6 +30,7 @@ from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.dedupe import DedupeStore
 from contracts.kafka.headers import header, message_headers
 from contracts.record import AvroRecord
+from contracts.retry import RetryPolicy
 from contracts.serde import EventDeserializationError, EventDeserializer
 
 log = logging.getLogger("contracts.kafka.consumer")
@@ -42,23 +43,6 @@ CONSUMER_DEFAULTS = {
     "auto.commit.interval.ms": 1000,
     "auto.offset.reset": "earliest",
 }
-
-
-@dataclass
-class RetryPolicy:
-    """Attempts per message and the backoff between them (exponential, capped)."""
-
-    attempts: int = 3
-    initial_backoff: float = 0.1
-    max_backoff: float = 2.0
-    multiplier: float = 2.0
-
-    def delays(self) -> list[float]:
-        out, d = [], self.initial_backoff
-        for _ in range(self.attempts - 1):
-            out.append(min(d, self.max_backoff))
-            d *= self.multiplier
-        return out
 
 
 @dataclass
