@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -30,6 +30,9 @@ class Finding:
     severity: str = "error"  # "error", or "accepted" when an override lets it through
     reason: str | None = None  # the override's reason, for accepted findings
     line: int | None = None
+    services: tuple[str, ...] = ()  # the deployed services it breaks, where known
+    versions: tuple[tuple[int | str | None, int | str | None], ...] = ()  # (old, new) pairs, when grouped
+    details: tuple[str, ...] = ()  # the other sentences of a grouped finding
 
     @property
     def blocking(self) -> bool:
@@ -41,15 +44,76 @@ class Finding:
             parts.append(self.file + (f":{self.line}" if self.line else ""))
         if self.subject:
             versions = ""
-            if self.old_version is not None or self.new_version is not None:
+            if len(self.versions) > 1:
+                news = {new for _, new in self.versions}
+                if len(news) == 1:
+                    versions = " " + ", ".join(f"v{old}" for old, _ in self.versions) + f" -> v{next(iter(news))}"
+                else:
+                    versions = " " + ", ".join(f"v{old} -> v{new}" for old, new in self.versions)
+            elif self.old_version is not None or self.new_version is not None:
                 versions = f" v{self.old_version} -> {self.new_version}"
             parts.append(f"subject {self.subject}{versions}")
         if self.path:
             parts.append(f"field {self.path}")
         return ", ".join(parts)
 
+    def sentences(self) -> list[str]:
+        """What breaks for whom: the message, then the other sentences of a group."""
+        return [self.message, *self.details]
+
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
+        out = {k: v for k, v in asdict(self).items() if v is not None and v != "" and v != ()}
+        if self.versions:
+            out["versions"] = [list(pair) for pair in self.versions]
+        for key in ("services", "details"):
+            if key in out:
+                out[key] = list(out[key])
+        return out
+
+
+def group_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per subject, rule, field and severity, listing every version pair and service it breaks.
+
+    One change often breaks the same field against several versions and deployed services;
+    reported once, with each sentence kept, it reads as the one problem it is.
+    """
+    groups: dict[tuple[Any, ...], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.subject, f.rule, f.path, f.severity, f.file), []).append(f)
+    out = []
+    for members in groups.values():
+        first = members[0]
+        if len(members) == 1 and not first.subject:
+            out.append(first)
+            continue
+        pairs: list[tuple[int | str | None, int | str | None]] = []
+        for f in members:
+            for pair in f.versions or ((f.old_version, f.new_version),):
+                if pair not in pairs and pair != (None, None):
+                    pairs.append(pair)
+        pairs.sort(key=lambda p: (_order(p[1]), _order(p[0])))
+        sentences: list[str] = []
+        for f in members:
+            sentences += [m for m in f.sentences() if m not in sentences]
+        services = sorted({svc for f in members for svc in f.services})
+        categories = sorted({f.category for f in members if f.category})
+        out.append(
+            replace(
+                first,
+                message=sentences[0],
+                details=tuple(sentences[1:]),
+                services=tuple(services),
+                versions=tuple(pairs) if len(pairs) > 1 else (),
+                old_version=min((p[0] for p in pairs), key=_order) if pairs else first.old_version,
+                new_version=max((p[1] for p in pairs), key=_order) if pairs else first.new_version,
+                category="+".join(categories),
+            )
+        )
+    return out
+
+
+def _order(version: int | str | None) -> tuple[int, str]:
+    return (version, "") if isinstance(version, int) else (-1, str(version))
 
 
 def render(findings: Sequence[Finding], fmt: str, *, tool: str, checked: Sequence[str] = ()) -> str:
@@ -76,7 +140,9 @@ def _text(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> str
     for f in findings:
         tag = "ACCEPTED " if f.severity == "accepted" else ""
         lines.append(f"{tag}{f.rule}: {f.where()}")
-        lines.append(f"    {f.message}")
+        lines.extend(f"    {m}" for m in f.sentences())
+        if f.services:
+            lines.append(f"    breaks: {', '.join(f.services)}")
         if f.reason:
             lines.append(f"    override reason: {f.reason}")
     errors = sum(f.blocking for f in findings)
@@ -97,7 +163,8 @@ def _github(f: Finding) -> str:
         props.append(f"line={f.line}")
     props.append(f"title={_gh_escape(f.rule, prop=True)}")
     where = f" ({f.where()})" if f.subject or f.path else ""
-    return f"::{level} {','.join(props)}::{_gh_escape(f.message + where)}"
+    body = "\n".join([f.message + where, *f.details])
+    return f"::{level} {','.join(props)}::{_gh_escape(body)}"
 
 
 def _gh_escape(text: str, *, prop: bool = False) -> str:
@@ -115,7 +182,7 @@ def _junit(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> st
         if f.blocking:
             failures += 1
             fail = ET.SubElement(case, "failure", type=f.rule, message=f.message)
-            fail.text = f"{f.where()}\n{f.message}"
+            fail.text = "\n".join([f.where(), *f.sentences()])
         else:
             out = ET.SubElement(case, "system-out")
             out.text = f"accepted by override: {f.reason or ''}"

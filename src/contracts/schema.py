@@ -21,6 +21,12 @@ from contracts.errors import Location, SchemaError
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 NAMED_KINDS = frozenset({"record", "error", "enum", "fixed"})
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_DEPTH = 100
+"""How deeply schemas may nest (records, arrays, maps, unions, wrapped types), in every parse.
+
+Everything downstream (canonical form, the compatibility checker, codegen) walks the model
+recursively; one limit at parse time keeps every later walk far from Python's stack limit,
+so a schema that was accepted can always be read again."""
 _SYMBOL_RE = _NAME_RE
 
 
@@ -235,6 +241,7 @@ class SchemaParser:
         # type outside itself) is the same object: many versions of one subject then share it.
         self._shared = shared
         self._refs: list[NamedSchema] = []  # named types resolved by reference, in order
+        self._depth = 0
 
     def parse(self, data: Any, *, file: str | None = None, namespace: str | None = None) -> Schema:
         return self._parse(data, namespace or "", file, "")
@@ -244,6 +251,16 @@ class SchemaParser:
         return SchemaError(message, Location(file=file, path=path or "<root>"), rule)
 
     def _parse(self, data: Any, namespace: str, file: str | None, path: str) -> Schema:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                shown = path if len(path) <= 80 else path[:77] + "..."
+                raise self._error(f"the schema nests more than {MAX_DEPTH} levels deep", file, shown, "NESTING_TOO_DEEP")
+            return self._parse_node(data, namespace, file, path)
+        finally:
+            self._depth -= 1
+
+    def _parse_node(self, data: Any, namespace: str, file: str | None, path: str) -> Schema:
         if isinstance(data, str):
             return self._reference(data, namespace, file, path)
         if isinstance(data, list):
@@ -281,14 +298,21 @@ class SchemaParser:
         full = fullname_of(name, namespace)
         found = self.names.get(full) or (self.names.get(name) if "." not in name else None)
         if found is None:
-            close = difflib.get_close_matches(full, list(self.names), n=3, cutoff=0.6)
-            short = [n for n in self.names if n.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]]
-            suggestions = sorted(set(close) | set(short))
-            hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-            raise self._error(f"unknown type '{name}' (resolved as '{full}'){hint}", file, path, "UNKNOWN_TYPE")
+            raise self._error(f"unknown type '{name}' (resolved as '{full}'){self._suggest(name, full)}", file, path, "UNKNOWN_TYPE")
         if self._shared is not None:
             self._refs.append(found)
         return found
+
+    def _suggest(self, name: str, full: str) -> str:
+        """Close names among the defined types, the primitives and the logical types."""
+        close = difflib.get_close_matches(full, list(self.names), n=3, cutoff=0.6)
+        short = [n for n in self.names if n.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]]
+        suggestions = sorted(set(close) | set(short))
+        suggestions += difflib.get_close_matches(name, sorted(PRIMITIVES), n=2, cutoff=0.6)
+        for logical in difflib.get_close_matches(name, sorted(_LOGICAL_PHYSICAL), n=2, cutoff=0.6):
+            physical = sorted(_LOGICAL_PHYSICAL[logical] - {"fixed"})[0]
+            suggestions.append(f'{{"type": "{physical}", "logicalType": "{logical}"}}')
+        return f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
 
     def _primitive(self, type_: str, data: Mapping[str, Any], file: str | None, path: str) -> Primitive:
         if len(data) == 1:

@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
-from contracts.errors import EXIT_BAD_INPUT, ContractsError
+from contracts.errors import EXIT_BAD_INPUT, ContractsError, redact
 from contracts.findings import FORMATS
+from contracts.shutdown import Stopped
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,13 +22,19 @@ class ContractsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ContractsError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {redact(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except OSError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {redact(str(exc))}", err=True)
             sys.exit(EXIT_BAD_INPUT)
+        except Stopped as exc:  # SIGTERM or SIGINT: the command cleaned up on its way out
+            click.echo(str(exc), err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
 
 
 def format_option(f: F) -> F:

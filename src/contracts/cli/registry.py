@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import signal
 from pathlib import Path
 
 import click
@@ -28,7 +25,11 @@ def command() -> None:
 def _auth(value: str | None) -> str | None:
     """``user:password``, or ``@file`` holding it (so it stays out of shell history)."""
     if value and value.startswith("@"):
-        return Path(value[1:]).read_text(encoding="utf-8").strip()
+        try:
+            return Path(value[1:]).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise BadInputError(f"--auth {value}: cannot read the credentials file {value[1:]}: {reason}") from exc
     return value
 
 
@@ -51,16 +52,18 @@ def _client(registry_url: str, auth: str | None, ca_location: str | None) -> Reg
 def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
     """Serve the embedded Confluent-compatible schema registry until interrupted."""
     from contracts.registry.server import EmbeddedRegistry, default_data_path
+    from contracts.registry.store import StoreError
 
     path = data or str(default_data_path())
+    credentials = _auth(auth)
     try:
-        registry = EmbeddedRegistry(path, host=host, port=port, auth=_auth(auth))
+        registry = EmbeddedRegistry(path, host=host, port=port, auth=credentials)
+    except StoreError as exc:
+        raise BadInputError(f"--data {path}: {exc}") from exc
     except OSError as exc:
         raise BadInputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
     click.echo(f"schema registry on {registry.url} (data: {path}{', basic auth' if auth else ''})", err=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        registry.serve_forever()
+    registry.serve_forever()  # until SIGTERM or SIGINT: exit 143 or 130
 
 
 @command.command("plan")

@@ -10,8 +10,9 @@ import json
 
 from contracts import schema as s
 from contracts.compat.checker import Checker
-from contracts.compat.gate import LEVELS, VersionedSchema, check_level
+from contracts.compat.engine import VersionedSchema, check_level
 from contracts.compat.rules import RULES, CompatRule
+from contracts.levels import LEVELS
 
 _HEADER = """# Compatibility rules
 

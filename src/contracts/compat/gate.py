@@ -12,73 +12,10 @@ from typing import Any
 from contracts import schema as s
 from contracts.catalog import Catalog, Subject, read_json
 from contracts.compat.checker import Checker
+from contracts.compat.engine import ServicesOn, VersionedSchema, check_level
 from contracts.compat.history import History, Override
 from contracts.compat.rules import describe
-from contracts.findings import Finding
-
-LEVELS: dict[str, tuple[bool, bool, bool]] = {
-    # level: (new reads old, old reads new, against every version)
-    "BACKWARD": (True, False, False),
-    "BACKWARD_TRANSITIVE": (True, False, True),
-    "FORWARD": (False, True, False),
-    "FORWARD_TRANSITIVE": (False, True, True),
-    "FULL": (True, True, False),
-    "FULL_TRANSITIVE": (True, True, True),
-    "NONE": (False, False, False),
-}
-
-
-@dataclass
-class VersionedSchema:
-    """A schema with its version number (``None`` for the candidate not yet published)."""
-
-    number: int
-    schema: s.Schema
-
-
-def check_level(
-    checker: Checker,
-    candidate: s.Schema,
-    history: Sequence[VersionedSchema],
-    level: str,
-    *,
-    subject: str,
-    new_version: int,
-    file: str | None = None,
-    type_name: str | None = None,
-    consumers: Sequence[str] = (),
-) -> list[Finding]:
-    """Findings for ``candidate`` as the next version of ``subject`` under ``level``."""
-    backward, forward, transitive = LEVELS[level]
-    against = list(history) if transitive else list(history[-1:])
-    name = type_name or (candidate.name if isinstance(candidate, s.Record | s.Enum | s.Fixed) else subject)
-    findings: list[Finding] = []
-    who = f" ({', '.join(consumers)})" if consumers else ""
-    for old in reversed(against):
-        if backward:
-            for inc in checker.check(candidate, old.schema):
-                d = describe(inc, reader_is_new=True)
-                msg = f"consumers using v{new_version}{who} cannot read {name} v{old.number} data: {d.what}."
-                findings.append(_finding(d.rule, d.category, msg, file, inc.path, subject, old.number, new_version))
-        if forward:
-            for inc in checker.check(old.schema, candidate):
-                d = describe(inc, reader_is_new=False)
-                msg = f"consumers still on v{old.number}{who} cannot read {name} data written with v{new_version}: {d.what}."
-                findings.append(_finding(d.rule, d.category, msg, file, inc.path, subject, old.number, new_version))
-    return findings
-
-
-def _finding(rule: str, category: str, message: str, file: str | None, path: str, subject: str, old: int | str, new: int | str) -> Finding:
-    return Finding(
-        rule=rule,
-        message=message[0].upper() + message[1:],
-        file=file,
-        path=path or None,
-        subject=subject,
-        old_version=old,
-        new_version=new,
-        category=category,
-    )
+from contracts.findings import Finding, group_findings
 
 
 def apply_overrides(findings: list[Finding], overrides: Sequence[Override]) -> list[Finding]:
@@ -142,7 +79,8 @@ class _Task:
     versions: list[tuple[int, str, Any]]  # (number, file, raw JSON or None to read the file)
     new_version: int
     file: str | None
-    consumers: list[str]
+    consumers_on: dict[int, list[str]]  # old version -> services deployed consuming it
+    producers_on: dict[int, list[str]]
     strict: bool
 
 
@@ -169,9 +107,14 @@ def _run_tasks_now(tasks: Sequence[_Task]) -> list[Finding]:
             subject=task.subject,
             new_version=task.new_version,
             file=task.file,
-            consumers=task.consumers,
+            consumers_on=_on(task.consumers_on),
+            producers_on=_on(task.producers_on),
         )
     return findings
+
+
+def _on(table: dict[int, list[str]]) -> ServicesOn:
+    return lambda version: table.get(version, [])
 
 
 # Below this many subjects to check, worker processes cost more than they save.
@@ -221,14 +164,15 @@ def run_gate(
                 [(v.number, v.file, v.raw_if_loaded) for v in versions],
                 state.next_version,
                 sub.file,
-                catalog.topics[sub.topic].consumers,
+                history.deployed(sub.name, "consumes"),
+                history.deployed(sub.name, "produces"),
                 strict_logical_types,
             )
         )
     result.findings += _check_levels(tasks, jobs if jobs is not None else (os.cpu_count() or 1))
     if deployments:
         result.findings += deployment_findings(catalog, history, checker, result.states)
-    result.findings = apply_overrides(result.findings, history.overrides)
+    result.findings = group_findings(apply_overrides(result.findings, history.overrides))
     return result
 
 
@@ -296,6 +240,7 @@ def deployment_findings(catalog: Catalog, history: History, checker: Checker, st
                             old_version=min(rnum, wnum),
                             new_version=max(rnum, wnum),
                             category="deployment",
+                            services=(rsvc,),
                         )
                     )
     return findings

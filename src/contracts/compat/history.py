@@ -100,6 +100,15 @@ class History:
     def version(self, subject: str, number: int) -> Version | None:
         return next((v for v in self.versions(subject) if v.number == number), None)
 
+    def deployed(self, subject: str, role: str) -> dict[int, list[str]]:
+        """Version -> the services deployed with it in ``role`` ("produces" or "consumes")."""
+        out: dict[int, list[str]] = {}
+        for d in self.deployments:
+            number = getattr(d, role).get(subject)
+            if number is not None:
+                out.setdefault(number, []).append(d.service)
+        return out
+
 
 def _display(path: Path) -> str:
     try:

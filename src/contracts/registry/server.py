@@ -2,12 +2,15 @@
 
 Standard library only (``http.server``), one thread per connection, bound to
 127.0.0.1 unless told otherwise. Optional HTTP basic auth guards every route;
-credentials never reach the log.
+credentials never reach the log. Every connection has a read timeout and their
+number is capped, so idle or slow clients cannot pile up threads; a body shorter
+than its Content-Length is refused, never registered truncated.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import json
 import logging
@@ -20,9 +23,13 @@ from typing import Any
 
 from contracts.registry.app import MAX_BODY, RegistryApp, Response
 from contracts.registry.store import Store
+from contracts.shutdown import stop_on_signals
 
 log = logging.getLogger("contracts.registry")
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+READ_TIMEOUT = 30.0  # seconds a connection may stay silent, idle or mid-request
+MAX_CONNECTIONS = 256  # open connections served at once; more are answered 503 and closed
+_BUSY = json.dumps({"error_code": 50003, "message": "Too many open connections; retry shortly"}).encode()
 
 
 def default_data_path() -> Path:
@@ -39,12 +46,13 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     wbufsize = -1  # buffer the response: headers and body leave in one write
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout)
+
     def _dispatch(self) -> None:
-        if not self._authorized():
-            self._send(Response(401, {"error_code": 401, "message": "Unauthorized"}), {"WWW-Authenticate": 'Basic realm="schema-registry"'})
-            return
+        # The body is read before anything is answered (a 401 included), so the connection stays in step.
         length_header = self.headers.get("Content-Length")
-        body: bytes | None = None
         try:
             length = int(length_header) if length_header else 0
         except ValueError:
@@ -53,8 +61,17 @@ class _Handler(BaseHTTPRequestHandler):
         if length < 0 or length > MAX_BODY:
             self._send(Response(413, {"error_code": 413, "message": f"Request body larger than {MAX_BODY} bytes"}), close=True)
             return
-        if length:
-            body = self.rfile.read(length)
+        try:
+            body = self.rfile.read(length) if length else None
+        except TimeoutError:
+            self._send(Response(408, {"error_code": 408, "message": "Request body not received in time"}), close=True)
+            return
+        if body is not None and len(body) < length:  # the client half-closed early: never act on a truncated body
+            self._send(Response(400, {"error_code": 400, "message": "Request body shorter than its Content-Length"}), close=True)
+            return
+        if not self._authorized():
+            self._send(Response(401, {"error_code": 401, "message": "Unauthorized"}), {"WWW-Authenticate": 'Basic realm="schema-registry"'})
+            return
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         try:
@@ -68,11 +85,11 @@ class _Handler(BaseHTTPRequestHandler):
         expected = self.server.auth
         if expected is None:
             return True
-        header = self.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
+        scheme, _, token = self.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() != "basic":  # RFC 7235: the scheme is case-insensitive
             return False
         try:
-            given = base64.b64decode(header[6:], validate=True).decode()
+            given = base64.b64decode(token.strip(), validate=True).decode()
         except (ValueError, UnicodeDecodeError):
             return False
         return hmac.compare_digest(given.encode(), expected.encode())
@@ -88,10 +105,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
         self.wfile.flush()
 
-    do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+    # Every method reaches the auth check first; the app answers 405 for those it does not route.
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _dispatch
 
     def log_message(self, format: str, *args: Any) -> None:
         # The request line only: never headers, so credentials stay out of the log.
@@ -105,19 +124,57 @@ class _Server(ThreadingHTTPServer):
     # overflows it while the accept loop waits for the GIL, and Linux then resets connections.
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], app: RegistryApp, auth: str | None) -> None:
+    def __init__(self, address: tuple[str, int], app: RegistryApp, auth: str | None, read_timeout: float, max_connections: int) -> None:
         super().__init__(address, _Handler)
         self.app = app
         self.auth = auth
+        self.read_timeout = read_timeout
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.settimeout(1.0)
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: " + CONTENT_TYPE.encode()
+                    + b"\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " + str(len(_BUSY)).encode()
+                    + b"\r\n\r\n" + _BUSY
+                )  # fmt: skip
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class EmbeddedRegistry:
     """A registry served in a background thread: ``with EmbeddedRegistry() as reg: reg.url``."""
 
-    def __init__(self, data: str | Path = ":memory:", *, host: str = "127.0.0.1", port: int = 0, auth: str | None = None) -> None:
+    def __init__(
+        self,
+        data: str | Path = ":memory:",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        auth: str | None = None,
+        read_timeout: float = READ_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.store = Store(data)
         self.app = RegistryApp(self.store)
-        self._server = _Server((host, port), self.app, auth)
+        try:
+            self._server = _Server((host, port), self.app, auth, read_timeout, max_connections)
+        except BaseException:
+            self.store.close()
+            raise
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="embedded-registry", daemon=True
         )
@@ -138,8 +195,10 @@ class EmbeddedRegistry:
         self.store.close()
 
     def serve_forever(self) -> None:
+        """Serve in this thread until SIGTERM or SIGINT (``Stopped``), or ``shutdown()`` from another."""
         try:
-            self._server.serve_forever()
+            with stop_on_signals():
+                self._server.serve_forever(poll_interval=0.2)
         finally:
             self._server.server_close()
             self.store.close()

@@ -2,7 +2,9 @@
 
 Every write runs in one ``BEGIN IMMEDIATE`` transaction (serialized, atomic), the
 database is in WAL mode, and a request is answered only after its commit, so a
-``kill -9`` loses nothing that was acknowledged.
+``kill -9`` loses nothing that was acknowledged. All SQL of the registry lives
+here; every per-request query is answered from an index, so its cost does not
+grow with the number of versions a subject holds.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 _SCHEMA = """
@@ -29,6 +32,7 @@ CREATE TABLE IF NOT EXISTS versions (
     PRIMARY KEY (subject, version)
 );
 CREATE INDEX IF NOT EXISTS versions_by_schema ON versions(schema_id);
+CREATE INDEX IF NOT EXISTS versions_by_subject_schema ON versions(subject, schema_id);
 CREATE TABLE IF NOT EXISTS refs (
     schema_id INTEGER NOT NULL REFERENCES schemas(id),
     subject TEXT NOT NULL,
@@ -48,75 +52,206 @@ CREATE TABLE IF NOT EXISTS associations (
 """
 
 GLOBAL = ""  # the config/mode row for the whole registry
+_SETTING_COLUMN = {"config": "compatibility", "mode": "mode"}
+
+
+class StoreError(Exception):
+    """The database file cannot be opened or created (bad path, permissions, not a database)."""
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    schema_id: int
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class SchemaRow:
+    id: int
+    text: str
+    refs: str  # JSON list of {"name", "subject", "version"}
+
+
+@dataclass(frozen=True)
+class Association:
+    subject: str
+    resource_name: str
+    resource_namespace: str
+    resource_type: str
+    association_type: str
 
 
 class Store:
-    """The registry's tables; all access goes through one connection and one lock."""
+    """The registry's tables; all access goes through one connection and one lock.
+
+    Readers and writers get a ``Tx`` (``store.read()`` / ``store.write()``) whose methods are the
+    only queries the registry makes.
+    """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        with self._lock:
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+            self._conn.row_factory = sqlite3.Row
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise StoreError(f"cannot create the registry database {self.path}: a folder on its path is a file") from exc
+        except (OSError, sqlite3.Error) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise StoreError(f"cannot open the registry database {self.path}: {reason}") from exc
+        self._lock = threading.RLock()
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[Tx]:
         """A serialized, atomic transaction: all of it commits, or none of it."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield Tx(self._conn)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[Tx]:
         with self._lock:
-            yield self._conn
+            yield Tx(self._conn)
 
-    # -- queries used by the API -------------------------------------------
-    @staticmethod
-    def subjects(conn: sqlite3.Connection, *, deleted: bool = False) -> list[str]:
+
+class Tx:
+    """The queries of one transaction (or one consistent read)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    # -- subjects and versions ----------------------------------------------
+    def subjects(self, *, deleted: bool = False) -> list[str]:
         sql = "SELECT DISTINCT subject FROM versions" + ("" if deleted else " WHERE deleted = 0") + " ORDER BY subject"
-        return [r[0] for r in conn.execute(sql)]
+        return [r[0] for r in self._c.execute(sql)]
 
-    @staticmethod
-    def versions(conn: sqlite3.Connection, subject: str, *, deleted: bool = False) -> list[sqlite3.Row]:
+    def versions(self, subject: str, *, deleted: bool = False) -> list[VersionRow]:
         sql = "SELECT version, schema_id, deleted FROM versions WHERE subject = ?" + ("" if deleted else " AND deleted = 0")
-        return list(conn.execute(sql + " ORDER BY version", (subject,)))
+        return [VersionRow(int(r[0]), int(r[1]), bool(r[2])) for r in self._c.execute(sql + " ORDER BY version", (subject,))]
 
-    @staticmethod
-    def schema(conn: sqlite3.Connection, schema_id: int) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = conn.execute("SELECT * FROM schemas WHERE id = ?", (schema_id,)).fetchone()
-        return row
+    def subject_exists(self, subject: str, *, deleted: bool = True) -> bool:
+        sql = "SELECT 1 FROM versions WHERE subject = ?" + ("" if deleted else " AND deleted = 0") + " LIMIT 1"
+        return self._c.execute(sql, (subject,)).fetchone() is not None
 
-    @staticmethod
-    def setting(conn: sqlite3.Connection, table: str, subject: str) -> str | None:
-        column = "compatibility" if table == "config" else "mode"
-        row = conn.execute(f"SELECT {column} FROM {table} WHERE subject = ?", (subject,)).fetchone()
+    def latest(self, subject: str, *, deleted: bool = False) -> VersionRow | None:
+        sql = "SELECT version, schema_id, deleted FROM versions WHERE subject = ?" + ("" if deleted else " AND deleted = 0")
+        r = self._c.execute(sql + " ORDER BY version DESC LIMIT 1", (subject,)).fetchone()
+        return None if r is None else VersionRow(int(r[0]), int(r[1]), bool(r[2]))
+
+    def version(self, subject: str, number: int) -> VersionRow | None:
+        r = self._c.execute(
+            "SELECT version, schema_id, deleted FROM versions WHERE subject = ? AND version = ?", (subject, number)
+        ).fetchone()
+        return None if r is None else VersionRow(int(r[0]), int(r[1]), bool(r[2]))
+
+    def top_version(self, subject: str) -> int:
+        """The highest version number ever used by ``subject`` (deleted ones included), 0 for none."""
+        return int(self._c.execute("SELECT COALESCE(MAX(version), 0) FROM versions WHERE subject = ?", (subject,)).fetchone()[0])
+
+    def version_of_schema(self, subject: str, schema_id: int, *, deleted: bool = False) -> int | None:
+        """The newest version of ``subject`` holding ``schema_id``."""
+        sql = "SELECT MAX(version) FROM versions WHERE subject = ? AND schema_id = ?" + ("" if deleted else " AND deleted = 0")
+        r = self._c.execute(sql, (subject, schema_id)).fetchone()
+        return None if r is None or r[0] is None else int(r[0])
+
+    def add_version(self, subject: str, version: int, schema_id: int) -> None:
+        self._c.execute("INSERT INTO versions(subject, version, schema_id) VALUES (?, ?, ?)", (subject, version, schema_id))
+
+    def soft_delete(self, subject: str, version: int | None = None) -> None:
+        if version is None:
+            self._c.execute("UPDATE versions SET deleted = 1 WHERE subject = ?", (subject,))
+        else:
+            self._c.execute("UPDATE versions SET deleted = 1 WHERE subject = ? AND version = ?", (subject, version))
+
+    def hard_delete(self, subject: str, version: int | None = None) -> None:
+        if version is None:
+            self._c.execute("DELETE FROM versions WHERE subject = ?", (subject,))
+        else:
+            self._c.execute("DELETE FROM versions WHERE subject = ? AND version = ?", (subject, version))
+
+    # -- schemas ------------------------------------------------------------
+    def schema(self, schema_id: int) -> SchemaRow | None:
+        r = self._c.execute("SELECT id, schema, refs FROM schemas WHERE id = ?", (schema_id,)).fetchone()
+        return None if r is None else SchemaRow(int(r[0]), str(r[1]), str(r[2]))
+
+    def schema_id_by_fingerprint(self, fingerprint: str) -> int | None:
+        r = self._c.execute("SELECT id FROM schemas WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        return None if r is None else int(r[0])
+
+    def add_schema(self, fingerprint: str, text: str, refs_json: str, refs: list[tuple[str, int]], wanted_id: int | None) -> int:
+        cur = self._c.execute(
+            "INSERT INTO schemas(id, fingerprint, schema, refs) VALUES (?, ?, ?, ?)", (wanted_id, fingerprint, text, refs_json)
+        )
+        schema_id = int(cur.lastrowid or 0)
+        self._c.executemany("INSERT INTO refs(schema_id, subject, version) VALUES (?, ?, ?)", [(schema_id, s, v) for s, v in refs])
+        return schema_id
+
+    def schema_exists(self, schema_id: int) -> bool:
+        return self._c.execute("SELECT 1 FROM schemas WHERE id = ?", (schema_id,)).fetchone() is not None
+
+    def usages(self, schema_id: int) -> list[tuple[str, int]]:
+        """(subject, version) pairs holding ``schema_id``, deleted ones left out."""
+        rows = self._c.execute(
+            "SELECT subject, version FROM versions WHERE schema_id = ? AND deleted = 0 ORDER BY subject, version", (schema_id,)
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    def referrers(self, subject: str, version: int, *, include_deleted: bool) -> list[int]:
+        sql = (
+            "SELECT DISTINCT r.schema_id FROM refs r JOIN versions v ON v.schema_id = r.schema_id "
+            "WHERE r.subject = ? AND r.version = ?" + ("" if include_deleted else " AND v.deleted = 0") + " ORDER BY r.schema_id"
+        )
+        return [int(row[0]) for row in self._c.execute(sql, (subject, version))]
+
+    # -- config and mode ----------------------------------------------------
+    def setting(self, table: str, subject: str) -> str | None:
+        column = _SETTING_COLUMN[table]
+        row = self._c.execute(f"SELECT {column} FROM {table} WHERE subject = ?", (subject,)).fetchone()
         return None if row is None else str(row[0])
 
-    @staticmethod
-    def put_setting(conn: sqlite3.Connection, table: str, subject: str, value: str | None) -> None:
-        column = "compatibility" if table == "config" else "mode"
+    def put_setting(self, table: str, subject: str, value: str | None) -> None:
+        column = _SETTING_COLUMN[table]
         if value is None:
-            conn.execute(f"DELETE FROM {table} WHERE subject = ?", (subject,))
+            self._c.execute(f"DELETE FROM {table} WHERE subject = ?", (subject,))
         else:
-            conn.execute(
+            self._c.execute(
                 f"INSERT INTO {table}(subject, {column}) VALUES (?, ?) ON CONFLICT(subject) DO UPDATE SET {column} = excluded.{column}",
                 (subject, value),
             )
+
+    # -- associations -------------------------------------------------------
+    def associations(self, namespace: str, name: str, resource_type: str | None, association_type: str | None) -> list[Association]:
+        sql = "SELECT * FROM associations WHERE resource_name = ? AND (? = '-' OR resource_namespace = ?)"
+        args: list[str] = [name, namespace, namespace]
+        if resource_type is not None:
+            sql += " AND resource_type = ?"
+            args.append(resource_type)
+        if association_type is not None:
+            sql += " AND association_type = ?"
+            args.append(association_type)
+        return [
+            Association(r["subject"], r["resource_name"], r["resource_namespace"], r["resource_type"], r["association_type"])
+            for r in self._c.execute(sql, args)
+        ]
+
+    def put_association(self, a: Association) -> None:
+        self._c.execute(
+            "INSERT OR REPLACE INTO associations VALUES (?, ?, ?, ?, ?)",
+            (a.subject, a.resource_name, a.resource_namespace, a.resource_type, a.association_type),
+        )

@@ -18,7 +18,7 @@ from typing import Any
 from contracts import schema as s
 from contracts.catalog import Catalog
 from contracts.compat.checker import Checker
-from contracts.compat.gate import VersionedSchema, check_level
+from contracts.compat.engine import VersionedSchema, check_level
 from contracts.compat.history import write_version
 from contracts.errors import ContractViolation
 from contracts.findings import Finding

@@ -1,0 +1,48 @@
+"""Stopping long-running commands on SIGTERM and SIGINT, whatever SIGINT's disposition.
+
+A shell starts background jobs with SIGINT ignored, so turning SIGTERM into SIGINT
+(or waiting for ``KeyboardInterrupt``) leaves ``cmd & kill $!`` running. Here SIGTERM
+always raises ``Stopped`` in the main thread; SIGINT does too unless it was ignored
+on purpose. ``Stopped`` is a ``BaseException`` like ``KeyboardInterrupt``, so ``except
+Exception`` blocks let it through to the ``finally`` blocks that clean up.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+
+class Stopped(BaseException):
+    """A stop signal arrived; ``exit_code`` is the shell's convention (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM (and SIGINT unless ignored) raise ``Stopped`` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[signal.Signals, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        if sig == signal.SIGINT and signal.getsignal(sig) == signal.SIG_IGN:
+            continue  # a background job: its shell decided Ctrl-C is not for it
+        previous[sig] = signal.signal(sig, _raise)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
