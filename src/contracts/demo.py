@@ -32,6 +32,7 @@ from contracts.registry.client import RegistryClient
 from contracts.registry.server import EmbeddedRegistry
 from contracts.registry.sync import push
 from contracts.serde import EventDeserializer, EventSerializer, registry_client
+from contracts.shutdown import Stopped, stop_on_signals
 from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
 
 ORDERS = 12
@@ -135,31 +136,32 @@ def run(schemas: Path = SCHEMAS, orders: int = ORDERS, out: object = print) -> d
 
         members = [make_payments("payments-1"), make_payments("payments-2")]
         consumers = [*members, notifications]
-        threads = [threading.Thread(target=c.run, kwargs={"handle_signals": False}, name=c.name) for c in consumers]
-        for t in threads:
-            t.start()
-        _wait(lambda: all(c.assignment for c in members), 60)
-        say("payments-service group: " + "; ".join(f"{c.name} has {', '.join(f'{t}[{p}]' for t, p in c.assignment)}" for c in members))
+        # Daemon threads, stopped in ``finally``: a Ctrl-C or SIGTERM anywhere below must not leave
+        # the interpreter waiting on consumer threads (and their librdkafka threads) at exit.
+        threads = [threading.Thread(target=c.run, kwargs={"handle_signals": False}, name=c.name, daemon=True) for c in consumers]
+        try:
+            for t in threads:
+                t.start()
+            _wait(lambda: all(c.assignment for c in members), 60)
+            say("payments-service group: " + "; ".join(f"{c.name} has {', '.join(f'{t}[{p}]' for t, p in c.assignment)}" for c in members))
 
-        with EventProducer(bootstrap, serializer, name="orders-service") as orders_out:
-            sent = [order(i) for i in range(orders)]
-            for event in sent:
-                orders_out.send(event, key=str(event.order_id))
-            orders_out.send(sent[0], key=str(sent[0].order_id))  # a redelivery: same event id
-            orders_out.send_raw("orders", b"\x00\x00\x00\x00\x63not avro", key=b"poison")  # unknown schema id 99
-        say(f"orders-service sent {orders} OrderCreated, 1 duplicate and 1 poison message")
+            with EventProducer(bootstrap, serializer, name="orders-service") as orders_out:
+                sent = [order(i) for i in range(orders)]
+                for event in sent:
+                    orders_out.send(event, key=str(event.order_id))
+                orders_out.send(sent[0], key=str(sent[0].order_id))  # a redelivery: same event id
+                orders_out.send_raw("orders", b"\x00\x00\x00\x00\x63not avro", key=b"poison")  # unknown schema id 99
+            say(f"orders-service sent {orders} OrderCreated, 1 duplicate and 1 poison message")
 
-        expected_payments = orders
-        _wait(lambda: sum(handled.values()) >= expected_payments and sum(emails.values()) >= 2 * orders, 90)
-        _wait(lambda: all(c.stats.dead_lettered >= 1 for c in [notifications]) and sum(c.stats.dead_lettered for c in members) >= 1, 30)
-        _wait(lambda: sum(c.stats.duplicates for c in members) >= 1, 30)
-        payments_out.flush()
-        notify_out.flush()
-        for c in consumers:
-            c.stop()
-        for t in threads:
-            t.join(30)
-        dedupe.close()
+            expected_payments = orders
+            _wait(lambda: sum(handled.values()) >= expected_payments and sum(emails.values()) >= 2 * orders, 90)
+            _wait(lambda: all(c.stats.dead_lettered >= 1 for c in [notifications]) and sum(c.stats.dead_lettered for c in members) >= 1, 30)
+            _wait(lambda: sum(c.stats.duplicates for c in members) >= 1, 30)
+            payments_out.flush()
+            notify_out.flush()
+        finally:
+            _stop_all(consumers, threads, deadline=2.0)
+            dedupe.close()
 
         summary = {
             "orders": orders,
@@ -182,6 +184,15 @@ def run(schemas: Path = SCHEMAS, orders: int = ORDERS, out: object = print) -> d
         return summary
 
 
+def _stop_all(consumers: list[EventConsumer], threads: list[threading.Thread], deadline: float) -> None:
+    """Stop every consumer and wait for its thread, all within ``deadline`` seconds."""
+    for c in consumers:
+        c.stop()
+    until = time.monotonic() + deadline
+    for t in threads:
+        t.join(max(0.0, until - time.monotonic()))
+
+
 def _wait(condition: object, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -194,7 +205,12 @@ def _wait(condition: object, timeout: float) -> None:
 def main() -> int:
     logging.basicConfig(level=logging.CRITICAL)
     started = time.monotonic()
-    summary = run()
+    try:
+        with stop_on_signals():
+            summary = run()
+    except Stopped as stop:  # everything it started was stopped on the way out
+        print(f"demo {stop}; broker and registry stopped", file=sys.stderr)
+        return stop.exit_code
     ok = (
         sum(summary["payments_by_member"].values()) == ORDERS  # type: ignore[attr-defined]
         and summary["duplicates_skipped"] >= 1  # type: ignore[operator]

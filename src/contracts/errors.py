@@ -6,8 +6,9 @@ violation (1) from a broken invocation (2) and from unreachable infrastructure (
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from contracts.redaction import redact  # re-exported: where callers have always found it
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1
@@ -73,11 +74,16 @@ class InfrastructureError(ContractsError):
     exit_code = EXIT_INFRASTRUCTURE
 
 
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s:]+:[^/@\s]*@")
-_SECRET_PAIR = re.compile(r"(?i)(?P<key>\b[\w.-]*(?:password|secret|token|user\.info|api[_.-]?key)[\w.-]*['\"]?\s*[=:]\s*)(?P<q>['\"]?)[^\s'\",;}]+")
-
-
-def redact(text: str) -> str:
-    """``text`` with URL credentials and ``password=...``-style values replaced by ``***``."""
-    text = _URL_USERINFO.sub(r"\g<scheme>***@", text)
-    return _SECRET_PAIR.sub(r"\g<key>\g<q>***", text)
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_INFRASTRUCTURE",
+    "EXIT_OK",
+    "EXIT_VIOLATION",
+    "BadInputError",
+    "ContractViolation",
+    "ContractsError",
+    "InfrastructureError",
+    "Location",
+    "SchemaError",
+    "redact",
+]

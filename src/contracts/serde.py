@@ -29,8 +29,9 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from contracts import schema as s
 from contracts.catalog import Catalog, subject_name
-from contracts.errors import ContractsError, InfrastructureError, redact
+from contracts.errors import ContractsError, InfrastructureError
 from contracts.record import _REGISTRY, AvroRecord, _codec
+from contracts.redaction import redact
 from contracts.registry.references import parse_with_references
 
 MAGIC = 0

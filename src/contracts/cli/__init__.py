@@ -16,6 +16,7 @@ from contracts.cli import compat, dev, registry, replay
 from contracts.cli._common import ContractsGroup
 from contracts.cli.codegen import codegen
 from contracts.cli.lint import lint
+from contracts.redaction import RedactingFilter
 
 
 @click.group(cls=ContractsGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +31,8 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # whatever logs, no credential reaches the terminal
+        handler.addFilter(RedactingFilter())
 
 
 for cmd in (lint, codegen, compat.command, registry.command, dev.command, replay.command):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from contracts.errors import EXIT_BAD_INPUT, ContractsError, redact
+from contracts.errors import EXIT_BAD_INPUT, BadInputError, ContractsError
 from contracts.findings import FORMATS
+from contracts.redaction import redact
+from contracts.registry.client import RegistryClient
 from contracts.shutdown import Stopped
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,3 +58,33 @@ def schemas_option(f: F) -> F:
         default=None,
         help="Schemas folder (default: [tool.contracts] schemas, or ./schemas).",
     )(f)
+
+
+AUTH_ENV = "CONTRACTS_SCHEMA_REGISTRY_AUTH"
+CA_ENV = "CONTRACTS_SCHEMA_REGISTRY_CA"
+CERT_ENV = "CONTRACTS_SCHEMA_REGISTRY_CERT"
+KEY_ENV = "CONTRACTS_SCHEMA_REGISTRY_KEY"
+
+
+def registry_auth_options(f: F) -> F:
+    """``--auth``, ``--ca``, ``--cert`` and ``--key`` (each with its environment variable) for any registry client."""
+    f = click.option("--auth", envvar=AUTH_ENV, default=None, help=f"Basic auth user:password or @file (env {AUTH_ENV}; or user info in the URL).")(f)
+    f = click.option("--ca", "ca_location", envvar=CA_ENV, default=None, help=f"CA bundle for https (env {CA_ENV}).")(f)
+    f = click.option("--cert", envvar=CERT_ENV, default=None, help=f"Client certificate for mutual TLS (env {CERT_ENV}).")(f)
+    f = click.option("--key", envvar=KEY_ENV, default=None, help=f"The client certificate's key (env {KEY_ENV}).")(f)
+    return f
+
+
+def read_auth(value: str | None) -> str | None:
+    """``user:password``, or ``@file`` holding it (so it stays out of shell history)."""
+    if value and value.startswith("@"):
+        try:
+            return Path(value[1:]).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise BadInputError(f"--auth {value}: cannot read the credentials file {value[1:]}: {reason}") from exc
+    return value
+
+
+def make_client(url: str, *, auth: str | None = None, ca_location: str | None = None, cert: str | None = None, key: str | None = None) -> RegistryClient:
+    return RegistryClient(url, auth=read_auth(auth), ca_location=ca_location, cert=cert, key=key)

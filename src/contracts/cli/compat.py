@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from contracts.catalog import load_catalog
-from contracts.cli._common import F, format_option, schemas_option
+from contracts.cli._common import F, format_option, make_client, registry_auth_options, schemas_option
 from contracts.compat import RULES, load_history, run_gate
 from contracts.compat.history import History, write_version
 from contracts.config import load_config
@@ -40,6 +40,7 @@ def _history_option(f: F) -> F:
 @click.option("--strict-logical-types", is_flag=True, default=None, help="Report decimal scale/precision and time unit changes.")
 @click.option("--subject", "subjects", multiple=True, help="Only these subjects (repeatable).")
 @click.option("--no-deployments", is_flag=True, help="Skip the producer/consumer deployment check.")
+@registry_auth_options
 def check(
     schemas: str | None,
     history: str | None,
@@ -49,6 +50,7 @@ def check(
     strict_logical_types: bool | None,
     subjects: tuple[str, ...],
     no_deployments: bool,
+    **tls: str | None,
 ) -> None:
     """Check every schema against its subject's history at the subject's level.
 
@@ -70,10 +72,9 @@ def check(
         findings += result.findings
         checked = result.checked
     if registry:
-        from contracts.registry.client import RegistryClient
         from contracts.registry.history import fetch_history
 
-        client = RegistryClient(registry)
+        client = make_client(registry, **tls)
         live = fetch_history(client, [s.name for s in catalog.subjects() if not subjects or s.name in subjects])
         live.overrides = hist.overrides
         live_result = run_gate(catalog, live, strict_logical_types=strict, deployments=False, subjects=subjects or None)

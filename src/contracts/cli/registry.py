@@ -8,12 +8,10 @@ from pathlib import Path
 import click
 
 from contracts.catalog import load_catalog
-from contracts.cli._common import F, schemas_option
+from contracts.cli._common import F, make_client, read_auth, registry_auth_options, schemas_option
 from contracts.config import REGISTRY_URL_ENV, load_config
 from contracts.errors import EXIT_VIOLATION, BadInputError
-from contracts.registry.client import RegistryClient
 
-AUTH_ENV = "CONTRACTS_SCHEMA_REGISTRY_AUTH"
 log = logging.getLogger("contracts.registry")
 
 
@@ -22,26 +20,9 @@ def command() -> None:
     """The embedded registry, and syncing schemas/ with any Confluent-compatible registry."""
 
 
-def _auth(value: str | None) -> str | None:
-    """``user:password``, or ``@file`` holding it (so it stays out of shell history)."""
-    if value and value.startswith("@"):
-        try:
-            return Path(value[1:]).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-            raise BadInputError(f"--auth {value}: cannot read the credentials file {value[1:]}: {reason}") from exc
-    return value
-
-
 def _client_options(f: F) -> F:
     f = click.option("--registry-url", envvar=REGISTRY_URL_ENV, required=True, help=f"Registry URL (env {REGISTRY_URL_ENV}).")(f)
-    f = click.option("--auth", envvar=AUTH_ENV, default=None, help=f"Basic auth user:password or @file (env {AUTH_ENV}).")(f)
-    f = click.option("--ca", "ca_location", default=None, type=click.Path(dir_okay=False), help="CA bundle for https.")(f)
-    return f
-
-
-def _client(registry_url: str, auth: str | None, ca_location: str | None) -> RegistryClient:
-    return RegistryClient(registry_url, auth=_auth(auth), ca_location=ca_location)
+    return registry_auth_options(f)
 
 
 @command.command("serve")
@@ -55,7 +36,7 @@ def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
     from contracts.registry.store import StoreError
 
     path = data or str(default_data_path())
-    credentials = _auth(auth)
+    credentials = read_auth(auth)
     try:
         registry = EmbeddedRegistry(path, host=host, port=port, auth=credentials)
     except StoreError as exc:
@@ -69,12 +50,12 @@ def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
 @command.command("plan")
 @schemas_option
 @_client_options
-def plan(schemas: str | None, registry_url: str, auth: str | None, ca_location: str | None) -> None:
+def plan(schemas: str | None, registry_url: str, **tls: str | None) -> None:
     """What `push` would change. Exit 0: nothing to do; 1: changes pending."""
     from contracts.registry.sync import plan as make_plan
 
     catalog = load_catalog(Path(schemas) if schemas else load_config().schemas)
-    changes = make_plan(_client(registry_url, auth, ca_location), catalog)
+    changes = make_plan(make_client(registry_url, **tls), catalog)
     if not changes:
         click.echo(f"{registry_url} is up to date with schemas/")
         return
@@ -87,7 +68,7 @@ def plan(schemas: str | None, registry_url: str, auth: str | None, ca_location: 
 @command.command("push")
 @schemas_option
 @_client_options
-def push(schemas: str | None, registry_url: str, auth: str | None, ca_location: str | None) -> None:
+def push(schemas: str | None, registry_url: str, **tls: str | None) -> None:
     """Register changed schemas (references first) and set each subject's compatibility level.
 
     Checks each subject with the engine first and stops at the first
@@ -96,19 +77,19 @@ def push(schemas: str | None, registry_url: str, auth: str | None, ca_location: 
     from contracts.registry.sync import push as do_push
 
     catalog = load_catalog(Path(schemas) if schemas else load_config().schemas)
-    done = do_push(_client(registry_url, auth, ca_location), catalog, echo=lambda line: click.echo(f"  {line}"))
+    done = do_push(make_client(registry_url, **tls), catalog, echo=lambda line: click.echo(f"  {line}"))
     click.echo(f"{len(done)} change(s) pushed to {registry_url}" if done else f"{registry_url} already up to date")
 
 
 @command.command("diff")
 @schemas_option
 @_client_options
-def diff(schemas: str | None, registry_url: str, auth: str | None, ca_location: str | None) -> None:
+def diff(schemas: str | None, registry_url: str, **tls: str | None) -> None:
     """Show how schemas/ differs from each subject's latest version in the registry (exit 1 if it does)."""
     from contracts.registry.sync import diff as make_diff
 
     catalog = load_catalog(Path(schemas) if schemas else load_config().schemas)
-    diffs = make_diff(_client(registry_url, auth, ca_location), catalog)
+    diffs = make_diff(make_client(registry_url, **tls), catalog)
     changed = [d for d in diffs if d.changed]
     for d in changed:
         click.echo(d.text)
@@ -122,14 +103,14 @@ def diff(schemas: str | None, registry_url: str, auth: str | None, ca_location: 
 @_client_options
 @click.option("--history", type=click.Path(file_okay=False), default=None, help="Where to write (default: compatibility/).")
 @click.option("--all", "all_subjects", is_flag=True, help="Every subject in the registry, not just the catalog's.")
-def pull(schemas: str | None, registry_url: str, auth: str | None, ca_location: str | None, history: str | None, all_subjects: bool) -> None:
+def pull(schemas: str | None, registry_url: str, history: str | None, all_subjects: bool, **tls: str | None) -> None:
     """Write the registry's subjects and versions into compatibility/ for the offline gate."""
     from contracts.registry.sync import pull as do_pull
 
     config = load_config()
     catalog = load_catalog(Path(schemas) if schemas else config.schemas)
     root = Path(history) if history else config.compatibility
-    written = do_pull(_client(registry_url, auth, ca_location), catalog, root, all_subjects=all_subjects)
+    written = do_pull(make_client(registry_url, **tls), catalog, root, all_subjects=all_subjects)
     for p in written:
         click.echo(f"  {p}")
     click.echo(f"wrote {len(written)} version file(s) under {root}")

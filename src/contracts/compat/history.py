@@ -20,7 +20,7 @@ from typing import Any
 
 from contracts import schema as s
 from contracts.catalog import read_json
-from contracts.errors import Location, SchemaError
+from contracts.errors import BadInputError, Location, SchemaError
 
 _VERSION_FILE = re.compile(r"^v(\d+)\.avsc$")
 DEPLOYMENTS = "deployments.toml"
@@ -186,8 +186,33 @@ def _load_overrides(path: Path) -> list[Override]:
     return out
 
 
+def folder_problem(subject: str) -> str | None:
+    """Why ``subject`` cannot name a folder under ``subjects/`` (``None`` when it can)."""
+    if subject in ("", ".", ".."):
+        return "it is not a folder name"
+    if "/" in subject or "\\" in subject:
+        return "it holds a path separator"
+    if any(ord(c) < 32 or ord(c) == 127 for c in subject):
+        return "it holds control characters"
+    if subject.startswith("."):
+        return "it starts with a dot"
+    return None
+
+
+def subject_dir(root: Path, subject: str) -> Path:
+    """``root/subjects/<subject>``, refusing (exit 2) a subject name that would lead anywhere else."""
+    problem = folder_problem(subject)
+    base = (root / "subjects").resolve()
+    path = root / "subjects" / subject
+    if problem is None and path.resolve().parent != base:
+        problem = "it leads outside the folder"
+    if problem:
+        raise BadInputError(f"subject {subject!r} cannot be written under {root / 'subjects'}: {problem}")
+    return path
+
+
 def version_path(root: Path, subject: str, number: int) -> Path:
-    return root / "subjects" / subject / f"v{number}.avsc"
+    return subject_dir(root, subject) / f"v{number}.avsc"
 
 
 def write_version(root: Path, subject: str, number: int, schema_json: Any) -> Path:

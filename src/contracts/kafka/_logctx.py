@@ -3,7 +3,7 @@
 Records get ``event_id``, ``topic``, ``partition`` and ``offset`` attributes (through
 ``extra``), so a formatter such as ``%(event_id)s %(topic)s`` or a JSON handler can use
 them; the message text names them too. Text that came from elsewhere (an exception, a
-broker error) passes through ``contracts.errors.redact`` first: credentials in URLs and
+broker error) passes through ``contracts.redaction.redact`` first: credentials in URLs and
 ``key=value`` secrets never reach a log or a dead-letter header.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.errors import redact
+from contracts.redaction import redact
 
 __all__ = ["message_context", "redact"]
 

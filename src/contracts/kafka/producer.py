@@ -121,11 +121,13 @@ class EventProducer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc is None:
             self.flush()
-        else:  # keep the original error; still try to deliver what was sent before it
-            try:
-                self.flush()
-            except ContractsError:
-                log.exception("events undelivered while leaving after an error")
+            return
+        # Keep the original error; still try to deliver what was sent before it. A stop signal
+        # (not an ``Exception``) gets a short flush: the process is on its way out.
+        try:
+            self.flush(30.0 if isinstance(exc, Exception) else 2.0)
+        except ContractsError:
+            log.exception("events undelivered while leaving after an error")
 
 
 # Delivery errors that mean "could not reach the cluster", not "the cluster refused it".

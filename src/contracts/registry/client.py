@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.errors import BadInputError, ContractsError, InfrastructureError
+from contracts.redaction import redact, split_userinfo
 from contracts.retry import RetryPolicy
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
@@ -45,9 +46,14 @@ class RegisteredSchema:
     references: list[dict[str, Any]]
 
 
+AUTH_HINT = "supply credentials with --auth user:password, CONTRACTS_SCHEMA_REGISTRY_AUTH, or user info in the URL"
+
+
 class RegistryClient:
     """Blocking REST client; ``auth`` is ``user:password``; TLS settings pass to ``ssl``.
 
+    Credentials come from ``auth`` or else from the URL's user info; either way ``url`` (and every
+    message) shows the URL without them. ``cert``/``key`` are a client certificate for mutual TLS.
     ``retry`` says how often a transient failure is tried again (default: 3 more times, 0.2 s apart, doubling).
     """
 
@@ -60,9 +66,13 @@ class RegistryClient:
         ca_location: str | None = None,
         verify: bool = True,
         retry: RetryPolicy | None = None,
+        cert: str | None = None,
+        key: str | None = None,
     ) -> None:
+        url, userinfo = split_userinfo(url)
         if not url.startswith(("http://", "https://")):
-            raise BadInputError(f"registry URL must start with http:// or https://, not {url!r}")
+            raise BadInputError(f"registry URL must start with http:// or https://, not {redact(url)!r}")
+        auth = auth or userinfo
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._delays = (retry or RetryPolicy(attempts=4, initial_backoff=0.2)).delays()
@@ -71,7 +81,12 @@ class RegistryClient:
             self._headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
         self._ssl: ssl.SSLContext | None = None
         if self.url.startswith("https://"):
-            self._ssl = ssl.create_default_context(cafile=ca_location)
+            try:
+                self._ssl = ssl.create_default_context(cafile=ca_location)
+                if cert:
+                    self._ssl.load_cert_chain(cert, key)
+            except (OSError, ssl.SSLError) as exc:
+                raise BadInputError(f"TLS files for {self.url} cannot be used: {getattr(exc, 'strerror', None) or exc}") from exc
             if not verify:
                 self._ssl.check_hostname = False
                 self._ssl.verify_mode = ssl.CERT_NONE
@@ -90,7 +105,7 @@ class RegistryClient:
                 return json.loads(raw) if raw else None
             except urllib.error.HTTPError as exc:
                 if exc.code not in _TRANSIENT_STATUS or last:
-                    raise self._http_error(exc) from exc
+                    raise self._http_error(exc, path) from exc
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 # A timeout already cost ``timeout`` seconds; repeating it would multiply an outage's wait.
@@ -99,15 +114,23 @@ class RegistryClient:
             time.sleep(self._delays[attempt])
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _http_error(self, exc: urllib.error.HTTPError) -> ContractsError:
+    def _http_error(self, exc: urllib.error.HTTPError, path: str) -> ContractsError:
         raw = exc.read()
         try:
             payload = json.loads(raw)
             code, message = int(payload.get("error_code", exc.code)), str(payload.get("message", ""))
         except (ValueError, AttributeError):
             code, message = exc.code, raw.decode(errors="replace")[:200]
-        if exc.code in (401, 403):
-            return InfrastructureError(f"registry {self.url} refused the credentials (HTTP {exc.code})")
+        if exc.code == 401:
+            given = "refused the credentials" if "Authorization" in self._headers else "requires credentials"
+            return InfrastructureError(f"registry {self.url} {given} (HTTP 401): {AUTH_HINT}")
+        if exc.code == 403:
+            return InfrastructureError(f"registry {self.url} does not allow this for these credentials (HTTP 403)")
+        if exc.code == 404 and code == 404:  # no 404xx code: the path is not a registry API's
+            return BadInputError(
+                f"{self.url}{path} answered HTTP 404 with no Schema Registry error: {self.url} does not look like a schema registry "
+                "(check the URL and its path)"
+            )
         if exc.code >= 500 and code >= 500 and code not in (50001, 50002, 50003):
             return InfrastructureError(f"registry {self.url} failed: HTTP {exc.code} {message}")
         if exc.code in _TRANSIENT_STATUS:

@@ -12,7 +12,7 @@ from contracts.registry.client import RegisteredSchema, RegistryClient
 from contracts.registry.references import Fetch, parse_with_references
 
 
-def _fetch(client: RegistryClient) -> Fetch:
+def fetcher(client: RegistryClient) -> Fetch:
     def fetch(subject: str, version: int) -> tuple[str, list[tuple[str, int]]]:
         reg = client.version(subject, version)
         return reg.schema, [(r["subject"], int(r["version"])) for r in reg.references]
@@ -23,7 +23,7 @@ def _fetch(client: RegistryClient) -> Fetch:
 def parse_registered(client: RegistryClient, registered: RegisteredSchema, cache: dict[tuple[str, int], s.Schema] | None = None) -> s.Schema:
     """Parse a registered schema with its references."""
     refs = [(r["subject"], int(r["version"])) for r in registered.references]
-    return parse_with_references(registered.schema, refs, _fetch(client), cache, file=f"registry:{registered.subject}/v{registered.version}")
+    return parse_with_references(registered.schema, refs, fetcher(client), cache, file=f"registry:{registered.subject}/v{registered.version}")
 
 
 def fetch_history(client: RegistryClient, subjects: Iterable[str]) -> History:

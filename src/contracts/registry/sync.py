@@ -19,11 +19,11 @@ from contracts import schema as s
 from contracts.catalog import Catalog
 from contracts.compat.checker import Checker
 from contracts.compat.engine import VersionedSchema, check_level
-from contracts.compat.history import write_version
+from contracts.compat.history import subject_dir, write_version
 from contracts.errors import ContractViolation
 from contracts.findings import Finding
 from contracts.registry.client import RegistryClient
-from contracts.registry.history import _fetch, fetch_history
+from contracts.registry.history import fetch_history, fetcher
 from contracts.registry.references import parse_with_references
 
 
@@ -170,7 +170,7 @@ def push(client: RegistryClient, catalog: Catalog, *, echo: Callable[[str], None
 def _check(client: RegistryClient, d: Desired, refs: list[dict[str, Any]]) -> list[Finding]:
     """Our engine, at the catalog's level, against the registry's versions of the subject."""
     history = fetch_history(client, [d.subject]).versions(d.subject)
-    candidate = parse_with_references(d.text, [(r["subject"], r["version"]) for r in refs], _fetch(client), file=d.file)
+    candidate = parse_with_references(d.text, [(r["subject"], r["version"]) for r in refs], fetcher(client), file=d.file)
     return check_level(
         Checker(),
         candidate,
@@ -212,6 +212,8 @@ def _pretty(data: Any) -> str:
 def pull(client: RegistryClient, catalog: Catalog, root: Path, *, all_subjects: bool = False) -> list[Path]:
     """Write the registry's versions into ``compatibility/subjects/`` (self-contained), for the offline gate."""
     names = client.subjects() if all_subjects else [sub.name for sub in catalog.subjects()]
+    for name in names:  # every name first: nothing is written when one of them is unsafe
+        subject_dir(root, name)
     live = fetch_history(client, names)
     written = []
     for name in names:

@@ -72,11 +72,12 @@ class TansuBroker:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 1.0) -> None:
+        """Terminate the broker; kill it after ``grace`` seconds (it keeps everything in memory: nothing to save)."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.terminate()
             try:
-                self._proc.wait(10)
+                self._proc.wait(grace)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
