@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import uuid
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -196,3 +197,67 @@ def test_millisecond_types_keep_what_the_wire_keeps(tricky: Generated) -> None:
     assert t.ts_ms.microsecond == 123000 and t.t_ms.microsecond == 456000 and t.lts_ms.microsecond == 123000
     assert t.ts_us.microsecond == 123456, "micros types keep micros"
     assert Times.from_avro_bytes(t.to_avro_bytes()) == t
+
+
+def test_tagged_named_branches_are_accepted_in_every_union_shape(tricky: Generated) -> None:
+    # Regression: fastavro's return_record_name=True tags a nullable fixed as ("ns.Md5", b"..."), which was
+    # passed on as a tuple. Every named branch (record, enum, fixed) may arrive tagged.
+    cls = tricky.cls("tricky.named.Fixeds")
+    md5 = bytes(range(16))
+    value = {"md5": md5, "tiny": b"\x01", "blob": b"", "hashes": [md5], "maybe_md5": md5, "md5_or_one": ("tricky.named.One", b"\x02"),
+             "maybe_hashes": {"a": md5, "b": None}}  # fmt: skip
+    parsed = cls.parsed_schema()
+    written = _write(parsed, value)
+    read = fastavro.schemaless_reader(io.BytesIO(written), parsed, return_record_name=True)
+    assert isinstance(read["maybe_md5"], tuple)  # what fastavro hands over
+    for instance in (cls.from_avro(read), cls.from_avro(read, validate=False), cls.from_avro_bytes(written)):
+        assert instance.maybe_md5 == md5 and instance.md5_or_one == b"\x02" and instance.maybe_hashes == {"a": md5, "b": None}
+        assert instance.to_avro_bytes() == written
+
+
+def test_invalid_input_to_from_avro_is_a_validation_error(shipped: Generated) -> None:
+    # Regression: an unknown enum symbol raised a bare KeyError.
+    cls = shipped.cls("com.acme.orders.OrderCreated")
+    good = _valid_order(cls)
+    for field, bad, says in [
+        ("channel", "TELEPATHY", "allowed: UNKNOWN, WEB, MOBILE, STORE"),
+        ("customer", 5, "expected a com.acme.orders.Customer record"),
+        ("order_id", "not-a-uuid", "UUID"),
+        ("lines", 3, ""),
+    ]:
+        with pytest.raises(ValidationError) as exc:
+            cls.from_avro({**good, field: bad})
+        assert exc.value.errors()[0]["loc"][0] == field and says in str(exc.value)
+    with pytest.raises(ValidationError):
+        cls.from_avro([1, 2])  # type: ignore[arg-type]
+
+
+def _valid_order(cls: type[AvroRecord]) -> dict[str, Any]:
+    record = s.parse_schema(cls.__avro_schema__)
+    return dict(_example(record))
+
+
+_PLAIN_EXAMPLES: dict[str, Any] = {"string": "x", "long": 1, "int": 1, "boolean": True, "double": 1.0, "float": 1.0, "bytes": b"x", "null": None}
+_LOGICAL_EXAMPLES: dict[str, Any] = {
+    "uuid": uuid.UUID(int=1),
+    "timestamp-millis": datetime(2020, 1, 1, tzinfo=UTC),
+    "decimal": Decimal("1.00"),
+    "date": date(2020, 1, 1),
+}
+
+
+def _example(t: s.Schema) -> Any:
+    """One valid value of ``t`` as fastavro reads it."""
+    if isinstance(t, s.Record):
+        return {f.name: _example(f.type) for f in t.fields}
+    if isinstance(t, s.Enum):
+        return t.symbols[0]
+    if isinstance(t, s.Fixed):
+        return b"\0" * t.size
+    if isinstance(t, s.Array):
+        return []
+    if isinstance(t, s.Map):
+        return {}
+    if isinstance(t, s.Union):
+        return None if len(t.non_null) < len(t.branches) else _example(t.branches[0])
+    return _LOGICAL_EXAMPLES[t.logical] if t.logical else _PLAIN_EXAMPLES[t.type]

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self, cast
 
 import fastavro
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from contracts import _rawform as rf
 from contracts import schema as s
@@ -229,16 +229,29 @@ class _Codec:
         return f"{key}({item})"
 
     def decode(self, data: dict[str, Any], validate: bool) -> AvroRecord:
+        if validate and not isinstance(data, dict):
+            raise ValidationError.from_exception_data(
+                self.cls.__name__, [{"type": "dict_type", "loc": (), "input": data}]
+            )
         values: dict[str, Any] = {}
+        errors: list[Any] = []
         for name, attr, dec, has_default, info in self._decoders:
             if name in data:
-                values[attr] = dec(data[name])
+                try:
+                    values[attr] = dec(data[name])
+                except (ValueError, TypeError, KeyError, AttributeError, LookupError, ArithmeticError) as exc:
+                    if not validate:
+                        raise
+                    # Reported the way pydantic reports every other invalid value: field and reason.
+                    errors.append({"type": "value_error", "loc": (name,), "input": data[name], "ctx": {"error": str(exc) or type(exc).__name__}})
             elif has_default:
                 values[attr] = info.get_default(call_default_factory=True)
             elif validate:
                 continue  # let pydantic report the missing field
             else:
                 raise ValueError(f"{self.cls.__avro_fullname__}: missing field '{name}'")
+        if errors:
+            raise ValidationError.from_exception_data(self.cls.__name__, errors)
         if validate:
             return self.cls.model_validate(values, by_name=True)
         return self.construct(values)
@@ -524,13 +537,17 @@ def _decoder(schema: s.Schema, resolve: Resolver, *, owned: bool = False) -> Con
                 members.update({m.value: m for m in resolve(schema.fullname)})
             if isinstance(v, tuple):
                 v = v[1]
-            return members[v]
+            try:
+                return members[v]
+            except (KeyError, TypeError):
+                raise ValueError(f"{v!r} is not a symbol of {schema.fullname}; allowed: {', '.join(schema.symbols)}") from None
 
         return dec_enum
     if isinstance(schema, s.Fixed):
+        # In a union, fastavro's return_record_name=True tags every named branch, fixed included.
         if schema.logical == "uuid":
-            return lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(bytes=bytes(v))
-        return _identity
+            return lambda v: v if isinstance(v, uuid.UUID) else uuid.UUID(bytes=bytes(_untagged(v)))
+        return _untagged
     if isinstance(schema, s.Record):
         codecs: list[_Codec] = []
 
@@ -541,6 +558,8 @@ def _decoder(schema: s.Schema, resolve: Resolver, *, owned: bool = False) -> Con
                 v = v[1]
             elif isinstance(v, AvroRecord):
                 return v
+            if not isinstance(v, dict):
+                raise ValueError(f"expected a {schema.fullname} record as a dict, got {type(v).__name__}")
             return codecs[0].decode_trusted(v)
 
         return dec_record
@@ -555,6 +574,11 @@ def _decoder(schema: s.Schema, resolve: Resolver, *, owned: bool = False) -> Con
             return dict
         return lambda v: {k: val(x) for k, x in v.items()}
     return _union_decoder(schema, resolve, owned=owned)
+
+
+def _untagged(v: Any) -> Any:
+    """A named union branch's value without the ``(fullname, value)`` tag fastavro may put on it."""
+    return v[1] if v.__class__ is tuple and len(v) == 2 and isinstance(v[0], str) else v
 
 
 def _needs_pinning(schema: s.Schema) -> bool:
@@ -592,6 +616,8 @@ def _trusted_plain(schema: s.Schema, *, owned: bool) -> bool:
     if isinstance(schema, s.Map):
         return _trusted_plain(schema.values, owned=owned)
     if isinstance(schema, s.Union):
+        if any(isinstance(b, s.Fixed) for b in schema.branches):
+            return False  # a named branch may arrive tagged as (fullname, value)
         if schema.multi_branch:
             # fastavro converts logical branches here, unless the writer had the plain type
             return all(isinstance(b, s.Primitive) and rf.converter(b) is None for b in schema.branches)
