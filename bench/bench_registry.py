@@ -55,6 +55,45 @@ def _ping(s: requests.Session, url: str, i: int) -> None:
     assert s.get(f"{url}/").status_code == 200
 
 
+def _doc_schema(i: int) -> str:
+    """Schemas that differ only in a doc: one subject can hold thousands of versions of them."""
+    return json.dumps({"type": "record", "name": "V", "namespace": "bench", "doc": f"version {i}", "fields": [{"name": "id", "type": "string"}]})
+
+
+def _rates_at(url: str, subject: str, versions: int, n: int = 300) -> tuple[float, float, float]:
+    """Fill ``subject`` to ``versions`` versions, then time n registrations, lookups and GET latest."""
+    s = requests.Session()
+    s.put(f"{url}/config/{subject}", data=json.dumps({"compatibility": "NONE"}), headers=CT)
+    for i in range(versions):
+        assert s.post(f"{url}/subjects/{subject}/versions", data=json.dumps({"schema": _doc_schema(i)}), headers=CT).status_code == 200
+    s.put(f"{url}/config/{subject}", data=json.dumps({"compatibility": "BACKWARD"}), headers=CT)
+    started = time.perf_counter()
+    for i in range(versions, versions + n):
+        assert s.post(f"{url}/subjects/{subject}/versions", data=json.dumps({"schema": _doc_schema(i)}), headers=CT).status_code == 200
+    register = n / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for i in range(n):
+        assert s.post(f"{url}/subjects/{subject}", data=json.dumps({"schema": _doc_schema(i * 7 % versions)}), headers=CT).status_code == 200
+    lookup = n / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for _ in range(n):
+        assert s.get(f"{url}/subjects/{subject}/versions/latest").status_code == 200
+    latest = n / (time.perf_counter() - started)
+    return register, lookup, latest
+
+
+def version_scaling(tmp: str) -> None:
+    """Per-request work must not grow with a subject's version count: rates at 10 and 5,000 versions."""
+    results = {}
+    for versions in (10, 5000):
+        with EmbeddedRegistry(Path(tmp) / f"scale{versions}.sqlite") as reg:
+            results[versions] = _rates_at(reg.url, "big-value", versions)
+    for versions, (register, lookup, latest) in results.items():
+        print(f"subject with {versions:>5} versions: register {register:.0f}/s, lookup {lookup:.0f}/s, GET latest {latest:.0f}/s")
+    small, large = results[10], results[5000]
+    print("rate at 5,000 versions / rate at 10: " + ", ".join(f"{name} {b / a:.2f}" for name, a, b in zip(("register", "lookup", "latest"), small, large, strict=True)))
+
+
 def main() -> None:
     from confluent_kafka.schema_registry import SchemaRegistryClient
     from confluent_kafka.schema_registry.avro import AvroSerializer
@@ -80,6 +119,7 @@ def main() -> None:
         steady = (time.perf_counter() - started) / 1000
         print(f"AvroSerializer first message (associations, register, cache): {first * 1000:.1f} ms; "
               f"next messages {steady * 1e6:.0f} us (ratio {first / steady:.0f}x)")  # fmt: skip
+        version_scaling(tmp)
 
 
 if __name__ == "__main__":

@@ -7,15 +7,16 @@ a cycle of file references is reported (recursion inside one file is fine).
 
 from __future__ import annotations
 
-import json
-import tomllib
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from contracts.errors import Location, SchemaError
+from contracts.levels import LEVEL_NAMES, parse_level
 from contracts.schema import (
+    MAX_DEPTH,
     NAMED_KINDS,
     PRIMITIVES,
     NamedSchema,
@@ -24,17 +25,11 @@ from contracts.schema import (
     bulk,
     fullname_of,
 )
+from contracts.specs import CatalogSpec, validate
+from contracts.textfiles import read_json, read_toml
 
 CATALOG_FILE = "catalog.toml"
-LEVELS = (
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-    "NONE",
-)
+LEVELS = LEVEL_NAMES  # kept importable from here
 STRATEGIES = {
     "topic": "TopicNameStrategy",
     "record": "RecordNameStrategy",
@@ -128,19 +123,10 @@ class Catalog:
         for s in self.subjects():
             if s.name == name:
                 return s
-        raise SchemaError(f"unknown subject '{name}'", Location(file=self.catalog_file), "UNKNOWN_SUBJECT")
-
-
-def read_json(path: Path, display: str) -> Any:
-    """Load a JSON file; a syntax error names the file, line and column."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SchemaError(f"not UTF-8 text: {exc.reason}", Location(file=display), "INVALID_JSON") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SchemaError(exc.msg, Location(file=display, line=exc.lineno, column=exc.colno), "INVALID_JSON") from exc
+        names = [s.name for s in self.subjects()]
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; the catalog's subjects: {', '.join(names) or 'none'}"
+        raise SchemaError(f"unknown subject '{name}'{hint}", Location(file=self.catalog_file), "UNKNOWN_SUBJECT")
 
 
 def _scan(data: Any, namespace: str, defines: list[str], refs: list[str]) -> None:
@@ -186,7 +172,10 @@ def _order_files(raws: dict[str, Any]) -> list[str]:
     for path, raw in raws.items():
         defines: list[str] = []
         refs: list[str] = []
-        _scan(raw, "", defines, refs)
+        try:
+            _scan(raw, "", defines, refs)
+        except RecursionError:
+            raise SchemaError(f"the schema nests more than {MAX_DEPTH} levels deep", Location(file=path), "NESTING_TOO_DEEP") from None
         for full in defines:
             if full in defined_in and defined_in[full] != path:
                 raise SchemaError(
@@ -267,88 +256,58 @@ def load_catalog(root: Path | str = "schemas") -> Catalog:
         raise SchemaError(f"schemas folder '{root}' does not exist", Location(file=str(root)), "NO_SCHEMAS")
     files, types = load_schemas(root)
     catalog_path = root / CATALOG_FILE
-    topics: dict[str, Topic] = {}
-    default_level = "BACKWARD"
     display = _display(root, catalog_path)
-    if catalog_path.exists():
-        try:
-            data = tomllib.loads(catalog_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise SchemaError(str(exc), Location(file=display), "INVALID_CATALOG") from exc
-        default_level, topics = _parse_catalog(data, types, display)
+    spec = validate(CatalogSpec, read_toml(catalog_path, display, "INVALID_CATALOG"), file=display, rule="INVALID_CATALOG")
+    default_level, topics = _topics(spec, types, display)
     return Catalog(root, files, types, topics, default_level, display if catalog_path.exists() else None)
 
 
-def _parse_catalog(data: dict[str, Any], types: dict[str, NamedSchema], file: str) -> tuple[str, dict[str, Topic]]:
-    def err(msg: str, path: str) -> SchemaError:
-        return SchemaError(msg, Location(file=file, path=path), "INVALID_CATALOG")
+def _topics(spec: CatalogSpec, types: dict[str, NamedSchema], file: str) -> tuple[str, dict[str, Topic]]:
+    """What the typed catalog means: levels and strategies known, event types defined."""
 
-    defaults = data.get("defaults", {})
-    if not isinstance(defaults, dict):
-        raise err("[defaults] must be a table", "defaults")
-    default_level = _level(defaults.get("compatibility", "BACKWARD"), "defaults.compatibility", err)
-    default_strategy = _strategy(defaults.get("subject_name_strategy", "topic"), "defaults.subject_name_strategy", err)
-    unknown = set(data) - {"defaults", "topics"}
-    if unknown:
-        raise err(f"unknown table(s) {', '.join(sorted(unknown))}; expected [defaults] and [topics.<name>]", sorted(unknown)[0])
-    raw_topics = data.get("topics", {})
-    if not isinstance(raw_topics, dict):
-        raise err("[topics] must be a table of topics", "topics")
+    def err(msg: str, path: str, rule: str = "INVALID_CATALOG") -> SchemaError:
+        return SchemaError(msg, Location(file=file, path=path), rule)
+
+    default_level = _level(spec.defaults.compatibility, "defaults.compatibility", err)
+    default_strategy = _strategy(spec.defaults.subject_name_strategy, "defaults.subject_name_strategy", err)
     topics: dict[str, Topic] = {}
-    known_keys = {"value", "subject_name_strategy", "compatibility", "producers", "consumers", "partitions", "dead_letter_topic", "key", "doc"}
-    for name, t in raw_topics.items():
+    for name, t in spec.topics.items():
         base = f"topics.{name}"
-        if not isinstance(t, dict):
-            raise err("a topic must be a table", base)
-        extra = set(t) - known_keys
-        if extra:
-            raise err(f"unknown key(s) {', '.join(sorted(extra))}", f"{base}.{sorted(extra)[0]}")
-        value = t.get("value")
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-            raise err("'value' must name an event type or a list of them", f"{base}.value")
+        values = [t.value] if isinstance(t.value, str) else list(t.value)
         for v in values:
             if v not in types:
-                import difflib
-
                 close = difflib.get_close_matches(v, list(types), n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
-                raise SchemaError(f"unknown event type '{v}'{hint}", Location(file=file, path=f"{base}.value"), "UNKNOWN_TYPE")
-        strategy = _strategy(t.get("subject_name_strategy", default_strategy), f"{base}.subject_name_strategy", err)
+                raise err(f"unknown event type '{v}'{hint}", f"{base}.value", "UNKNOWN_TYPE")
+        strategy = _strategy(t.subject_name_strategy or default_strategy, f"{base}.subject_name_strategy", err)
         if strategy == "topic" and len(values) > 1:
             raise err(
                 "TopicNameStrategy allows one value type per topic; use TopicRecordNameStrategy for several",
                 f"{base}.subject_name_strategy",
             )
-        for key in ("producers", "consumers"):
-            v = t.get(key, [])
-            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                raise err(f"'{key}' must be a list of service names", f"{base}.{key}")
-        partitions = t.get("partitions", 4)
-        if not isinstance(partitions, int) or partitions < 1:
-            raise err("'partitions' must be a positive integer", f"{base}.partitions")
         topics[name] = Topic(
             name=name,
-            value_types=list(values),
+            value_types=values,
             strategy=strategy,
-            compatibility=_level(t.get("compatibility", default_level), f"{base}.compatibility", err),
-            producers=list(t.get("producers", [])),
-            consumers=list(t.get("consumers", [])),
-            partitions=partitions,
-            dead_letter_topic=t.get("dead_letter_topic"),
-            key=str(t.get("key", "string")),
-            doc=t.get("doc"),
+            compatibility=_level(t.compatibility or default_level, f"{base}.compatibility", err),
+            producers=list(t.producers),
+            consumers=list(t.consumers),
+            partitions=t.partitions,
+            dead_letter_topic=t.dead_letter_topic,
+            key=t.key,
+            doc=t.doc,
         )
     return default_level, topics
 
 
-def _level(value: Any, path: str, err: Any) -> str:
-    if not isinstance(value, str) or value.upper() not in LEVELS:
-        raise err(f"compatibility must be one of {', '.join(LEVELS)}, not {value!r}", path)
-    return value.upper()
+def _level(value: str, path: str, err: Any) -> str:
+    level = parse_level(value)
+    if level is None:
+        raise err(f"compatibility must be one of {', '.join(LEVEL_NAMES)}, not {value!r}", path)
+    return level
 
 
-def _strategy(value: Any, path: str, err: Any) -> str:
-    if not isinstance(value, str) or value not in _STRATEGY_ALIASES:
+def _strategy(value: str, path: str, err: Any) -> str:
+    if value not in _STRATEGY_ALIASES:
         raise err(f"subject_name_strategy must be one of {', '.join(STRATEGIES.values())}, not {value!r}", path)
     return _STRATEGY_ALIASES[value]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from contracts.catalog import load_catalog
+from contracts.catalog import Catalog, load_catalog
 from contracts.cli._common import F, format_option, make_client, registry_auth_options, schemas_option
 from contracts.compat import RULES, load_history, run_gate
 from contracts.compat.history import History, write_version
@@ -29,6 +29,11 @@ def _history_option(f: F) -> F:
         default=None,
         help="Published history folder (default: compatibility/).",
     )(f)
+
+
+def _known_subjects(catalog: Catalog, subjects: tuple[str, ...]) -> None:
+    for name in subjects:
+        catalog.subject(name)  # raises for an unknown subject: exit 2
 
 
 @command.command("check")
@@ -59,10 +64,7 @@ def check(
     """
     config = load_config()
     catalog = load_catalog(Path(schemas) if schemas else config.schemas)
-    known = {s.name for s in catalog.subjects()}
-    for name in subjects:
-        if name not in known:
-            catalog.subject(name)  # raises: unknown subject, exit 2
+    _known_subjects(catalog, subjects)
     hist = load_history(Path(history) if history else config.compatibility)
     strict = config.strict_logical_types if strict_logical_types is None else strict_logical_types
     findings: list[Finding] = []
@@ -117,6 +119,7 @@ def publish(schemas: str | None, history: str | None, fmt: str, subjects: tuple[
     """
     config = load_config()
     catalog = load_catalog(Path(schemas) if schemas else config.schemas)
+    _known_subjects(catalog, subjects)
     root = Path(history) if history else config.compatibility
     hist: History = load_history(root)
     result = run_gate(catalog, hist, strict_logical_types=config.strict_logical_types, deployments=False, subjects=subjects or None)

@@ -18,12 +18,13 @@ BOOTSTRAP_ENV = "CONTRACTS_KAFKA_BOOTSTRAP_SERVERS"
 @click.option("--from-beginning", "from_beginning", is_flag=True, help="Start at the earliest offset (default).")
 @click.option("--from-offset", type=click.IntRange(min=0), default=None, help="Start at this offset in every partition.")
 @click.option("--from-time", default=None, help="Start at the first message at or after this ISO time (2026-11-23T09:00:00+00:00).")
-@click.option("--to-topic", default=None, help="Produce the messages to this topic.")
-@click.option("--to-original", is_flag=True, help="Dead letters: send each back to its dlq-original-topic, without dlq-* headers.")
+@click.option("--to-topic", default=None, help="Produce the messages to this topic (a destination is required: this or --to-original).")
+@click.option("--to-original", is_flag=True, help="Dead letters: send each back to its dlq-original-topic, without dlq-* headers (or use --to-topic).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after this many messages.")
 def command(bootstrap_servers: str, topic: str, from_beginning: bool, from_offset: int | None, from_time: str | None, to_topic: str | None, to_original: bool, limit: int | None) -> None:
     """Replay a topic up to its current end: reprocess dead letters, or rebuild a new service's state.
 
+    One destination is required: --to-topic NAME, or --to-original for dead letters.
     Reads with manual assignment (no consumer group, no committed offset moves).
     Exit 2 on bad flags or an unknown topic, 3 when the broker is unreachable.
     """

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from contracts import schema as s
-from contracts.catalog import Catalog, Subject, read_json
+from contracts.catalog import Catalog, Subject
 from contracts.compat.checker import Checker
 from contracts.compat.engine import ServicesOn, VersionedSchema, check_level
-from contracts.compat.history import History, Override
-from contracts.compat.rules import describe
+from contracts.compat.history import DEPLOYMENT_RULES, History, Override, check_names
+from contracts.compat.rules import BY_ID, describe
 from contracts.findings import Finding, group_findings
+from contracts.textfiles import read_json
 
 
 def apply_overrides(findings: list[Finding], overrides: Sequence[Override]) -> list[Finding]:
@@ -144,6 +145,7 @@ def run_gate(
 
     Large catalogs are checked in ``jobs`` worker processes (default: one per CPU).
     """
+    check_names(history, {sub.name for sub in catalog.subjects()}, set(BY_ID) | set(DEPLOYMENT_RULES))
     checker = Checker(strict_logical_types=strict_logical_types)
     result = GateResult()
     tasks: list[_Task] = []
@@ -194,7 +196,7 @@ def deployment_findings(catalog: Catalog, history: History, checker: Checker, st
                 if version is None:
                     findings.append(
                         Finding(
-                            rule="DEPLOYMENT_UNKNOWN_VERSION",
+                            rule=DEPLOYMENT_RULES[0],
                             message=f"{d.service} is deployed with v{number} of {sub.name}, which is not in compatibility/subjects/.",
                             file=str(history.root / "deployments.toml"),
                             subject=sub.name,

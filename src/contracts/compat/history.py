@@ -10,17 +10,18 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from contracts import schema as s
-from contracts.catalog import read_json
 from contracts.errors import BadInputError, Location, SchemaError
+from contracts.specs import DeploymentsSpec, OverridesSpec, validate
+from contracts.textfiles import read_json, read_toml
 
 _VERSION_FILE = re.compile(r"^v(\d+)\.avsc$")
 DEPLOYMENTS = "deployments.toml"
@@ -55,6 +56,10 @@ class Version:
         if self._schema is None:
             self._schema = s.SchemaParser().parse(self.raw, file=self.file)
         return self._schema
+
+
+DEPLOYMENT_RULES = ("DEPLOYMENT_UNKNOWN_VERSION",)
+"""Rule ids the deployment check adds to the compatibility rules' (an override may name them too)."""
 
 
 @dataclass
@@ -130,6 +135,8 @@ def load_history(root: Path | str) -> History:
                 m = _VERSION_FILE.match(name)
                 if not m:
                     continue
+                if int(m.group(1)) < 1:
+                    raise SchemaError("versions are numbered from 1 (v1.avsc)", Location(file=f"{shown}/{sub.name}/{name}"), "INVALID_HISTORY")
                 versions.append(Version(sub.name, int(m.group(1)), None, None, f"{shown}/{sub.name}/{name}"))
             # Numbers may have gaps: a registry's deleted versions leave them.
             versions.sort(key=lambda v: v.number)
@@ -140,50 +147,40 @@ def load_history(root: Path | str) -> History:
     return history
 
 
-def _toml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SchemaError(str(exc), Location(file=_display(path)), "INVALID_HISTORY") from exc
-
-
 def _load_deployments(path: Path) -> list[Deployment]:
-    data = _toml(path)
-    out: list[Deployment] = []
-    services = data.get("services", {})
-    if not isinstance(services, dict):
-        raise SchemaError("[services] must be a table", Location(file=_display(path), path="services"), "INVALID_HISTORY")
-    for name, spec in sorted(services.items()):
-        d = Deployment(name)
-        for role in ("produces", "consumes"):
-            value = spec.get(role, {}) if isinstance(spec, dict) else None
-            if not isinstance(value, dict) or not all(isinstance(v, int) and v > 0 for v in value.values()):
-                raise SchemaError(
-                    f"'{role}' must map subjects to the version the service was built with",
-                    Location(file=_display(path), path=f"services.{name}.{role}"),
-                    "INVALID_HISTORY",
-                )
-            setattr(d, role, dict(value))
-        out.append(d)
-    return out
+    shown = _display(path)
+    spec = validate(DeploymentsSpec, read_toml(path, shown, "INVALID_HISTORY"), file=shown, rule="INVALID_HISTORY")
+    return [Deployment(name, dict(svc.produces), dict(svc.consumes)) for name, svc in sorted(spec.services.items())]
 
 
 def _load_overrides(path: Path) -> list[Override]:
-    data = _toml(path)
-    out: list[Override] = []
-    for i, o in enumerate(data.get("override", [])):
-        where = Location(file=_display(path), path=f"override[{i}]")
-        if not isinstance(o, dict):
-            raise SchemaError("an override must be a table", where, "INVALID_HISTORY")
-        missing = [k for k in ("subject", "version", "rule", "reason") if k not in o]
-        if missing:
-            raise SchemaError(f"override lacks {', '.join(missing)}", where, "INVALID_HISTORY")
-        if not str(o["reason"]).strip():
-            raise SchemaError("an override needs a reason reviewers can read", where, "INVALID_HISTORY")
-        out.append(Override(str(o["subject"]), int(o["version"]), str(o["rule"]), str(o["reason"]), o.get("path"), o.get("against")))
-    return out
+    shown = _display(path)
+    spec = validate(OverridesSpec, read_toml(path, shown, "INVALID_HISTORY"), file=shown, rule="INVALID_HISTORY")
+    return [Override(o.subject, o.version, o.rule, o.reason, o.path, o.against) for o in spec.override]
+
+
+def check_names(history: History, subjects: set[str], rules: set[str]) -> None:
+    """Every subject and rule id that deployments.toml and overrides.toml name must exist (exit 2 otherwise).
+
+    ``subjects`` are the catalog's; a subject with published versions counts as known too.
+    """
+    known = subjects | set(history.subjects)
+
+    def unknown(name: str, pool: set[str], what: str, file: str, key: str) -> SchemaError:
+        close = difflib.get_close_matches(name, sorted(pool), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return SchemaError(f"unknown {what} '{name}'{hint}", Location(file=_display(history.root / file), path=key), "INVALID_HISTORY")
+
+    for d in history.deployments:
+        for role in ("produces", "consumes"):
+            for subject in getattr(d, role):
+                if subject not in known:
+                    raise unknown(subject, known, "subject", DEPLOYMENTS, f'services.{d.service}.{role}."{subject}"')
+    for i, o in enumerate(history.overrides):
+        if o.subject not in known:
+            raise unknown(o.subject, known, "subject", OVERRIDES, f"override[{i}].subject")
+        if o.rule not in rules:
+            raise unknown(o.rule, rules, "rule id (see `contracts compat rules`)", OVERRIDES, f"override[{i}].rule")
 
 
 def folder_problem(subject: str) -> str | None:

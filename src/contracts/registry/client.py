@@ -127,9 +127,8 @@ class RegistryClient:
         if exc.code == 403:
             return InfrastructureError(f"registry {self.url} does not allow this for these credentials (HTTP 403)")
         if exc.code == 404 and code == 404:  # no 404xx code: the path is not a registry API's
-            return BadInputError(
-                f"{self.url}{path} answered HTTP 404 with no Schema Registry error: {self.url} does not look like a schema registry "
-                "(check the URL and its path)"
+            return RegistryError(
+                404, 404, f"{self.url}{path} is not a Schema Registry route: {self.url} does not look like a schema registry (check the URL and its path)"
             )
         if exc.code >= 500 and code >= 500 and code not in (50001, 50002, 50003):
             return InfrastructureError(f"registry {self.url} failed: HTTP {exc.code} {message}")

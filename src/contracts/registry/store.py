@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS versions (
     PRIMARY KEY (subject, version)
 );
 CREATE INDEX IF NOT EXISTS versions_by_schema ON versions(schema_id);
-CREATE INDEX IF NOT EXISTS versions_by_subject_schema ON versions(subject, schema_id);
+CREATE INDEX IF NOT EXISTS versions_by_subject_and_schema ON versions(subject, schema_id, deleted, version);
 CREATE TABLE IF NOT EXISTS refs (
     schema_id INTEGER NOT NULL REFERENCES schemas(id),
     subject TEXT NOT NULL,
