@@ -54,6 +54,14 @@ def _steps(store: Store, work: object) -> int:
     return count[0]
 
 
+_REQUESTS = [
+    ("POST", "/subjects/s/versions", {}, json.dumps({"schema": _doc_schema(10**6)}).encode()),
+    ("POST", "/subjects/s", {}, json.dumps({"schema": _doc_schema(3)}).encode()),
+    ("GET", "/subjects/s/versions/latest", {}, None),
+    ("GET", "/subjects/s/versions/7", {}, None),
+]
+
+
 def test_per_request_work_does_not_grow_with_the_version_count() -> None:
     # Registration, lookup and GET latest used to read every version of the subject on every request.
     costs: dict[int, list[int]] = {}
@@ -61,12 +69,7 @@ def test_per_request_work_does_not_grow_with_the_version_count() -> None:
         store = Store()
         app = RegistryApp(store)
         _fill(app, "s", versions)
-        costs[versions] = [
-            _steps(store, lambda: _post(app, "/subjects/s/versions", {"schema": _doc_schema(10**6)})),
-            _steps(store, lambda: _post(app, "/subjects/s", {"schema": _doc_schema(3)})),
-            _steps(store, lambda: app.handle("GET", "/subjects/s/versions/latest", {}, None)),
-            _steps(store, lambda: app.handle("GET", "/subjects/s/versions/7", {}, None)),
-        ]
+        costs[versions] = [_steps(store, lambda app=app, r=r: app.handle(*r)) for r in _REQUESTS]  # type: ignore[misc]
     for small, large in zip(costs[20], costs[2000], strict=True):
         assert large < small * 1.5 + 200, costs
 
