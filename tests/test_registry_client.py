@@ -100,3 +100,19 @@ def test_a_retried_registration_keeps_its_id() -> None:
         first = client.register("e-value", schema)
         assert client.register("e-value", schema) == first
         assert client.versions("e-value") == [1]
+
+
+def test_wrong_path_says_it_is_not_a_registry() -> None:
+    # Regression: a URL with a wrong path gave a bare `registry error 404`.
+    with EmbeddedRegistry() as reg:
+        with pytest.raises(RegistryError, match="does not look like a schema registry"):
+            RegistryClient(reg.url + "/api/v1").subjects()
+        assert RegistryClient(reg.url).versions("missing-subject") == [], "a subject's 40401 is still just absent"
+
+
+def test_401_names_the_options_that_supply_credentials() -> None:
+    with EmbeddedRegistry(auth="alice:s3cret") as reg:
+        for client in (RegistryClient(reg.url), RegistryClient(reg.url, auth="alice:nope")):
+            with pytest.raises(InfrastructureError) as exc:
+                client.subjects()
+            assert "--auth" in str(exc.value) and "CONTRACTS_SCHEMA_REGISTRY_AUTH" in str(exc.value) and "nope" not in str(exc.value)

@@ -125,3 +125,23 @@ def test_serializer_without_registration_fails_clearly(reg: EmbeddedRegistry) ->
     ser = AvroSerializer(client, SCHEMA, conf={"auto.register.schemas": False})
     with pytest.raises(Exception, match=r"40401|not found"):
         ser({"n": 1}, SerializationContext("pings", MessageField.VALUE))
+
+
+@pytest.mark.parametrize("subject", ["../../escaped", "/tmp/absolute-subject", "..", "a/b", ".hidden"])
+def test_pull_refuses_subject_names_that_leave_the_history_folder(project: Path, reg: EmbeddedRegistry, subject: str) -> None:
+    # Regression: `pull --all` used registry subject names as folder names unchecked.
+    schema = json.dumps({"type": "record", "name": "Esc", "fields": [{"name": "a", "type": "string"}]})
+    quoted = "".join(f"%{b:02X}" for b in subject.encode())  # every byte, dots included
+    assert requests.post(f"{reg.url}/subjects/{quoted}/versions", json={"schema": schema}).status_code == 200
+    history = project / "pulled" / "history"
+    result = _run("registry", "pull", "--all", "--history", str(history))
+    assert result.exit_code == 2, result.output
+    assert repr(subject) in result.output and "Traceback" not in result.output
+    assert not (project / "pulled").exists() or not any((project / "pulled").rglob("*.avsc")), "nothing written"
+    assert not (project / "escaped").exists() and not Path("/tmp/absolute-subject").exists()
+
+
+def test_registry_refuses_subject_names_with_control_characters(reg: EmbeddedRegistry) -> None:
+    schema = json.dumps({"type": "record", "name": "Nul", "fields": [{"name": "a", "type": "string"}]})
+    r = requests.post(f"{reg.url}/subjects/a%00b/versions", json={"schema": schema})
+    assert r.status_code == 422 and r.json()["error_code"] == 42208

@@ -169,6 +169,8 @@ def check_names(history: History, subjects: set[str], rules: set[str]) -> None:
     def unknown(name: str, pool: set[str], what: str, file: str, key: str) -> SchemaError:
         close = difflib.get_close_matches(name, sorted(pool), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
+        if what == "rule id":
+            hint += " (`contracts compat rules` lists them)"
         return SchemaError(f"unknown {what} '{name}'{hint}", Location(file=_display(history.root / file), path=key), "INVALID_HISTORY")
 
     for d in history.deployments:
@@ -180,7 +182,7 @@ def check_names(history: History, subjects: set[str], rules: set[str]) -> None:
         if o.subject not in known:
             raise unknown(o.subject, known, "subject", OVERRIDES, f"override[{i}].subject")
         if o.rule not in rules:
-            raise unknown(o.rule, rules, "rule id (see `contracts compat rules`)", OVERRIDES, f"override[{i}].rule")
+            raise unknown(o.rule, rules, "rule id", OVERRIDES, f"override[{i}].rule")
 
 
 def folder_problem(subject: str) -> str | None:

@@ -1,0 +1,63 @@
+"""Long-running commands stop on one SIGINT or SIGTERM: promptly, without a traceback, leaving nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] if Path(f"/proc/{pid}/stat").exists() else "X"
+    return state != "Z"
+
+
+@pytest.mark.kafka
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").exists(), reason="finds the demo's child processes in /proc")
+@pytest.mark.parametrize(("sig", "after", "code"), [(signal.SIGINT, "broker ", 130), (signal.SIGTERM, "payments-service group", 143)])
+def test_demo_stops_on_one_signal(sig: signal.Signals, after: str, code: int) -> None:
+    # Regression: one Ctrl-C printed a KeyboardInterrupt traceback and hung with librdkafka threads.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contracts.demo"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's foreground job
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    deadline = time.monotonic() + 60
+    line = ""
+    while after not in line and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        assert line or proc.poll() is None, "the demo ended before the signal"
+    children = _children(proc.pid)
+    assert children, "the broker runs as a child process"
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    assert proc.wait(15) == code
+    assert time.monotonic() - sent < 5.0
+    assert "Traceback" not in proc.stderr.read()
+    time.sleep(0.2)
+    assert not [c for c in children if _alive(c)], "no broker left behind"
