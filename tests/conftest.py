@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,3 +66,13 @@ def tricky(gen_root: Path) -> Generated:
 def shipped() -> Generated:
     """The committed package generated from schemas/."""
     return Generated(load_catalog(SCHEMAS), "contracts.events")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of this repository's schemas/ and compatibility/ as the working directory."""
+    for name in ("schemas", "compatibility"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    (tmp_path / "pyproject.toml").write_text("[tool.contracts]\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -6,7 +6,6 @@ The corpus grows with each new input kind: add a case (what to break, the comman
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from contracts.cli import main
-from tests.conftest import ROOT
 
 ORDER = "schemas/com/acme/orders/OrderCreated.avsc"
 CREATED = "orders-com.acme.orders.OrderCreated"
@@ -146,15 +144,6 @@ CASES = [
     Case("registry URL scheme", _nothing, ["registry", "plan", "--registry-url", "ftp://x"], ["http:// or https://"]),
     Case("replay without a destination", _nothing, ["replay", "--bootstrap-servers", "127.0.0.1:1", "--topic", "t"], ["--to-topic", "--to-original"]),
 ]
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("schemas", "compatibility"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    (tmp_path / "pyproject.toml").write_text("[tool.contracts]\n")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def _changed_order(root: Path) -> None:

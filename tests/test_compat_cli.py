@@ -19,15 +19,6 @@ ORDER = "schemas/com/acme/orders/OrderCreated.avsc"
 SUBJECT = "orders-com.acme.orders.OrderCreated"
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("schemas", "compatibility"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    (tmp_path / "pyproject.toml").write_text("[tool.contracts]\n")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _edit(path: str, change: Any) -> None:
     data = json.loads(Path(path).read_text())
     change(data)
