@@ -304,13 +304,9 @@ def _record_order(records: list[s.Record]) -> list[s.Record]:
     def deps(t: s.Schema, acc: list[str]) -> None:
         if isinstance(t, s.Record):
             acc.append(t.fullname)
-        elif isinstance(t, s.Array):
-            deps(t.items, acc)
-        elif isinstance(t, s.Map):
-            deps(t.values, acc)
-        elif isinstance(t, s.Union):
-            for b in t.branches:
-                deps(b, acc)
+            return
+        for child in s.children(t):
+            deps(child, acc)
 
     def visit(r: s.Record) -> None:
         if r.fullname in done:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from contracts import schema as s
@@ -140,6 +140,9 @@ def test_default_check_matches_fastavro(schema: object, value: object) -> None:
     import fastavro
 
     parsed = s.parse_schema(schema)
+    # fastavro hands bytes and fixed defaults back as the JSON string, and then cannot write them:
+    # its gap, not a verdict on the default (the read form of such defaults is tested in test_rawform).
+    assume(not any(isinstance(t, s.Fixed) or (isinstance(t, s.Primitive) and t.type == "bytes") for t in _nodes(parsed)))
     ours_ok = s.default_error(parsed, value) is None
     record = {"type": "record", "name": "R", "fields": [{"name": "f", "type": schema, "default": value}]}
     empty = {"type": "record", "name": "R", "fields": []}
@@ -156,6 +159,10 @@ def test_default_check_matches_fastavro(schema: object, value: object) -> None:
         theirs_ok = False
     if ours_ok:
         assert theirs_ok, f"we accept {value!r} for {schema}, fastavro cannot use it"
+
+
+def _nodes(t: s.Schema) -> list[s.Schema]:
+    return [t, *(n for c in s.children(t) for n in _nodes(c))]
 
 
 def test_lint_rules_doc_is_in_sync() -> None:

@@ -172,14 +172,12 @@ def _optional_without_default(catalog: Catalog) -> Iterator[Finding]:
 
 def _unions_in(t: s.Schema) -> Iterator[s.Union]:
     """Unions in a field's type, not descending into named records (they are linted themselves)."""
+    if isinstance(t, s.Record):
+        return
     if isinstance(t, s.Union):
         yield t
-        for b in t.branches:
-            yield from _unions_in(b)
-    elif isinstance(t, s.Array):
-        yield from _unions_in(t.items)
-    elif isinstance(t, s.Map):
-        yield from _unions_in(t.values)
+    for child in s.children(t):
+        yield from _unions_in(child)
 
 
 def _bytes_and_string(catalog: Catalog) -> Iterator[Finding]:

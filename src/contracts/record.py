@@ -590,17 +590,11 @@ def _needs_pinning(schema: s.Schema) -> bool:
             if id(t) in seen:
                 return False
             seen.add(id(t))
-            return any(visit(f.type) for f in t.fields)
-        if isinstance(t, s.Fixed):
+        elif isinstance(t, s.Fixed):
             return t.logical == "uuid"  # fastavro wants the 16 bytes, the model holds a UUID
-        if isinstance(t, s.Array):
-            return visit(t.items)
-        if isinstance(t, s.Map):
-            return visit(t.values)
-        if isinstance(t, s.Union):
-            non_null = t.non_null
-            return len(non_null) > 1 or any(visit(b) for b in non_null)
-        return False
+        elif isinstance(t, s.Union) and t.multi_branch:
+            return True
+        return any(visit(child) for child in s.children(t))
 
     return visit(schema)
 

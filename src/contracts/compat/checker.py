@@ -10,7 +10,6 @@ Logical types are ignored unless ``strict_logical_types`` is set (as Confluent d
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 
 from contracts import schema as s
@@ -94,7 +93,7 @@ class Checker:
         entry = self._fingerprints.get(id(schema))
         if entry is None:
             # The schema is kept alongside so that its id is not reused while cached.
-            entry = (schema, json.dumps(s.to_json(schema), sort_keys=True))
+            entry = (schema, s.full_text(schema))
             self._fingerprints[id(schema)] = entry
         return entry[1]
 

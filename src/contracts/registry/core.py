@@ -6,7 +6,6 @@ store's; compatibility decisions come from the same engine as ``contracts compat
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -135,7 +134,7 @@ class RegistryCore:
         names = self.reference_names(tx, refs)
         try:
             parsed = s.SchemaParser(dict(names)).parse(json.loads(body.schema_))
-            canonical = json.dumps(s.to_json(parsed, defined=set(names)), separators=(",", ":"), ensure_ascii=False)
+            canonical = s.full_text(parsed, defined=set(names))
             canonical.encode("utf-8")  # a lone surrogate escape ("\ud800") cannot be stored or sent
         except json.JSONDecodeError as exc:
             raise ApiError(422, 42201, f"Invalid schema: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
@@ -145,9 +144,7 @@ class RegistryCore:
             raise ApiError(422, 42201, "Invalid schema: nested too deeply") from exc
         except UnicodeEncodeError as exc:
             raise ApiError(422, 42201, "Invalid schema: it holds a lone UTF-16 surrogate, which is not text") from exc
-        refs_key = json.dumps(sorted(refs, key=lambda r: r["name"]), separators=(",", ":"))
-        fingerprint = hashlib.sha256(f"{canonical}\n{refs_key}".encode()).hexdigest()
-        return Parsed(parsed, canonical, fingerprint, refs), body
+        return Parsed(parsed, canonical, s.fingerprint(canonical, references=refs), refs), body
 
     # -- settings -----------------------------------------------------------
     def level(self, tx: Tx, subject: str) -> str:

@@ -63,16 +63,8 @@ def _external(root: s.NamedSchema) -> list[s.NamedSchema]:
             if t is not root and t.file != root.file:
                 out.append(t)
                 return
-            if isinstance(t, s.Record):
-                for f in t.fields:
-                    visit(f.type)
-        elif isinstance(t, s.Array):
-            visit(t.items)
-        elif isinstance(t, s.Map):
-            visit(t.values)
-        elif isinstance(t, s.Union):
-            for b in t.branches:
-                visit(b)
+        for child in s.children(t):
+            visit(child)
 
     visit(root)
     return out
@@ -93,7 +85,7 @@ def desired_state(catalog: Catalog) -> list[Desired]:
         refs = _external(t)
         for r in refs:
             add(r, r.fullname, catalog.default_compatibility, "reference")
-        text = json.dumps(s.to_json(t, defined=_reachable_external(t)), separators=(",", ":"), ensure_ascii=False)
+        text = s.full_text(t, defined=_reachable_external(t))
         out[subject] = Desired(subject, t, text, [r.fullname for r in refs], level, t.file or "", kind)
 
     for sub in catalog.subjects():

@@ -1,0 +1,339 @@
+"""Parsing Avro JSON into the model, with errors that name the file and the field path."""
+
+from __future__ import annotations
+
+import difflib
+import gc
+import json
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from contracts.errors import Location, SchemaError
+from contracts.schema.model import (
+    INTERNED,
+    LOGICAL_PHYSICAL,
+    NO_DEFAULT,
+    PLAIN,
+    PRIMITIVES,
+    SHARED,
+    Array,
+    Enum,
+    Field,
+    Fixed,
+    Map,
+    NamedSchema,
+    Primitive,
+    Record,
+    Schema,
+    Union,
+    branch_key,
+    fullname_of,
+    intern,
+    walk_named,
+)
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SYMBOL_RE = _NAME_RE
+MAX_DEPTH = 100
+"""How deeply schemas may nest (records, arrays, maps, unions, wrapped types), in every parse.
+
+Everything downstream (canonical form, the compatibility checker, codegen) walks the model
+recursively; one limit at parse time keeps every later walk far from Python's stack limit,
+so a schema that was accepted can always be read again."""
+
+
+class SchemaParser:
+    """Parses Avro JSON into the typed model, sharing named types across files.
+
+    ``names`` accumulates every named type parsed so far so that later files may
+    reference earlier ones by full name; the loader orders files accordingly.
+    """
+
+    def __init__(self, names: dict[str, NamedSchema] | None = None, *, shared: dict[str, Any] | None = None) -> None:
+        self.names: dict[str, NamedSchema] = names if names is not None else {}
+        # With ``shared``, a nested record whose JSON was seen before (and that refers to no
+        # type outside itself) is the same object: many versions of one subject then share it.
+        self._shared = shared
+        self._refs: list[NamedSchema] = []  # named types resolved by reference, in order
+        self._depth = 0
+
+    def parse(self, data: Any, *, file: str | None = None, namespace: str | None = None) -> Schema:
+        return self._parse(data, namespace or "", file, "")
+
+    # -- internals -------------------------------------------------------
+    def _error(self, message: str, file: str | None, path: str, rule: str = "INVALID_SCHEMA") -> SchemaError:
+        return SchemaError(message, Location(file=file, path=path or "<root>"), rule)
+
+    def _parse(self, data: Any, namespace: str, file: str | None, path: str) -> Schema:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                shown = path if len(path) <= 80 else path[:77] + "..."
+                raise self._error(f"the schema nests more than {MAX_DEPTH} levels deep", file, shown, "NESTING_TOO_DEEP")
+            return self._parse_node(data, namespace, file, path)
+        finally:
+            self._depth -= 1
+
+    def _parse_node(self, data: Any, namespace: str, file: str | None, path: str) -> Schema:
+        if isinstance(data, str):
+            return self._reference(data, namespace, file, path)
+        if isinstance(data, list):
+            return self._union(data, namespace, file, path)
+        if not isinstance(data, dict):
+            raise self._error(f"a schema must be a string, an object or an array, not {json.dumps(data)}", file, path)
+        type_ = data.get("type")
+        if isinstance(type_, dict | list):
+            # {"type": {...}} and {"type": [...]} wrap a nested schema.
+            return self._parse(type_, namespace, file, path)
+        if not isinstance(type_, str):
+            raise self._error("missing or invalid 'type' attribute", file, path)
+        if type_ in PRIMITIVES:
+            return self._primitive(type_, data, file, path)
+        if type_ in ("record", "error"):
+            return self._record(data, namespace, file, path, is_error=type_ == "error")
+        if type_ == "enum":
+            return self._enum(data, namespace, file, path)
+        if type_ == "fixed":
+            return self._fixed(data, namespace, file, path)
+        if type_ == "array":
+            if "items" not in data:
+                raise self._error("array schema needs 'items'", file, path)
+            return intern(Array(self._parse(data["items"], namespace, file, f"{path}[]")))
+        if type_ == "map":
+            if "values" not in data:
+                raise self._error("map schema needs 'values'", file, path)
+            return intern(Map(self._parse(data["values"], namespace, file, f"{path}{{}}")))
+        # {"type": "com.acme.Money"} is a reference written as an object.
+        return self._reference(type_, namespace, file, path)
+
+    def _reference(self, name: str, namespace: str, file: str | None, path: str) -> Schema:
+        if name in PRIMITIVES:
+            return PLAIN[name]
+        full = fullname_of(name, namespace)
+        found = self.names.get(full) or (self.names.get(name) if "." not in name else None)
+        if found is None:
+            raise self._error(f"unknown type '{name}' (resolved as '{full}'){self._suggest(name, full)}", file, path, "UNKNOWN_TYPE")
+        if self._shared is not None:
+            self._refs.append(found)
+        return found
+
+    def _suggest(self, name: str, full: str) -> str:
+        """Close names among the defined types, the primitives and the logical types."""
+        close = difflib.get_close_matches(full, list(self.names), n=3, cutoff=0.6)
+        short = [n for n in self.names if n.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]]
+        suggestions = sorted(set(close) | set(short))
+        suggestions += difflib.get_close_matches(name, sorted(PRIMITIVES), n=2, cutoff=0.6)
+        for logical in difflib.get_close_matches(name, sorted(LOGICAL_PHYSICAL), n=2, cutoff=0.6):
+            physical = sorted(LOGICAL_PHYSICAL[logical] - {"fixed"})[0]
+            suggestions.append(f'{{"type": "{physical}", "logicalType": "{logical}"}}')
+        return f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+
+    def _primitive(self, type_: str, data: Mapping[str, Any], file: str | None, path: str) -> Primitive:
+        if len(data) == 1:
+            return PLAIN[type_]
+        logical = data.get("logicalType")
+        props = {k: v for k, v in data.items() if k not in ("type", "logicalType")}
+        if isinstance(logical, str) and type_ not in LOGICAL_PHYSICAL.get(logical, {type_}):
+            # The spec says invalid logical types are ignored; we keep that but
+            # the type must then be treated as the plain primitive.
+            logical = None
+        if logical == "decimal":
+            self._check_decimal(props, file, path, size=None)
+        try:
+            key: tuple[Any, ...] = ("p", type_, logical if isinstance(logical, str) else None, *sorted(props.items()))
+            hash(key)
+        except TypeError:  # a property holding a list or an object
+            key = ("p", type_, logical if isinstance(logical, str) else None, json.dumps(props, sort_keys=True))
+        found = INTERNED.get(key)
+        if found is None:
+            found = INTERNED[key] = Primitive(type_, logical if isinstance(logical, str) else None, props)
+            SHARED.add(id(found))
+        return found  # type: ignore[return-value]
+
+    def _check_decimal(self, props: Mapping[str, Any], file: str | None, path: str, size: int | None) -> None:
+        precision = props.get("precision")
+        scale = props.get("scale", 0)
+        if not isinstance(precision, int) or isinstance(precision, bool) or precision < 1:
+            raise self._error("decimal needs a positive integer 'precision'", file, path, "INVALID_DECIMAL")
+        if not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= precision:
+            raise self._error("decimal 'scale' must be an integer between 0 and precision", file, path, "INVALID_DECIMAL")
+        if size is not None:
+            max_precision = int((8 * size - 1) * 0.30102999566398120)  # log10(2)
+            if precision > max_precision:
+                raise self._error(
+                    f"decimal precision {precision} does not fit in fixed of size {size} (max {max_precision})",
+                    file,
+                    path,
+                    "INVALID_DECIMAL",
+                )
+
+    def _define_name(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> tuple[str, str]:
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise self._error(f"{data.get('type')} schema needs a string 'name'", file, path)
+        explicit_ns = data.get("namespace")
+        if explicit_ns is not None and not isinstance(explicit_ns, str):
+            raise self._error("'namespace' must be a string", file, path)
+        if "." in name:
+            full = name
+        else:
+            ns = explicit_ns if explicit_ns is not None else namespace
+            full = fullname_of(name, ns)
+        for part in full.split("."):
+            if not _NAME_RE.match(part):
+                raise self._error(f"invalid Avro name '{full}'", file, path, "INVALID_NAME")
+        if full.rsplit(".", 1)[-1] in PRIMITIVES:
+            raise self._error(f"'{full}' redefines a primitive type", file, path, "INVALID_NAME")
+        if full in self.names:
+            other = self.names[full].file
+            where = f" (first defined in {other})" if other and other != file else ""
+            raise self._error(f"duplicate definition of '{full}'{where}", file, path, "DUPLICATE_NAME")
+        new_ns = full.rsplit(".", 1)[0] if "." in full else ""
+        return full, new_ns
+
+    def _aliases(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> list[str]:
+        aliases = data.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise self._error("'aliases' must be a list of strings", file, path)
+        return [fullname_of(a, namespace) for a in aliases]
+
+    def _doc(self, data: Mapping[str, Any], file: str | None, path: str) -> str | None:
+        doc = data.get("doc")
+        if doc is not None and not isinstance(doc, str):
+            raise self._error("'doc' must be a string", file, path)
+        return doc
+
+    def _record(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str, *, is_error: bool) -> Record:
+        if self._shared is not None and path:
+            key = namespace + "\0" + json.dumps(data, sort_keys=True)
+            found = self._shared.get(key)
+            if isinstance(found, Record) and all(t.fullname not in self.names for t in walk_named(found)):
+                for t in walk_named(found):
+                    self.names[t.fullname] = t
+                return found
+            start = len(self._refs)
+            record = self._record_body(data, namespace, file, path, is_error=is_error)
+            inside = {id(t) for t in walk_named(record)}
+            if all(id(r) in inside for r in self._refs[start:]):
+                self._shared[key] = record
+            return record
+        return self._record_body(data, namespace, file, path, is_error=is_error)
+
+    def _record_body(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str, *, is_error: bool) -> Record:
+        full, ns = self._define_name(data, namespace, file, path)
+        record = Record(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, is_error=is_error)
+        self.names[full] = record  # registered before fields so recursion resolves
+        raw_fields = data.get("fields")
+        if not isinstance(raw_fields, list):
+            raise self._error(f"record '{full}' needs a 'fields' list", file, path)
+        seen: set[str] = set()
+        append = record.fields.append
+        for raw in raw_fields:
+            if not isinstance(raw, dict):
+                raise self._error(f"record '{full}' has a field that is not an object", file, path)
+            fname = raw.get("name")
+            if not isinstance(fname, str) or not _NAME_RE.match(fname):
+                raise self._error(f"invalid field name {json.dumps(fname)}", file, path, "INVALID_NAME")
+            fpath = f"{path}.{fname}" if path else fname
+            if fname in seen:
+                raise self._error(f"duplicate field '{fname}' in '{full}'", file, fpath, "DUPLICATE_FIELD")
+            seen.add(fname)
+            raw_type = raw.get("type")
+            if raw_type is None:
+                raise self._error(f"field '{fname}' needs a 'type'", file, fpath)
+            plain = PLAIN.get(raw_type) if isinstance(raw_type, str) else None
+            ftype = plain if plain is not None else self._parse(raw_type, ns, file, fpath)
+            faliases: Any = raw.get("aliases")
+            if faliases is None:
+                faliases = []
+            elif not isinstance(faliases, list) or not all(isinstance(a, str) for a in faliases):
+                raise self._error("'aliases' must be a list of strings", file, fpath)
+            order = raw.get("order", "ascending")
+            if order != "ascending" and order not in ("descending", "ignore"):
+                raise self._error(f"invalid field order {json.dumps(order)}", file, fpath)
+            doc = raw.get("doc")
+            if doc is not None and not isinstance(doc, str):
+                raise self._error("'doc' must be a string", file, fpath)
+            append(Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, list(faliases), order))
+        return record
+
+    def _enum(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> Enum:
+        full, ns = self._define_name(data, namespace, file, path)
+        symbols = data.get("symbols")
+        if not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) for s in symbols):
+            raise self._error(f"enum '{full}' needs a non-empty list of string 'symbols'", file, path)
+        for s in symbols:
+            if not _SYMBOL_RE.match(s):
+                raise self._error(f"invalid enum symbol '{s}' in '{full}'", file, path, "INVALID_NAME")
+        if len(set(symbols)) != len(symbols):
+            raise self._error(f"enum '{full}' has duplicate symbols", file, path)
+        default = data.get("default")
+        if default is not None and default not in symbols:
+            raise self._error(
+                f"enum '{full}' default '{default}' is not one of its symbols", file, path, "INVALID_DEFAULT"
+            )
+        enum = Enum(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, list(symbols), default)
+        self.names[full] = enum
+        return enum
+
+    def _fixed(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> Fixed:
+        full, ns = self._define_name(data, namespace, file, path)
+        size = data.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise self._error(f"fixed '{full}' needs a non-negative integer 'size'", file, path)
+        logical = data.get("logicalType")
+        props = {k: v for k, v in data.items() if k not in ("type", "name", "namespace", "aliases", "size", "logicalType", "doc")}
+        if logical == "decimal":
+            self._check_decimal(props, file, path, size=size)
+        elif (logical, size) not in (("duration", 12), ("uuid", 16)):
+            logical = None
+        fixed = Fixed(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, size, logical, props)
+        self.names[full] = fixed
+        return fixed
+
+    def _union(self, data: list[Any], namespace: str, file: str | None, path: str) -> Union:
+        if all(isinstance(b, str) and b in PLAIN for b in data) and len(set(data)) == len(data):
+            found = INTERNED.get(("union", *(id(PLAIN[b]) for b in data)))
+            if isinstance(found, Union):
+                return found
+        branches: list[Schema] = []
+        keys: set[str] = set()
+        for i, raw in enumerate(data):
+            bpath = f"{path}<union:{i}>"
+            branch = self._parse(raw, namespace, file, bpath)
+            if isinstance(branch, Union):
+                raise self._error("a union may not directly contain another union", file, bpath)
+            key = branch_key(branch)
+            if key in keys:
+                raise self._error(f"union has two branches of type '{key}'", file, bpath)
+            keys.add(key)
+            branches.append(branch)
+        return intern(Union(branches))
+
+
+def parse_schema(data: Any, *, names: dict[str, NamedSchema] | None = None, file: str | None = None) -> Schema:
+    """Parse one Avro schema given as JSON text or already-loaded JSON."""
+    if isinstance(data, str) and data.lstrip()[:1] in ("{", "[", '"'):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(exc.msg, Location(file=file, line=exc.lineno, column=exc.colno), "INVALID_JSON") from exc
+    return SchemaParser(dict(names) if names else None).parse(data, file=file)
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while parsing many schemas.
+
+    Parsing allocates many small objects and no garbage worth collecting; with the
+    collector on, its passes over the growing heap cost a third of the time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
