@@ -24,7 +24,7 @@ HEADER = (
 # Names the generated modules import; a type with one of these names gets a trailing underscore.
 _RESERVED = {
     "Annotated", "Any", "ClassVar", "Field", "AwareDatetime", "NaiveDatetime", "Decimal", "UUID", "date",
-    "time", "datetime", "AvroEnum", "AvroRecord", "register", "Int32", "Int64", "Float32", "StrictStr",
+    "time", "datetime", "AvroEnum", "AvroRecord", "avro_class", "Int32", "Int64", "Float32", "StrictStr",
     "StrictBool", "TimestampMillis", "LocalTimestampMillis", "TimeMillis", "list", "dict", "bytes", "float", "str", "int", "bool", "None",
 }  # fmt: skip
 
@@ -222,9 +222,9 @@ class Renderer:
     # -- classes -------------------------------------------------------------
     def render_enum(self, mod: _Module, t: s.Enum) -> str:
         mod.need("contracts.record", "AvroEnum")
-        mod.need("contracts.record", "register")
+        mod.need("contracts.record", "avro_class")
         mod.need("typing", "ClassVar")
-        out = f"@register\nclass {class_name(t)}(AvroEnum):\n"
+        out = f"@avro_class\nclass {class_name(t)}(AvroEnum):\n"
         out += _docstring(t.doc or f"Avro enum ``{t.fullname}``.", "    ") + "\n"
         out += f"    __avro_fullname__: ClassVar[str] = {t.fullname!r}\n"
         default = repr(t.default) if t.default is not None else "None"
@@ -235,10 +235,10 @@ class Renderer:
 
     def render_record(self, mod: _Module, t: s.Record) -> str:
         mod.need("contracts.record", "AvroRecord")
-        mod.need("contracts.record", "register")
+        mod.need("contracts.record", "avro_class")
         mod.need("typing", "ClassVar")
         mod.need("typing", "Any")
-        out = f"@register\nclass {class_name(t)}(AvroRecord):\n"
+        out = f"@avro_class\nclass {class_name(t)}(AvroRecord):\n"
         source = self.files.get(t.fullname)
         doc = t.doc or f"Avro record ``{t.fullname}``."
         out += _docstring(doc, "    ") + "\n"

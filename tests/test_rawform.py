@@ -17,8 +17,8 @@ from fastavro._logical_writers_py import LOGICAL_WRITERS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts import _rawform as rf
 from contracts import schema as s
+from contracts.codec import rawform as rf
 from tests.conftest import generate_into
 
 _INT32 = st.integers(-(2**31), 2**31 - 1)

@@ -29,8 +29,9 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from contracts import schema as s
 from contracts.catalog import Catalog, subject_name
+from contracts.codec import ReadPlan, codec_for, known_classes
 from contracts.errors import ContractsError, InfrastructureError
-from contracts.record import _REGISTRY, AvroRecord, _codec
+from contracts.record import AvroRecord
 from contracts.redaction import redact
 from contracts.registry.references import parse_with_references
 
@@ -140,7 +141,7 @@ class EventSerializer:
     def _resolve(self, cls: type[AvroRecord], topic: str) -> _Writer:
         with self._lock:
             subject = self.subject_for(cls, topic)
-            own = _codec(cls).record
+            own = codec_for(cls).record
             try:
                 schema_id = self._find(subject, own, cls)
             except SchemaRegistryError as exc:
@@ -149,7 +150,7 @@ class EventSerializer:
                 raise SerializationError(f"schema registry error for subject {subject}: {redact(str(exc))}") from exc
             except (OSError, ConnectionError) as exc:
                 raise InfrastructureError(f"schema registry unreachable: {redact(str(exc))}") from exc
-            codec = _codec(cls)
+            codec = codec_for(cls)
             writer = _Writer(schema_id, _HEADER.pack(MAGIC, schema_id), codec.raw_schema, codec.compiled_encoder())
             self._writers[(cls, topic)] = writer
             return writer
@@ -181,14 +182,6 @@ class EventSerializer:
         )
 
 
-@dataclass
-class _Reader:
-    cls: type[AvroRecord]
-    writer: Any  # fastavro-parsed writer schema
-    reader: Any  # fastavro-parsed reader schema (the class's), None when it equals the writer's
-    build: Callable[[dict[str, Any]], AvroRecord]
-
-
 class EventDeserializer:
     """Turn Confluent-framed Avro into instances of the consumer's own generated classes.
 
@@ -202,20 +195,22 @@ class EventDeserializer:
         self.client = client
         self._classes = {c.__avro_fullname__: c for c in classes} if classes else None
         self._preferred: dict[str, type[AvroRecord]] = {}
-        self._readers: dict[int, _Reader] = {}
+        self._readers: dict[int, ReadPlan] = {}
         self._refs: dict[tuple[str, int], s.Schema] = {}
         self._lock = threading.Lock()
 
-    def register(self, cls: type[AvroRecord]) -> None:
-        """Prefer ``cls`` for its full name (a consumer registers the classes it handles)."""
+    def prefer(self, cls: type[AvroRecord]) -> None:
+        """Build ``cls`` for data of its full name (a consumer prefers the classes it handles)."""
         with self._lock:
             self._preferred[cls.__avro_fullname__] = cls
             self._readers.clear()
 
+    register = prefer  # the earlier name
+
     def _class_for(self, writer: s.Schema) -> type[AvroRecord] | None:
         if not isinstance(writer, s.Record):
             return None
-        table: dict[str, Any] = self._classes if self._classes is not None else {**_REGISTRY, **self._preferred}
+        table: dict[str, Any] = self._classes if self._classes is not None else {**known_classes(), **self._preferred}
         for name in (writer.fullname, *writer.aliases):
             cls = table.get(name)
             if isinstance(cls, type) and issubclass(cls, AvroRecord):
@@ -226,7 +221,7 @@ class EventDeserializer:
                 return cls
         return None
 
-    def _reader(self, schema_id: int) -> _Reader:
+    def _reader(self, schema_id: int) -> ReadPlan:
         found = self._readers.get(schema_id)
         if found is not None:
             return found
@@ -237,13 +232,7 @@ class EventDeserializer:
             if cls is None:
                 name = writer.fullname if isinstance(writer, s.Record) else s.type_label(writer)
                 raise LookupError(f"no generated class for writer schema {name} (schema id {schema_id})")
-            codec = _codec(cls)
-            if s.canonical_form(writer) == s.canonical_form(codec.record):
-                # Same schema: no resolution needed, fastavro's plain read path is much faster,
-                # and its dict can become the instance's own.
-                found = _Reader(cls, codec.raw_schema, None, codec.compiled_builder(True))
-            else:
-                found = _Reader(cls, codec.writer_layout(writer), codec.raw_schema, codec.compiled_builder(False))
+            found = codec_for(cls).read_plan(writer)
             self._readers[schema_id] = found
             return found
 
@@ -267,7 +256,7 @@ class EventDeserializer:
         except Exception as exc:
             raise _error(f"cannot build {reader.cls.__name__}: {exc!r}", topic, partition, offset) from exc
 
-    def _first_read(self, magic: int, schema_id: int, where: dict[str, Any]) -> _Reader:
+    def _first_read(self, magic: int, schema_id: int, where: dict[str, Any]) -> ReadPlan:
         """The reader for a schema id not seen yet, or the error for a foreign framing."""
         if magic != MAGIC:
             raise EventDeserializationError(f"unknown magic byte {magic} (expected 0, Confluent wire format)", **where)

@@ -108,7 +108,7 @@ class EventConsumer:
 
     def on(self, cls: type[E], fn: Callable[[E], None]) -> None:
         self._handlers[cls] = fn
-        self.deserializer.register(cls)
+        self.deserializer.prefer(cls)
 
     def topics(self) -> list[str]:
         if self._topics:

@@ -13,11 +13,11 @@ from uuid import UUID
 
 from pydantic import Field
 
-from contracts.record import AvroRecord, register
+from contracts.record import avro_class, AvroRecord
 from contracts.types import StrictStr, TimestampMillis
 
 
-@register
+@avro_class
 class Address(AvroRecord):
     """A postal address."""
 
@@ -52,7 +52,7 @@ class Address(AvroRecord):
     country: StrictStr = Field(description='ISO 3166-1 alpha-2 country code, for example DE.')
 
 
-@register
+@avro_class
 class EventMetadata(AvroRecord):
     """Envelope fields every event carries, for tracing, idempotency and auditing."""
 
@@ -93,7 +93,7 @@ class EventMetadata(AvroRecord):
     producer: StrictStr = Field(description='Name of the service that produced the event.')
 
 
-@register
+@avro_class
 class Money(AvroRecord):
     """An exact amount of money in one currency. Never use floating point for money."""
 

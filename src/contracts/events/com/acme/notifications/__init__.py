@@ -13,11 +13,11 @@ from uuid import UUID
 from pydantic import Field
 
 from contracts.events.com.acme.common import EventMetadata
-from contracts.record import AvroEnum, AvroRecord, register
+from contracts.record import avro_class, AvroEnum, AvroRecord
 from contracts.types import StrictStr
 
 
-@register
+@avro_class
 class EmailTemplate(AvroEnum):
     """Email templates known to the notifications service."""
 
@@ -31,7 +31,7 @@ class EmailTemplate(AvroEnum):
     ORDER_CANCELLED = 'ORDER_CANCELLED'
 
 
-@register
+@avro_class
 class EmailRequested(AvroRecord):
     """A service asks the notifications service to send an email."""
 

@@ -13,11 +13,11 @@ from uuid import UUID
 from pydantic import Field
 
 from contracts.events.com.acme.common import Address, EventMetadata, Money
-from contracts.record import AvroEnum, AvroRecord, register
+from contracts.record import avro_class, AvroEnum, AvroRecord
 from contracts.types import Int32, StrictStr
 
 
-@register
+@avro_class
 class CancellationReason(AvroEnum):
     """Reasons for a cancellation."""
 
@@ -30,7 +30,7 @@ class CancellationReason(AvroEnum):
     OUT_OF_STOCK = 'OUT_OF_STOCK'
 
 
-@register
+@avro_class
 class SalesChannel(AvroEnum):
     """Sales channels. Readers that do not know a new channel read it as UNKNOWN."""
 
@@ -43,7 +43,7 @@ class SalesChannel(AvroEnum):
     STORE = 'STORE'
 
 
-@register
+@avro_class
 class Customer(AvroRecord):
     """The customer as known at order time."""
 
@@ -89,7 +89,7 @@ class Customer(AvroRecord):
     shipping_address: Address = Field(description='Where to ship the order.')
 
 
-@register
+@avro_class
 class OrderCancelled(AvroRecord):
     """An order was cancelled before it shipped. Triggers a refund if it was paid."""
 
@@ -187,7 +187,7 @@ class OrderCancelled(AvroRecord):
     refund: Money | None = Field(default=None, description='Amount to refund, if any.')
 
 
-@register
+@avro_class
 class OrderLine(AvroRecord):
     """One product in an order."""
 
@@ -234,7 +234,7 @@ class OrderLine(AvroRecord):
     unit_price: Money = Field(description='Price of one unit.')
 
 
-@register
+@avro_class
 class OrderCreated(AvroRecord):
     """A customer placed an order. Triggers payment processing and a confirmation email."""
 

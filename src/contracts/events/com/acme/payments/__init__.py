@@ -13,11 +13,11 @@ from uuid import UUID
 from pydantic import Field
 
 from contracts.events.com.acme.common import EventMetadata, Money
-from contracts.record import AvroEnum, AvroRecord, register
+from contracts.record import avro_class, AvroEnum, AvroRecord
 from contracts.types import StrictBool, StrictStr, TimestampMillis
 
 
-@register
+@avro_class
 class PaymentMethod(AvroEnum):
     """Payment methods."""
 
@@ -30,7 +30,7 @@ class PaymentMethod(AvroEnum):
     WALLET = 'WALLET'
 
 
-@register
+@avro_class
 class PaymentFailed(AvroRecord):
     """A payment for an order was declined or could not be attempted."""
 
@@ -127,7 +127,7 @@ class PaymentFailed(AvroRecord):
     retryable: StrictBool = Field(default=False, description='Whether trying again may succeed.')
 
 
-@register
+@avro_class
 class PaymentProcessed(AvroRecord):
     """A payment for an order succeeded."""
 
