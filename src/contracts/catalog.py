@@ -17,7 +17,7 @@ from contracts.textfiles import read_json, read_toml
 CATALOG_FILE = "catalog.toml"
 LEVELS = LEVEL_NAMES  # kept importable from here
 __all__ = [
-    "CATALOG_FILE", "LEVELS", "STRATEGIES", "Catalog", "SchemaFile", "Subject", "Topic",
+    "CATALOG_FILE", "LEVELS", "dead_letter_topic", "STRATEGIES", "Catalog", "SchemaFile", "Subject", "Topic",
     "iter_schema_files", "load_catalog", "load_schemas", "read_json", "subject_name",
 ]  # fmt: skip
 STRATEGIES = {
@@ -26,6 +26,11 @@ STRATEGIES = {
     "topic_record": "TopicRecordNameStrategy",
 }
 _STRATEGY_ALIASES = {**{v: k for k, v in STRATEGIES.items()}, **{k: k for k in STRATEGIES}, "topic-record": "topic_record"}
+
+
+def dead_letter_topic(topic: str) -> str:
+    """The dead-letter topic of ``topic`` when the catalog names none: ``<topic>.dlq``."""
+    return f"{topic}.dlq"
 
 
 @dataclass
@@ -45,7 +50,7 @@ class Topic:
 
     @property
     def dlq(self) -> str:
-        return self.dead_letter_topic or f"{self.name}.dlq"
+        return self.dead_letter_topic or dead_letter_topic(self.name)
 
 
 @dataclass

@@ -74,7 +74,7 @@ def check(
         findings += result.findings
         checked = result.checked
     if registry:
-        from contracts.registry.history import fetch_history
+        from contracts.registry.snapshot import fetch_history
 
         client = make_client(registry, **tls)
         live = fetch_history(client, [s.name for s in catalog.subjects() if not subjects or s.name in subjects])

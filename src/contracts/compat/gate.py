@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from contracts import schema as s
-from contracts.catalog import Catalog, Subject
+from contracts.catalog import Catalog
 from contracts.compat.checker import Checker
+from contracts.compat.deployments import deployment_findings
 from contracts.compat.engine import ServicesOn, VersionedSchema, check_level
 from contracts.compat.history import DEPLOYMENT_RULES, History, Override, check_names
-from contracts.compat.rules import BY_ID, describe
+from contracts.compat.rules import BY_ID
+from contracts.compat.states import SubjectState, subject_states
 from contracts.findings import Finding, group_findings
 from contracts.textfiles import read_json
 
@@ -31,20 +33,6 @@ def apply_overrides(findings: list[Finding], overrides: Sequence[Override]) -> l
 
 
 @dataclass
-class SubjectState:
-    """Where a subject stands: its candidate schema and whether it differs from the latest version."""
-
-    subject: Subject
-    candidate_json: Any
-    latest: int  # 0 when nothing is published
-    changed: bool
-
-    @property
-    def next_version(self) -> int:
-        return self.latest + 1 if self.changed else self.latest
-
-
-@dataclass
 class GateResult:
     findings: list[Finding] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
@@ -53,21 +41,6 @@ class GateResult:
     @property
     def blocking(self) -> list[Finding]:
         return [f for f in self.findings if f.blocking]
-
-
-def subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
-    with s.bulk():
-        return _subject_states(catalog, history)
-
-
-def _subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
-    out = []
-    for subject in catalog.subjects():
-        candidate_json = s.to_json(subject.schema)
-        versions = history.versions(subject.name)
-        changed = not versions or versions[-1].raw != candidate_json
-        out.append(SubjectState(subject, candidate_json, versions[-1].number if versions else 0, changed))
-    return out
 
 
 @dataclass
@@ -176,73 +149,3 @@ def run_gate(
         result.findings += deployment_findings(catalog, history, checker, result.states)
     result.findings = group_findings(apply_overrides(result.findings, history.overrides))
     return result
-
-
-def deployment_findings(catalog: Catalog, history: History, checker: Checker, states: Sequence[SubjectState]) -> list[Finding]:
-    """Every deployed consumer must read what every deployed producer writes, candidates included."""
-    findings: list[Finding] = []
-    for state in states:
-        sub = state.subject
-        topic = catalog.topics[sub.topic]
-        # (service, version label, version number or None for the candidate, schema)
-        writers: list[tuple[str, int | None, s.Schema]] = []
-        readers: list[tuple[str, int | None, s.Schema]] = []
-        for d in history.deployments:
-            for role, bucket in (("produces", writers), ("consumes", readers)):
-                number = getattr(d, role).get(sub.name)
-                if number is None:
-                    continue
-                version = history.version(sub.name, number)
-                if version is None:
-                    findings.append(
-                        Finding(
-                            rule=DEPLOYMENT_RULES[0],
-                            message=f"{d.service} is deployed with v{number} of {sub.name}, which is not in compatibility/subjects/.",
-                            file=str(history.root / "deployments.toml"),
-                            subject=sub.name,
-                            category="deployment",
-                        )
-                    )
-                    continue
-                bucket.append((d.service, number, version.schema))
-        if state.changed:
-            cand = state.next_version
-            writers += [(svc, None, sub.schema) for svc in topic.producers]
-            readers += [(svc, None, sub.schema) for svc in topic.consumers]
-        else:
-            cand = state.latest
-        seen: set[tuple[str, int | None, str, int | None, str, str]] = set()
-        for rsvc, rver, rschema in readers:
-            for wsvc, wver, wschema in writers:
-                if rver is None and wver is None:
-                    continue  # both rebuilt from schemas/: the same schema
-                if rver is not None and wver is not None and rver == wver:
-                    continue
-                rnum = rver if rver is not None else cand
-                wnum = wver if wver is not None else cand
-                for inc in checker.check(rschema, wschema):
-                    desc = describe(inc, reader_is_new=rnum > wnum)
-                    key = (rsvc, rver, wsvc, wver, desc.rule, inc.path)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    rlabel = f"built on v{rver}" if rver is not None else f"rebuilt on candidate v{cand}"
-                    wlabel = f"v{wver}" if wver is not None else f"candidate v{cand}"
-                    msg = (
-                        f"{rsvc} (consumer, {rlabel}) cannot read {sub.schema.name} {wlabel} written by {wsvc}: "
-                        f"{desc.what}."
-                    )
-                    findings.append(
-                        Finding(
-                            rule=desc.rule,
-                            message=msg,
-                            file=sub.file,
-                            path=inc.path or None,
-                            subject=sub.name,
-                            old_version=min(rnum, wnum),
-                            new_version=max(rnum, wnum),
-                            category="deployment",
-                            services=(rsvc,),
-                        )
-                    )
-    return findings

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from contracts.catalog import Catalog
+from contracts.catalog import Catalog, dead_letter_topic
 from contracts.errors import ContractsError
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.dedupe import DedupeStore
@@ -280,7 +280,7 @@ class EventConsumer:
     def _dead_letter(self, msg: Message, error: BaseException, *, attempts: int, event_id: str | None) -> None:
         topic = msg.topic() or ""
         t = self.catalog.topics.get(topic)
-        target = t.dlq if t else f"{topic}.dlq"
+        target = t.dlq if t else dead_letter_topic(topic)
         if self._dlq is None:
             self._dlq = Producer(
                 {"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True, "acks": "all", "client.id": f"{self.name}-dlq"},

@@ -23,8 +23,8 @@ from contracts.compat.history import subject_dir, write_version
 from contracts.errors import ContractViolation
 from contracts.findings import Finding
 from contracts.registry.client import RegistryClient
-from contracts.registry.history import fetch_history, fetcher
 from contracts.registry.references import parse_with_references
+from contracts.registry.snapshot import fetch_history, fetcher
 
 
 @dataclass

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from contracts.record import avro_class, AvroRecord
+from contracts.record import AvroRecord, avro_class
 from contracts.types import StrictStr, TimestampMillis
 
 

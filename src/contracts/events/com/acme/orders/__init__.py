@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import Field
 
 from contracts.events.com.acme.common import Address, EventMetadata, Money
-from contracts.record import avro_class, AvroEnum, AvroRecord
+from contracts.record import AvroEnum, AvroRecord, avro_class
 from contracts.types import Int32, StrictStr
 
 

@@ -1,4 +1,4 @@
-"""Read a live registry's subjects and versions as a ``History`` for the gate."""
+"""A snapshot of a live registry: its subjects and versions as a ``History`` for the gate."""
 
 from __future__ import annotations
 

@@ -1,0 +1,88 @@
+"""The deployment check: every deployed consumer must read what every deployed producer writes.
+
+``deployments.toml`` says which version of each subject every service was built with;
+the candidates in ``schemas/`` count as what the next deploy of the catalog's
+producers and consumers will use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from contracts import schema as s
+from contracts.catalog import Catalog
+from contracts.compat.checker import Checker
+from contracts.compat.history import DEPLOYMENT_RULES, History
+from contracts.compat.rules import describe
+from contracts.compat.states import SubjectState
+from contracts.findings import Finding
+
+
+def deployment_findings(catalog: Catalog, history: History, checker: Checker, states: Sequence[SubjectState]) -> list[Finding]:
+    """Every deployed consumer must read what every deployed producer writes, candidates included."""
+    findings: list[Finding] = []
+    for state in states:
+        sub = state.subject
+        topic = catalog.topics[sub.topic]
+        # (service, version label, version number or None for the candidate, schema)
+        writers: list[tuple[str, int | None, s.Schema]] = []
+        readers: list[tuple[str, int | None, s.Schema]] = []
+        for d in history.deployments:
+            for role, bucket in (("produces", writers), ("consumes", readers)):
+                number = getattr(d, role).get(sub.name)
+                if number is None:
+                    continue
+                version = history.version(sub.name, number)
+                if version is None:
+                    findings.append(
+                        Finding(
+                            rule=DEPLOYMENT_RULES[0],
+                            message=f"{d.service} is deployed with v{number} of {sub.name}, which is not in compatibility/subjects/.",
+                            file=str(history.root / "deployments.toml"),
+                            subject=sub.name,
+                            category="deployment",
+                        )
+                    )
+                    continue
+                bucket.append((d.service, number, version.schema))
+        if state.changed:
+            cand = state.next_version
+            writers += [(svc, None, sub.schema) for svc in topic.producers]
+            readers += [(svc, None, sub.schema) for svc in topic.consumers]
+        else:
+            cand = state.latest
+        seen: set[tuple[str, int | None, str, int | None, str, str]] = set()
+        for rsvc, rver, rschema in readers:
+            for wsvc, wver, wschema in writers:
+                if rver is None and wver is None:
+                    continue  # both rebuilt from schemas/: the same schema
+                if rver is not None and wver is not None and rver == wver:
+                    continue
+                rnum = rver if rver is not None else cand
+                wnum = wver if wver is not None else cand
+                for inc in checker.check(rschema, wschema):
+                    desc = describe(inc, reader_is_new=rnum > wnum)
+                    key = (rsvc, rver, wsvc, wver, desc.rule, inc.path)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    rlabel = f"built on v{rver}" if rver is not None else f"rebuilt on candidate v{cand}"
+                    wlabel = f"v{wver}" if wver is not None else f"candidate v{cand}"
+                    msg = (
+                        f"{rsvc} (consumer, {rlabel}) cannot read {sub.schema.name} {wlabel} written by {wsvc}: "
+                        f"{desc.what}."
+                    )
+                    findings.append(
+                        Finding(
+                            rule=desc.rule,
+                            message=msg,
+                            file=sub.file,
+                            path=inc.path or None,
+                            subject=sub.name,
+                            old_version=min(rnum, wnum),
+                            new_version=max(rnum, wnum),
+                            category="deployment",
+                            services=(rsvc,),
+                        )
+                    )
+    return findings

@@ -1,0 +1,40 @@
+"""Where each subject stands: its candidate schema from ``schemas/`` against its latest published version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from contracts import schema as s
+from contracts.catalog import Catalog, Subject
+from contracts.compat.history import History
+
+
+@dataclass
+class SubjectState:
+    """Where a subject stands: its candidate schema and whether it differs from the latest version."""
+
+    subject: Subject
+    candidate_json: Any
+    latest: int  # 0 when nothing is published
+    changed: bool
+
+    @property
+    def next_version(self) -> int:
+        return self.latest + 1 if self.changed else self.latest
+
+
+
+def subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
+    with s.bulk():
+        return _subject_states(catalog, history)
+
+
+def _subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
+    out = []
+    for subject in catalog.subjects():
+        candidate_json = s.to_json(subject.schema)
+        versions = history.versions(subject.name)
+        changed = not versions or versions[-1].raw != candidate_json
+        out.append(SubjectState(subject, candidate_json, versions[-1].number if versions else 0, changed))
+    return out
