@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from codegen import generate
+from contracts.codegen import generate
 
 N_SCHEMAS = 500
 N_NAMESPACES = 10

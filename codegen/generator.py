@@ -10,10 +10,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen.naming import decide_names
-from codegen.render import PACKAGE, Renderer, module_of
 from contracts.catalog import Catalog, load_catalog
 from contracts.schema import NamedSchema
+
+from .naming import decide_names
+from .render import PACKAGE, Renderer, module_of
 
 GENERATOR_VERSION = "1"
 _CACHE_FILE = "codegen.json"

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from codegen.naming import Naming
 from contracts import schema as s
+
+from .naming import Naming
 
 PACKAGE = "contracts.events"
 HEADER = (
@@ -289,10 +290,17 @@ def _imports(imports: dict[str, set[str]]) -> str:
     third = {"pydantic"}
     groups: list[list[str]] = [[], [], []]
     for module in sorted(imports):
-        names = ", ".join(sorted(imports[module], key=lambda n: (n.split(" ")[0].lower(), n)))
+        names = ", ".join(sorted(imports[module], key=_import_order))
         line = f"from {module} import {names}"
         groups[0 if module in stdlib else 1 if module in third else 2].append(line)
     return "\n\n".join("\n".join(g) for g in groups if g) + "\n"
+
+
+def _import_order(name: str) -> tuple[int, str, str]:
+    """isort's order by type, as ruff applies it: CONSTANTS, then Classes, then other names, each alphabetically."""
+    bare = name.split(" ")[0]
+    kind = 0 if bare.isupper() and len(bare) > 1 else 1 if bare[:1].isupper() else 2
+    return kind, bare.lower(), bare
 
 
 def _record_order(records: list[s.Record]) -> list[s.Record]:

@@ -9,9 +9,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from contracts.codegen import generate
 from hypothesis import HealthCheck, settings
 
-from codegen import generate
 from contracts.catalog import Catalog, load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,11 +6,11 @@ import json
 import shutil
 from pathlib import Path
 
+import contracts.codegen.generator as generator
 import pytest
 from click.testing import CliRunner
+from contracts.codegen import check, generate
 
-import codegen.generator as generator
-from codegen import check, generate
 from contracts.cli import main
 from contracts.errors import SchemaError
 from tests.conftest import ROOT, SCHEMAS

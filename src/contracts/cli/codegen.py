@@ -19,8 +19,8 @@ from contracts.errors import EXIT_VIOLATION
 @click.option("--force", is_flag=True, help="Ignore the content-hash cache.")
 def codegen(schemas: str | None, output: str | None, check: bool, force: bool) -> None:
     """Generate typed pydantic classes from the Avro schemas (atomic, deterministic, cached)."""
-    from codegen import check as check_tree
-    from codegen import generate
+    from contracts.codegen import check as check_tree
+    from contracts.codegen import generate
 
     config = load_config()
     src = Path(schemas) if schemas else config.schemas
