@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from contracts.registry.app import RegistryApp
 from contracts.registry.server import EmbeddedRegistry
-from contracts.registry.store import Store
+from contracts.registry.server.app import RegistryApp
+from contracts.registry.server.store import Store
 from contracts.schema import MAX_DEPTH
 
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}

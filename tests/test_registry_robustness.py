@@ -17,9 +17,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts.registry.app import RegistryApp
 from contracts.registry.server import EmbeddedRegistry
-from contracts.registry.store import Store
+from contracts.registry.server.app import RegistryApp
+from contracts.registry.server.store import Store
 
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 

@@ -145,3 +145,17 @@ def test_registry_refuses_subject_names_with_control_characters(reg: EmbeddedReg
     schema = json.dumps({"type": "record", "name": "Nul", "fields": [{"name": "a", "type": "string"}]})
     r = requests.post(f"{reg.url}/subjects/a%00b/versions", json={"schema": schema})
     assert r.status_code == 422 and r.json()["error_code"] == 42208
+
+
+def test_push_through_the_in_process_transport_matches_http(project: Path, reg: EmbeddedRegistry) -> None:
+    from contracts.catalog import load_catalog
+    from contracts.registry.client import RegistryClient
+    from contracts.registry.server import AppTransport, RegistryApp, Store
+    from contracts.registry.sync import push
+
+    catalog = load_catalog(project / "schemas")
+    over_http = push(RegistryClient(reg.url), catalog)
+    app = RegistryApp(Store())
+    in_process = push(RegistryClient("app://embedded", transport=AppTransport(app)), catalog)
+    assert [str(c) for c in in_process] == [str(c) for c in over_http]
+    assert RegistryClient("app://embedded", transport=AppTransport(app)).subjects() == RegistryClient(reg.url).subjects()

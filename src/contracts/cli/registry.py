@@ -33,7 +33,7 @@ def _client_options(f: F) -> F:
 def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
     """Serve the embedded Confluent-compatible schema registry until interrupted."""
     from contracts.registry.server import EmbeddedRegistry, default_data_path
-    from contracts.registry.store import StoreError
+    from contracts.registry.server.store import StoreError
 
     path = data or str(default_data_path())
     credentials = read_auth(auth)

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import base64
 import json
-import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from contracts.errors import BadInputError, ContractsError, InfrastructureError
 from contracts.redaction import redact, split_userinfo
+from contracts.registry.transport import CONTENT_TYPE, HTTPTransport, Request, Response, Transport
 from contracts.retry import RetryPolicy
 
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
 
 
@@ -55,6 +52,7 @@ class RegistryClient:
     Credentials come from ``auth`` or else from the URL's user info; either way ``url`` (and every
     message) shows the URL without them. ``cert``/``key`` are a client certificate for mutual TLS.
     ``retry`` says how often a transient failure is tried again (default: 3 more times, 0.2 s apart, doubling).
+    ``transport`` replaces HTTP (``contracts.registry.server.AppTransport`` calls an app in process).
     """
 
     def __init__(
@@ -68,73 +66,67 @@ class RegistryClient:
         retry: RetryPolicy | None = None,
         cert: str | None = None,
         key: str | None = None,
+        transport: Transport | None = None,
     ) -> None:
         url, userinfo = split_userinfo(url)
-        if not url.startswith(("http://", "https://")):
+        if transport is None and not url.startswith(("http://", "https://")):
             raise BadInputError(f"registry URL must start with http:// or https://, not {redact(url)!r}")
         auth = auth or userinfo
         self.url = url.rstrip("/")
-        self.timeout = timeout
         self._delays = (retry or RetryPolicy(attempts=4, initial_backoff=0.2)).delays()
         self._headers = {"Accept": f"{CONTENT_TYPE}, application/json", "Content-Type": CONTENT_TYPE}
         if auth:
             self._headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
-        self._ssl: ssl.SSLContext | None = None
-        if self.url.startswith("https://"):
+        if transport is None:
             try:
-                self._ssl = ssl.create_default_context(cafile=ca_location)
-                if cert:
-                    self._ssl.load_cert_chain(cert, key)
-            except (OSError, ssl.SSLError) as exc:
-                raise BadInputError(f"TLS files for {self.url} cannot be used: {getattr(exc, 'strerror', None) or exc}") from exc
-            if not verify:
-                self._ssl.check_hostname = False
-                self._ssl.verify_mode = ssl.CERT_NONE
+                transport = HTTPTransport(self.url, timeout=timeout, ca_location=ca_location, verify=verify, cert=cert, key=key)
+            except ValueError as exc:
+                raise BadInputError(str(exc)) from exc
+        self._transport = transport
 
     def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        url = self.url + path
+        target = path
         if params:
-            url += "?" + urllib.parse.urlencode({k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()})
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method, headers=self._headers)
+            target += "?" + urllib.parse.urlencode({k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()})
+        request = Request(method, target, self._headers, json.dumps(body).encode() if body is not None else None)
         for attempt in range(len(self._delays) + 1):
             last = attempt == len(self._delays)
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as resp:
-                    raw = resp.read()
-                return json.loads(raw) if raw else None
-            except urllib.error.HTTPError as exc:
-                if exc.code not in _TRANSIENT_STATUS or last:
-                    raise self._http_error(exc, path) from exc
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                # A timeout already cost ``timeout`` seconds; repeating it would multiply an outage's wait.
-                if last or isinstance(reason, TimeoutError):
-                    raise InfrastructureError(f"registry {self.url} is unreachable: {reason}") from exc
+                response = self._transport.handle_request(request)
+            except TimeoutError as exc:  # it already cost the timeout: repeating it would multiply an outage's wait
+                raise InfrastructureError(f"registry {self.url} is unreachable: timed out") from exc
+            except OSError as exc:
+                if last:
+                    raise InfrastructureError(f"registry {self.url} is unreachable: {exc.strerror or exc}") from exc
+            else:
+                if response.status < 400:
+                    return json.loads(response.body) if response.body else None
+                if response.status not in _TRANSIENT_STATUS or last:
+                    raise self._http_error(response, path)
             time.sleep(self._delays[attempt])
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _http_error(self, exc: urllib.error.HTTPError, path: str) -> ContractsError:
-        raw = exc.read()
+    def _http_error(self, response: Response, path: str) -> ContractsError:
+        status, raw = response.status, response.body
         try:
             payload = json.loads(raw)
-            code, message = int(payload.get("error_code", exc.code)), str(payload.get("message", ""))
+            code, message = int(payload.get("error_code", status)), str(payload.get("message", ""))
         except (ValueError, AttributeError):
-            code, message = exc.code, raw.decode(errors="replace")[:200]
-        if exc.code == 401:
+            code, message = status, raw.decode(errors="replace")[:200]
+        if status == 401:
             given = "refused the credentials" if "Authorization" in self._headers else "requires credentials"
             return InfrastructureError(f"registry {self.url} {given} (HTTP 401): {AUTH_HINT}")
-        if exc.code == 403:
+        if status == 403:
             return InfrastructureError(f"registry {self.url} does not allow this for these credentials (HTTP 403)")
-        if exc.code == 404 and code == 404:  # no 404xx code: the path is not a registry API's
+        if status == 404 and code == 404:  # no 404xx code: the path is not a registry API's
             return RegistryError(
                 404, 404, f"{self.url}{path} is not a Schema Registry route: {self.url} does not look like a schema registry (check the URL and its path)"
             )
-        if exc.code >= 500 and code >= 500 and code not in (50001, 50002, 50003):
-            return InfrastructureError(f"registry {self.url} failed: HTTP {exc.code} {message}")
-        if exc.code in _TRANSIENT_STATUS:
-            return InfrastructureError(f"registry {self.url} is overloaded: HTTP {exc.code} {message}")
-        return RegistryError(exc.code, code, message)
+        if status >= 500 and code >= 500 and code not in (50001, 50002, 50003):
+            return InfrastructureError(f"registry {self.url} failed: HTTP {status} {message}")
+        if status in _TRANSIENT_STATUS:
+            return InfrastructureError(f"registry {self.url} is overloaded: HTTP {status} {message}")
+        return RegistryError(status, code, message)
 
     # -- subjects and versions ---------------------------------------------
     def subjects(self, *, deleted: bool = False) -> list[str]:

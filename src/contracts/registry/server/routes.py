@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts.levels import parse_level
-from contracts.registry.bodies import AssociationBody, BodyError, ConfigBody, ModeBody, parse_body
-from contracts.registry.core import (
+from contracts.registry.server.bodies import AssociationBody, BodyError, ConfigBody, ModeBody, parse_body
+from contracts.registry.server.core import (
     MODES,
     ApiError,
     RegistryCore,
@@ -20,7 +20,7 @@ from contracts.registry.core import (
     version_body,
     version_not_found,
 )
-from contracts.registry.store import GLOBAL, Association, Tx
+from contracts.registry.server.store import GLOBAL, Association, Tx
 
 Handler = Callable[[RegistryCore, Request], Any]
 

@@ -21,12 +21,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from contracts.registry.app import MAX_BODY, RegistryApp, Response
-from contracts.registry.store import Store
+from contracts.registry.server.app import MAX_BODY, RegistryApp, Response
+from contracts.registry.server.store import Store
+from contracts.registry.transport import CONTENT_TYPE
 from contracts.shutdown import stop_on_signals
 
 log = logging.getLogger("contracts.registry")
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+
 READ_TIMEOUT = 30.0  # seconds a connection may stay silent, idle or mid-request
 MAX_CONNECTIONS = 256  # open connections served at once; more are answered 503 and closed
 _BUSY = json.dumps({"error_code": 50003, "message": "Too many open connections; retry shortly"}).encode()

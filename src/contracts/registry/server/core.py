@@ -16,9 +16,9 @@ from contracts.compat.checker import Checker
 from contracts.compat.engine import VersionedSchema, check_level
 from contracts.errors import SchemaError
 from contracts.levels import DEFAULT_LEVEL, LEVELS
-from contracts.registry.bodies import MAX_ID, BodyError, SchemaBody, parse_body, subject_problem
-from contracts.registry.lru import WeightedLRU
-from contracts.registry.store import GLOBAL, Store, Tx, VersionRow
+from contracts.registry.server.bodies import MAX_ID, BodyError, SchemaBody, parse_body, subject_problem
+from contracts.registry.server.lru import WeightedLRU
+from contracts.registry.server.store import GLOBAL, Store, Tx, VersionRow
 
 log = logging.getLogger("contracts.registry")
 MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT")

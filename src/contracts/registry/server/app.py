@@ -12,8 +12,8 @@ import re
 import sqlite3
 import urllib.parse
 
-from contracts.registry.core import ApiError, RegistryCore, Request, Response
-from contracts.registry.routes import ROUTES, Handler
+from contracts.registry.server.core import ApiError, RegistryCore, Request, Response
+from contracts.registry.server.routes import ROUTES, Handler
 
 log = logging.getLogger("contracts.registry")
 MAX_BODY = 16 * 1024 * 1024  # the largest request body the server reads
