@@ -33,7 +33,7 @@ from contracts.codec import ReadPlan, codec_for, known_classes
 from contracts.errors import ContractsError, InfrastructureError
 from contracts.record import AvroRecord
 from contracts.redaction import redact
-from contracts.registry.references import parse_with_references
+from contracts.registry.references import RefCache, parse_with_references
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
@@ -64,7 +64,7 @@ def registry_client(url: str, **conf: Any) -> SchemaRegistryClient:
     return SchemaRegistryClient({"url": url, **conf})
 
 
-def _resolve_schema(client: SchemaRegistryClient, schema: Schema, cache: dict[tuple[str, int], s.Schema]) -> s.Schema:
+def _resolve_schema(client: SchemaRegistryClient, schema: Schema, cache: RefCache) -> s.Schema:
     """Parse a registered schema, loading its references (other subjects' versions) first."""
 
     def fetch(subject: str, version: int) -> tuple[str, list[tuple[str, int]]]:
@@ -108,7 +108,7 @@ class EventSerializer:
         self.version = version
         self._writers: dict[tuple[type[AvroRecord], str], _Writer] = {}
         self._topics: dict[type[AvroRecord], str] = {}
-        self._refs: dict[tuple[str, int], s.Schema] = {}
+        self._refs: RefCache = {}
         self._lock = threading.Lock()
 
     def subject_for(self, cls: type[AvroRecord], topic: str) -> str:
@@ -196,7 +196,7 @@ class EventDeserializer:
         self._classes = {c.__avro_fullname__: c for c in classes} if classes else None
         self._preferred: dict[str, type[AvroRecord]] = {}
         self._readers: dict[int, ReadPlan] = {}
-        self._refs: dict[tuple[str, int], s.Schema] = {}
+        self._refs: RefCache = {}
         self._lock = threading.Lock()
 
     def prefer(self, cls: type[AvroRecord]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from contracts import schema as s
 from contracts.compat.history import History, Version
 from contracts.registry.client import RegisteredSchema, RegistryClient
-from contracts.registry.references import Fetch, parse_with_references
+from contracts.registry.references import Fetch, RefCache, parse_with_references
 
 
 def fetcher(client: RegistryClient) -> Fetch:
@@ -20,7 +20,7 @@ def fetcher(client: RegistryClient) -> Fetch:
     return fetch
 
 
-def parse_registered(client: RegistryClient, registered: RegisteredSchema, cache: dict[tuple[str, int], s.Schema] | None = None) -> s.Schema:
+def parse_registered(client: RegistryClient, registered: RegisteredSchema, cache: RefCache | None = None) -> s.Schema:
     """Parse a registered schema with its references."""
     refs = [(r["subject"], int(r["version"])) for r in registered.references]
     return parse_with_references(registered.schema, refs, fetcher(client), cache, file=f"registry:{registered.subject}/v{registered.version}")
@@ -29,7 +29,7 @@ def parse_registered(client: RegistryClient, registered: RegisteredSchema, cache
 def fetch_history(client: RegistryClient, subjects: Iterable[str]) -> History:
     """The versions of ``subjects`` as the registry has them."""
     history = History(Path("<registry>"))
-    cache: dict[tuple[str, int], s.Schema] = {}
+    cache: RefCache = {}
     for subject in subjects:
         versions = []
         for number in client.versions(subject):

@@ -16,6 +16,7 @@ from contracts.compat.checker import Checker
 from contracts.compat.engine import VersionedSchema, check_level
 from contracts.errors import SchemaError
 from contracts.levels import DEFAULT_LEVEL, LEVELS
+from contracts.registry.references import reference_names
 from contracts.registry.server.bodies import MAX_ID, BodyError, SchemaBody, parse_body, subject_problem
 from contracts.registry.server.lru import WeightedLRU
 from contracts.registry.server.store import GLOBAL, Store, Tx, VersionRow
@@ -110,15 +111,13 @@ class RegistryCore:
         return parsed, names
 
     def reference_names(self, tx: Tx, refs: list[dict[str, Any]]) -> dict[str, s.NamedSchema]:
-        names: dict[str, s.NamedSchema] = {}
-        for ref in refs:
-            row = tx.version(ref["subject"], ref["version"])
+        def load(subject: str, version: int) -> tuple[s.Schema, dict[str, s.NamedSchema]]:
+            row = tx.version(subject, version)
             if row is None:
-                raise ApiError(422, 42201, f"Invalid schema: reference {ref.get('name')} to {ref['subject']} version {ref['version']} not found")
-            parsed, ref_names = self.load(tx, row.schema_id)
-            names.update(ref_names)
-            names.update({t.fullname: t for t in s.walk_named(parsed)})
-        return names
+                raise ApiError(422, 42201, f"Invalid schema: reference to {subject} version {version} not found")
+            return self.load(tx, row.schema_id)
+
+        return reference_names([(r["subject"], r["version"]) for r in refs], load)
 
     def parse(self, tx: Tx, request: Request) -> tuple[Parsed, SchemaBody]:
         try:
