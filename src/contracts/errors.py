@@ -74,6 +74,19 @@ class InfrastructureError(ContractsError):
     exit_code = EXIT_INFRASTRUCTURE
 
 
+TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
+"""HTTP answers worth retrying: the server is overloaded or a proxy lost it."""
+
+
+def status_is_infrastructure(status: int) -> bool:
+    """Whether an HTTP answer from a registry says it cannot serve us (exit 3), not that the request was wrong.
+
+    Credentials refused, overload and server failures are the infrastructure's; every other
+    4xx is about the request. One rule for the CLI's client and the serializers alike.
+    """
+    return status in (401, 403) or status in TRANSIENT_STATUS or status >= 500
+
+
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_INFRASTRUCTURE",

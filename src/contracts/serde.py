@@ -30,7 +30,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from contracts import schema as s
 from contracts.catalog import Catalog, subject_name
 from contracts.codec import ReadPlan, codec_for, known_classes
-from contracts.errors import ContractsError, InfrastructureError
+from contracts.errors import ContractsError, InfrastructureError, status_is_infrastructure
 from contracts.record import AvroRecord
 from contracts.redaction import redact
 from contracts.registry.references import RefCache, parse_with_references
@@ -145,7 +145,7 @@ class EventSerializer:
             try:
                 schema_id = self._find(subject, own, cls)
             except SchemaRegistryError as exc:
-                if exc.http_status_code in (401, 403) or exc.http_status_code >= 500:
+                if status_is_infrastructure(exc.http_status_code):
                     raise InfrastructureError(f"schema registry refused or failed for {subject}: {redact(str(exc))}") from exc
                 raise SerializationError(f"schema registry error for subject {subject}: {redact(str(exc))}") from exc
             except (OSError, ConnectionError) as exc:

@@ -16,12 +16,16 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.errors import BadInputError, ContractsError, InfrastructureError
+from contracts.errors import (
+    TRANSIENT_STATUS,
+    BadInputError,
+    ContractsError,
+    InfrastructureError,
+    status_is_infrastructure,
+)
 from contracts.redaction import redact, split_userinfo
 from contracts.registry.transport import CONTENT_TYPE, HTTPTransport, Request, Response, Transport
 from contracts.retry import RetryPolicy
-
-_TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
 
 
 class RegistryError(ContractsError):
@@ -101,7 +105,7 @@ class RegistryClient:
             else:
                 if response.status < 400:
                     return json.loads(response.body) if response.body else None
-                if response.status not in _TRANSIENT_STATUS or last:
+                if response.status not in TRANSIENT_STATUS or last:
                     raise self._http_error(response, path)
             time.sleep(self._delays[attempt])
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -122,10 +126,10 @@ class RegistryClient:
             return RegistryError(
                 404, 404, f"{self.url}{path} is not a Schema Registry route: {self.url} does not look like a schema registry (check the URL and its path)"
             )
-        if status >= 500 and code >= 500 and code not in (50001, 50002, 50003):
-            return InfrastructureError(f"registry {self.url} failed: HTTP {status} {message}")
-        if status in _TRANSIENT_STATUS:
+        if status in TRANSIENT_STATUS:
             return InfrastructureError(f"registry {self.url} is overloaded: HTTP {status} {message}")
+        if status_is_infrastructure(status):
+            return InfrastructureError(f"registry {self.url} failed: HTTP {status} {message}")
         return RegistryError(status, code, message)
 
     # -- subjects and versions ---------------------------------------------
