@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(frozen=True)
 class RetryPolicy:
     """Attempts in all and the backoff between them (exponential, capped)."""
 

@@ -51,13 +51,13 @@ def format_option(f: F) -> F:
     )(f)
 
 
-def schemas_option(f: F) -> F:
-    return click.option(
-        "--schemas",
-        type=click.Path(file_okay=False, path_type=str),
-        default=None,
-        help="Schemas folder (default: [tool.contracts] schemas, or ./schemas).",
-    )(f)
+def folder_option(name: str, help: str) -> Callable[[F], F]:
+    """A ``--NAME`` option naming a folder (default ``None``: the project's configuration decides)."""
+    return click.option(f"--{name}", type=click.Path(file_okay=False, path_type=str), default=None, help=help)
+
+
+schemas_option = folder_option("schemas", "Schemas folder (default: [tool.contracts] schemas, or ./schemas).")
+history_option = folder_option("history", "Published history folder (default: [tool.contracts] compatibility, or ./compatibility).")
 
 
 AUTH_ENV = "CONTRACTS_SCHEMA_REGISTRY_AUTH"

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from contracts.catalog import Catalog, load_catalog
-from contracts.cli._common import F, format_option, make_client, registry_auth_options, schemas_option
+from contracts.cli._common import format_option, history_option, make_client, registry_auth_options, schemas_option
 from contracts.compat import RULES, load_history, run_gate
 from contracts.compat.history import History, write_version
 from contracts.config import load_config
@@ -22,15 +22,6 @@ def command() -> None:
     """Compatibility gate: check schemas/ against what has been published."""
 
 
-def _history_option(f: F) -> F:
-    return click.option(
-        "--history",
-        type=click.Path(file_okay=False, path_type=str),
-        default=None,
-        help="Published history folder (default: compatibility/).",
-    )(f)
-
-
 def _known_subjects(catalog: Catalog, subjects: tuple[str, ...]) -> None:
     for name in subjects:
         catalog.subject(name)  # raises for an unknown subject: exit 2
@@ -38,7 +29,7 @@ def _known_subjects(catalog: Catalog, subjects: tuple[str, ...]) -> None:
 
 @command.command("check")
 @schemas_option
-@_history_option
+@history_option
 @format_option
 @click.option("--against-registry", "registry", default=None, metavar="URL", help="Also check against a live registry's versions.")
 @click.option("--registry-only", is_flag=True, help="With --against-registry: ignore compatibility/ versions.")
@@ -106,7 +97,7 @@ def rules(fmt: str) -> None:
 
 @command.command("publish")
 @schemas_option
-@_history_option
+@history_option
 @format_option
 @click.option("--subject", "subjects", multiple=True, help="Only these subjects (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Say what would be published; write nothing.")

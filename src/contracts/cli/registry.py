@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
-from contracts.catalog import load_catalog
+from contracts.catalog import Catalog, load_catalog
 from contracts.cli._common import F, make_client, read_auth, registry_auth_options, schemas_option
 from contracts.config import REGISTRY_URL_ENV, load_config
 from contracts.errors import EXIT_VIOLATION, BadInputError
+from contracts.registry import sync
+from contracts.registry.client import RegistryClient
 
 log = logging.getLogger("contracts.registry")
 
@@ -18,6 +20,20 @@ log = logging.getLogger("contracts.registry")
 @click.group("registry")
 def command() -> None:
     """The embedded registry, and syncing schemas/ with any Confluent-compatible registry."""
+
+
+def _target(schemas: str | None, registry_url: str, tls: dict[str, str | None]) -> tuple[Catalog, RegistryClient]:
+    """The catalog to sync and the client of the registry to sync it with."""
+    return load_catalog(Path(schemas) if schemas else load_config().schemas), make_client(registry_url, **tls)
+
+
+def _report(pending: list[str], summary: str) -> None:
+    """Print what differs, then the summary; exit 1 when anything differs."""
+    for line in pending:
+        click.echo(line)
+    click.echo(summary)
+    if pending:
+        raise SystemExit(EXIT_VIOLATION)
 
 
 def _client_options(f: F) -> F:
@@ -52,17 +68,10 @@ def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
 @_client_options
 def plan(schemas: str | None, registry_url: str, **tls: str | None) -> None:
     """What `push` would change. Exit 0: nothing to do; 1: changes pending."""
-    from contracts.registry.sync import plan as make_plan
-
-    catalog = load_catalog(Path(schemas) if schemas else load_config().schemas)
-    changes = make_plan(make_client(registry_url, **tls), catalog)
-    if not changes:
-        click.echo(f"{registry_url} is up to date with schemas/")
-        return
-    for c in changes:
-        click.echo(f"  + {c}")
-    click.echo(f"{len(changes)} change(s) pending; `contracts registry push` applies them")
-    raise SystemExit(EXIT_VIOLATION)
+    catalog, client = _target(schemas, registry_url, tls)
+    changes = sync.plan(client, catalog)
+    summary = f"{len(changes)} change(s) pending; `contracts registry push` applies them"
+    _report([f"  + {c}" for c in changes], summary if changes else f"{registry_url} is up to date with schemas/")
 
 
 @command.command("push")
@@ -74,10 +83,8 @@ def push(schemas: str | None, registry_url: str, **tls: str | None) -> None:
     Checks each subject with the engine first and stops at the first
     incompatible one (exit 1), having changed nothing for it.
     """
-    from contracts.registry.sync import push as do_push
-
-    catalog = load_catalog(Path(schemas) if schemas else load_config().schemas)
-    done = do_push(make_client(registry_url, **tls), catalog, echo=lambda line: click.echo(f"  {line}"))
+    catalog, client = _target(schemas, registry_url, tls)
+    done = sync.push(client, catalog, echo=lambda line: click.echo(f"  {line}"))
     click.echo(f"{len(done)} change(s) pushed to {registry_url}" if done else f"{registry_url} already up to date")
 
 
@@ -86,16 +93,10 @@ def push(schemas: str | None, registry_url: str, **tls: str | None) -> None:
 @_client_options
 def diff(schemas: str | None, registry_url: str, **tls: str | None) -> None:
     """Show how schemas/ differs from each subject's latest version in the registry (exit 1 if it does)."""
-    from contracts.registry.sync import diff as make_diff
-
-    catalog = load_catalog(Path(schemas) if schemas else load_config().schemas)
-    diffs = make_diff(make_client(registry_url, **tls), catalog)
-    changed = [d for d in diffs if d.changed]
-    for d in changed:
-        click.echo(d.text)
-    click.echo(f"{len(changed)} of {len(diffs)} subject(s) differ")
-    if changed:
-        raise SystemExit(EXIT_VIOLATION)
+    catalog, client = _target(schemas, registry_url, tls)
+    diffs = sync.diff(client, catalog)
+    changed = [d.text for d in diffs if d.changed]
+    _report(changed, f"{len(changed)} of {len(diffs)} subject(s) differ")
 
 
 @command.command("pull")
@@ -105,12 +106,9 @@ def diff(schemas: str | None, registry_url: str, **tls: str | None) -> None:
 @click.option("--all", "all_subjects", is_flag=True, help="Every subject in the registry, not just the catalog's.")
 def pull(schemas: str | None, registry_url: str, history: str | None, all_subjects: bool, **tls: str | None) -> None:
     """Write the registry's subjects and versions into compatibility/ for the offline gate."""
-    from contracts.registry.sync import pull as do_pull
-
-    config = load_config()
-    catalog = load_catalog(Path(schemas) if schemas else config.schemas)
-    root = Path(history) if history else config.compatibility
-    written = do_pull(make_client(registry_url, **tls), catalog, root, all_subjects=all_subjects)
+    catalog, client = _target(schemas, registry_url, tls)
+    root = Path(history) if history else load_config().compatibility
+    written = sync.pull(client, catalog, root, all_subjects=all_subjects)
     for p in written:
         click.echo(f"  {p}")
     click.echo(f"wrote {len(written)} version file(s) under {root}")

@@ -11,26 +11,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from contracts.errors import Location, SchemaError
+from contracts.schema import model
 from contracts.schema.model import (
-    INTERNED,
-    LOGICAL_PHYSICAL,
     NO_DEFAULT,
-    PLAIN,
     PRIMITIVES,
-    SHARED,
-    Array,
-    Enum,
-    Field,
-    Fixed,
-    Map,
     NamedSchema,
-    Primitive,
     Record,
     Schema,
     Union,
     branch_key,
     fullname_of,
-    intern,
     walk_named,
 )
 
@@ -100,17 +90,17 @@ class SchemaParser:
         if type_ == "array":
             if "items" not in data:
                 raise self._error("array schema needs 'items'", file, path)
-            return intern(Array(self._parse(data["items"], namespace, file, f"{path}[]")))
+            return model.intern(model.Array(self._parse(data["items"], namespace, file, f"{path}[]")))
         if type_ == "map":
             if "values" not in data:
                 raise self._error("map schema needs 'values'", file, path)
-            return intern(Map(self._parse(data["values"], namespace, file, f"{path}{{}}")))
+            return model.intern(model.Map(self._parse(data["values"], namespace, file, f"{path}{{}}")))
         # {"type": "com.acme.Money"} is a reference written as an object.
         return self._reference(type_, namespace, file, path)
 
     def _reference(self, name: str, namespace: str, file: str | None, path: str) -> Schema:
         if name in PRIMITIVES:
-            return PLAIN[name]
+            return model.PLAIN[name]
         full = fullname_of(name, namespace)
         found = self.names.get(full) or (self.names.get(name) if "." not in name else None)
         if found is None:
@@ -125,17 +115,17 @@ class SchemaParser:
         short = [n for n in self.names if n.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]]
         suggestions = sorted(set(close) | set(short))
         suggestions += difflib.get_close_matches(name, sorted(PRIMITIVES), n=2, cutoff=0.6)
-        for logical in difflib.get_close_matches(name, sorted(LOGICAL_PHYSICAL), n=2, cutoff=0.6):
-            physical = sorted(LOGICAL_PHYSICAL[logical] - {"fixed"})[0]
+        for logical in difflib.get_close_matches(name, sorted(model.LOGICAL_PHYSICAL), n=2, cutoff=0.6):
+            physical = sorted(model.LOGICAL_PHYSICAL[logical] - {"fixed"})[0]
             suggestions.append(f'{{"type": "{physical}", "logicalType": "{logical}"}}')
         return f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
 
-    def _primitive(self, type_: str, data: Mapping[str, Any], file: str | None, path: str) -> Primitive:
+    def _primitive(self, type_: str, data: Mapping[str, Any], file: str | None, path: str) -> model.Primitive:
         if len(data) == 1:
-            return PLAIN[type_]
+            return model.PLAIN[type_]
         logical = data.get("logicalType")
         props = {k: v for k, v in data.items() if k not in ("type", "logicalType")}
-        if isinstance(logical, str) and type_ not in LOGICAL_PHYSICAL.get(logical, {type_}):
+        if isinstance(logical, str) and type_ not in model.LOGICAL_PHYSICAL.get(logical, {type_}):
             # The spec says invalid logical types are ignored; we keep that but
             # the type must then be treated as the plain primitive.
             logical = None
@@ -146,10 +136,10 @@ class SchemaParser:
             hash(key)
         except TypeError:  # a property holding a list or an object
             key = ("p", type_, logical if isinstance(logical, str) else None, json.dumps(props, sort_keys=True))
-        found = INTERNED.get(key)
+        found = model.INTERNED.get(key)
         if found is None:
-            found = INTERNED[key] = Primitive(type_, logical if isinstance(logical, str) else None, props)
-            SHARED.add(id(found))
+            found = model.INTERNED[key] = model.Primitive(type_, logical if isinstance(logical, str) else None, props)
+            model.SHARED.add(id(found))
         return found  # type: ignore[return-value]
 
     def _check_decimal(self, props: Mapping[str, Any], file: str | None, path: str, size: int | None) -> None:
@@ -243,7 +233,7 @@ class SchemaParser:
             raw_type = raw.get("type")
             if raw_type is None:
                 raise self._error(f"field '{fname}' needs a 'type'", file, fpath)
-            plain = PLAIN.get(raw_type) if isinstance(raw_type, str) else None
+            plain = model.PLAIN.get(raw_type) if isinstance(raw_type, str) else None
             ftype = plain if plain is not None else self._parse(raw_type, ns, file, fpath)
             faliases: Any = raw.get("aliases")
             if faliases is None:
@@ -256,10 +246,10 @@ class SchemaParser:
             doc = raw.get("doc")
             if doc is not None and not isinstance(doc, str):
                 raise self._error("'doc' must be a string", file, fpath)
-            append(Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, list(faliases), order))
+            append(model.Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, list(faliases), order))
         return record
 
-    def _enum(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> Enum:
+    def _enum(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> model.Enum:
         full, ns = self._define_name(data, namespace, file, path)
         symbols = data.get("symbols")
         if not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) for s in symbols):
@@ -274,11 +264,11 @@ class SchemaParser:
             raise self._error(
                 f"enum '{full}' default '{default}' is not one of its symbols", file, path, "INVALID_DEFAULT"
             )
-        enum = Enum(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, list(symbols), default)
+        enum = model.Enum(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, list(symbols), default)
         self.names[full] = enum
         return enum
 
-    def _fixed(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> Fixed:
+    def _fixed(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> model.Fixed:
         full, ns = self._define_name(data, namespace, file, path)
         size = data.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -289,13 +279,13 @@ class SchemaParser:
             self._check_decimal(props, file, path, size=size)
         elif (logical, size) not in (("duration", 12), ("uuid", 16)):
             logical = None
-        fixed = Fixed(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, size, logical, props)
+        fixed = model.Fixed(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, size, logical, props)
         self.names[full] = fixed
         return fixed
 
     def _union(self, data: list[Any], namespace: str, file: str | None, path: str) -> Union:
-        if all(isinstance(b, str) and b in PLAIN for b in data) and len(set(data)) == len(data):
-            found = INTERNED.get(("union", *(id(PLAIN[b]) for b in data)))
+        if all(isinstance(b, str) and b in model.PLAIN for b in data) and len(set(data)) == len(data):
+            found = model.INTERNED.get(("union", *(id(model.PLAIN[b]) for b in data)))
             if isinstance(found, Union):
                 return found
         branches: list[Schema] = []
@@ -310,7 +300,7 @@ class SchemaParser:
                 raise self._error(f"union has two branches of type '{key}'", file, bpath)
             keys.add(key)
             branches.append(branch)
-        return intern(Union(branches))
+        return model.intern(Union(branches))
 
 
 def parse_schema(data: Any, *, names: dict[str, NamedSchema] | None = None, file: str | None = None) -> Schema:
