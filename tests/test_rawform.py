@@ -84,12 +84,12 @@ def test_decimals_that_do_not_fit_are_refused(value: Decimal, problem: str) -> N
 
 def test_defaults_take_their_read_form() -> None:
     union_first_timestamp = s.Union([s.Primitive("long", "timestamp-millis"), s.Primitive("string")])
-    assert rf.read_form(s.Primitive("bytes"), "\u00ff\u0000", owned=True) == b"\xff\x00"
-    assert rf.read_form(s.Primitive("double"), "-Infinity", owned=True) == float("-inf")
-    assert rf.read_form(s.Primitive("long", "timestamp-millis"), 1000, owned=True) == 1000  # converted by the builder
+    assert rf.read_form(s.Primitive("bytes"), "\u00ff\u0000", stripped=True) == b"\xff\x00"
+    assert rf.read_form(s.Primitive("double"), "-Infinity", stripped=True) == float("-inf")
+    assert rf.read_form(s.Primitive("long", "timestamp-millis"), 1000, stripped=True) == 1000  # converted by the builder
     # inside a union of several branches fastavro converts, and so must the default
-    assert rf.read_form(union_first_timestamp, 1000, owned=True) == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
-    assert rf.read_form(s.Primitive("int", "time-millis"), 1, owned=False) == time(0, 0, 0, 1000)
+    assert rf.read_form(union_first_timestamp, 1000, stripped=True) == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
+    assert rf.read_form(s.Primitive("int", "time-millis"), 1, stripped=False) == time(0, 0, 0, 1000)
 
 
 def test_a_plain_writer_field_read_into_a_reader_union_keeps_the_readers_logical_type(tmp_path: Path, gen_root: Path) -> None:

@@ -47,7 +47,7 @@ class Codec:
         self.record = s.parse_schema(cls.__avro_schema__)
         if not isinstance(self.record, s.Record):
             raise TypeError(f"{cls.__name__}.__avro_schema__ is not a record schema")
-        # What the compiled builders read with: fastavro leaves most logical types raw (see _rawform).
+        # What the compiled builders read with: fastavro leaves most logical types raw (see rawform).
         self.raw_schema = rawform.raw_schema(self.record)
         # fullname -> python attribute name of each field
         by_alias = {(info.alias or name): name for name, info in cls.model_fields.items()}
@@ -153,7 +153,7 @@ class Codec:
         if found is not None:
             return found
         if self._compiling:
-            return self.decode_own if in_place else self.decode_trusted
+            return self.build_in_place if in_place else self.build
         return self._compile(in_place=in_place)
 
     def _compile_encoder(self) -> Callable[[AvroRecord], dict[str, Any]]:
@@ -193,7 +193,7 @@ class Codec:
             if isinstance(inner, s.Primitive):
                 converted = self._raw_expression(inner, "_v", key, scope)
                 return None if converted is None else f"(None if (_v := {item}) is None else {converted})"
-        encode = encoder(schema, self._lookup, raw=True, owned=True)
+        encode = encoder(schema, self._lookup, raw=True, stripped=True)
         if encode is identity:
             return None
         scope[key] = encode
@@ -227,7 +227,7 @@ class Codec:
             return self.cls.model_validate(values, by_name=True)
         return self.construct(values)
 
-    def decode_trusted(self, data: dict[str, Any]) -> AvroRecord:
+    def build(self, data: dict[str, Any]) -> AvroRecord:
         """``decode(data, validate=False)`` for what fastavro read with this class's schema as reader.
 
         fastavro fills every reader field and already turns logical types into
@@ -237,8 +237,8 @@ class Codec:
         """
         return self.compiled_builder(False)(data)
 
-    def decode_own(self, data: dict[str, Any]) -> AvroRecord:
-        """``decode_trusted`` for data written *and* read with exactly this class's schema.
+    def build_in_place(self, data: dict[str, Any]) -> AvroRecord:
+        """``build`` for data written *and* read with exactly this class's schema.
 
         fastavro's dict then holds the fields in schema order under their Avro names,
         so (unless a name needed a Python alias) it becomes the instance's ``__dict__``
@@ -299,7 +299,7 @@ class Codec:
         ``None`` when fastavro's value is already the model's. Helpers go into ``scope``
         under names starting with ``key``.
         """
-        if trusted_plain(schema, owned=True):
+        if trusted_plain(schema, stripped=True):
             return None
         if isinstance(schema, s.Enum):
             scope[key] = {m.value: m for m in self._resolve(schema.fullname)}
@@ -318,7 +318,7 @@ class Codec:
         if isinstance(schema, s.Primitive):
             scope[key] = rawform.converter(schema)
             return f"{key}({item})"
-        scope[key] = decoder(schema, self._lookup, owned=True)
+        scope[key] = decoder(schema, self._lookup, stripped=True)
         return f"{key}({item})"
 
     def construct(self, values: dict[str, Any]) -> AvroRecord:

@@ -33,14 +33,14 @@ class Lookup:
     codec_of: Callable[[Any], Any]
 
 
-def encoder(schema: s.Schema, lookup: Lookup, *, raw: bool = False, owned: bool = False) -> Converter:
+def encoder(schema: s.Schema, lookup: Lookup, *, raw: bool = False, stripped: bool = False) -> Converter:
     """Turn a model value into what fastavro writes.
 
-    ``raw``: for the codec's ``raw_schema`` (records in their raw form too); ``owned``: this
-    position's logical type is stripped there, so the value is converted here (see ``_rawform``).
+    ``raw``: for the codec's ``raw_schema`` (records in their raw form too); ``stripped``: this
+    position's logical type is stripped there, so the value is converted here (see ``rawform``).
     """
     if isinstance(schema, s.Primitive):
-        convert = rawform.unconverter(schema) if owned else None
+        convert = rawform.unconverter(schema) if stripped else None
         return convert or identity
     if isinstance(schema, s.Enum):
         return enum_value
@@ -53,26 +53,26 @@ def encoder(schema: s.Schema, lookup: Lookup, *, raw: bool = False, owned: bool 
             return lambda v: lookup.codec_of(type(v)).encode_raw(v)
         return lambda v: v.to_avro()
     if isinstance(schema, s.Array):
-        item = encoder(schema.items, lookup, raw=raw, owned=owned)
+        item = encoder(schema.items, lookup, raw=raw, stripped=stripped)
         if item is identity:
             return list
         return lambda v: [item(x) for x in v]
     if isinstance(schema, s.Map):
-        val = encoder(schema.values, lookup, raw=raw, owned=owned)
+        val = encoder(schema.values, lookup, raw=raw, stripped=stripped)
         if val is identity:
             return dict
         return lambda v: {k: val(x) for k, x in v.items()}
-    return _union_encoder(schema, lookup, raw=raw, owned=owned)
+    return _union_encoder(schema, lookup, raw=raw, stripped=stripped)
 
 
 def enum_value(v: Any) -> Any:
     return v.value if isinstance(v, PyEnum) else v
 
 
-def _union_encoder(union: s.Union, lookup: Lookup, *, raw: bool, owned: bool) -> Converter:
+def _union_encoder(union: s.Union, lookup: Lookup, *, raw: bool, stripped: bool) -> Converter:
     non_null = union.non_null
     if len(non_null) == 1:
-        inner = encoder(non_null[0], lookup, raw=raw, owned=owned)
+        inner = encoder(non_null[0], lookup, raw=raw, stripped=stripped)
         return lambda v: None if v is None else inner(v)
     pinned = len(non_null) > 1
     # Several branches keep their logical types in the raw schema: fastavro converts those.
@@ -145,14 +145,14 @@ def _matches(branch: s.Schema, v: Any) -> bool:
     return False
 
 
-def decoder(schema: s.Schema, lookup: Lookup, *, owned: bool = False) -> Converter:
+def decoder(schema: s.Schema, lookup: Lookup, *, stripped: bool = False) -> Converter:
     """Turn a value as fastavro reads it into the model's value.
 
-    ``owned``: the value was read with the codec's ``raw_schema``, where this position's
-    logical type was stripped (see ``_rawform``); otherwise fastavro converted it.
+    ``stripped``: the value was read with the codec's ``raw_schema``, where this position's
+    logical type was stripped (see ``rawform``); otherwise fastavro converted it.
     """
     if isinstance(schema, s.Primitive):
-        convert = rawform.converter(schema) if owned else None
+        convert = rawform.converter(schema) if stripped else None
         if convert is not None:
             return convert
         if schema.logical == "uuid":
@@ -189,20 +189,20 @@ def decoder(schema: s.Schema, lookup: Lookup, *, owned: bool = False) -> Convert
                 return v
             if not isinstance(v, dict):
                 raise ValueError(f"expected a {schema.fullname} record as a dict, got {type(v).__name__}")
-            return codecs[0].decode_trusted(v)
+            return codecs[0].build(v)
 
         return dec_record
     if isinstance(schema, s.Array):
-        item = decoder(schema.items, lookup, owned=owned)
+        item = decoder(schema.items, lookup, stripped=stripped)
         if item is identity:
             return list
         return lambda v: [item(x) for x in v]
     if isinstance(schema, s.Map):
-        val = decoder(schema.values, lookup, owned=owned)
+        val = decoder(schema.values, lookup, stripped=stripped)
         if val is identity:
             return dict
         return lambda v: {k: val(x) for k, x in v.items()}
-    return _union_decoder(schema, lookup, owned=owned)
+    return _union_decoder(schema, lookup, stripped=stripped)
 
 
 def untagged(v: Any) -> Any:
@@ -228,30 +228,30 @@ def needs_pinning(schema: s.Schema) -> bool:
     return visit(schema)
 
 
-def trusted_plain(schema: s.Schema, *, owned: bool) -> bool:
-    """Whether fastavro's value for ``schema`` is already what the model holds (``owned``: see ``_decoder``)."""
+def trusted_plain(schema: s.Schema, *, stripped: bool) -> bool:
+    """Whether fastavro's value for ``schema`` is already what the model holds (``stripped``: see ``decoder``)."""
     if isinstance(schema, s.Primitive):
-        return not owned or rawform.converter(schema) is None
+        return not stripped or rawform.converter(schema) is None
     if isinstance(schema, s.Fixed):
         return schema.logical != "uuid"
     if isinstance(schema, s.Array):
-        return trusted_plain(schema.items, owned=owned)
+        return trusted_plain(schema.items, stripped=stripped)
     if isinstance(schema, s.Map):
-        return trusted_plain(schema.values, owned=owned)
+        return trusted_plain(schema.values, stripped=stripped)
     if isinstance(schema, s.Union):
         if any(isinstance(b, s.Fixed) for b in schema.branches):
             return False  # a named branch may arrive tagged as (fullname, value)
         if schema.multi_branch:
             # fastavro converts logical branches here, unless the writer had the plain type
             return all(isinstance(b, s.Primitive) and rawform.converter(b) is None for b in schema.branches)
-        return all(trusted_plain(b, owned=owned) for b in schema.branches)
+        return all(trusted_plain(b, stripped=stripped) for b in schema.branches)
     return False
 
 
-def _union_decoder(union: s.Union, lookup: Lookup, *, owned: bool) -> Converter:
+def _union_decoder(union: s.Union, lookup: Lookup, *, stripped: bool) -> Converter:
     non_null = union.non_null
     if len(non_null) == 1:
-        inner = decoder(non_null[0], lookup, owned=owned)
+        inner = decoder(non_null[0], lookup, stripped=stripped)
         return lambda v: None if v is None else inner(v)
     by_name = {s.branch_key(b): decoder(b, lookup) for b in non_null}
     records = [b for b in non_null if isinstance(b, s.Record)]
@@ -277,7 +277,7 @@ def _union_decoder(union: s.Union, lookup: Lookup, *, owned: bool) -> Converter:
         for b in non_null:
             if _matches_raw(b, v):
                 return by_name[s.branch_key(b)](v)
-        # Still raw: the writer had a plain type here (its logical type stripped, see _rawform),
+        # Still raw: the writer had a plain type here (its logical type stripped, see rawform),
         # so convert as the reader's branch of that physical type says.
         for b, convert in raw_branches:
             if isinstance(v, PY_TYPES[b.type]) and not isinstance(v, bool):

@@ -203,7 +203,7 @@ def raw_schema(record: s.Record, *, with_defaults: bool = True) -> Any:
     ``with_defaults`` rewrites field defaults to their read form; a reader schema needs
     it, a writer schema (only its layout counts) does not.
     """
-    parsed: dict[str, Any] = fastavro.parse_schema(_strip(record, owned=True, defined=set()))  # type: ignore[assignment]
+    parsed: dict[str, Any] = fastavro.parse_schema(_strip(record, stripped=True, defined=set()))  # type: ignore[assignment]
     if with_defaults:
         by_name = {n.fullname: n for n in s.walk_named(record) if isinstance(n, s.Record)}
         copies = [parsed, *parsed.get("__named_schemas", {}).values()]
@@ -212,9 +212,9 @@ def raw_schema(record: s.Record, *, with_defaults: bool = True) -> Any:
     return parsed
 
 
-def _strip(schema: s.Schema, *, owned: bool, defined: set[str]) -> Any:
+def _strip(schema: s.Schema, *, stripped: bool, defined: set[str]) -> Any:
     if isinstance(schema, s.Primitive):
-        if owned and converter(schema) is not None:
+        if stripped and converter(schema) is not None:
             return schema.type
         return s.to_json(schema)
     if isinstance(schema, s.Record):
@@ -226,7 +226,7 @@ def _strip(schema: s.Schema, *, owned: bool, defined: set[str]) -> Any:
             out["aliases"] = list(schema.aliases)
         fields = []
         for f in schema.fields:
-            fj: dict[str, Any] = {"name": f.name, "type": _strip(f.type, owned=True, defined=defined)}
+            fj: dict[str, Any] = {"name": f.name, "type": _strip(f.type, stripped=True, defined=defined)}
             if f.has_default:
                 fj["default"] = f.default
             if f.aliases:
@@ -237,11 +237,11 @@ def _strip(schema: s.Schema, *, owned: bool, defined: set[str]) -> Any:
     if isinstance(schema, s.Enum | s.Fixed):
         return s.to_json(schema, defined=defined)
     if isinstance(schema, s.Array):
-        return {"type": "array", "items": _strip(schema.items, owned=owned, defined=defined)}
+        return {"type": "array", "items": _strip(schema.items, stripped=stripped, defined=defined)}
     if isinstance(schema, s.Map):
-        return {"type": "map", "values": _strip(schema.values, owned=owned, defined=defined)}
-    inner = owned and not schema.multi_branch
-    return [_strip(b, owned=inner, defined=defined) for b in schema.branches]
+        return {"type": "map", "values": _strip(schema.values, stripped=stripped, defined=defined)}
+    inner = stripped and not schema.multi_branch
+    return [_strip(b, stripped=inner, defined=defined) for b in schema.branches]
 
 
 def _patch_defaults(node: Any, records: dict[str, s.Record]) -> None:
@@ -257,7 +257,7 @@ def _patch_defaults(node: Any, records: dict[str, s.Record]) -> None:
         record = records[node["name"]]
         for fdict, f in zip(node["fields"], record.fields, strict=True):
             if "default" in fdict:
-                fdict["default"] = read_form(f.type, f.default, owned=True)
+                fdict["default"] = read_form(f.type, f.default, stripped=True)
             _patch_defaults(fdict["type"], records)
     elif kind == "array":
         _patch_defaults(node["items"], records)
@@ -265,10 +265,10 @@ def _patch_defaults(node: Any, records: dict[str, s.Record]) -> None:
         _patch_defaults(node["values"], records)
 
 
-def read_form(schema: s.Schema, value: Any, *, owned: bool) -> Any:
+def read_form(schema: s.Schema, value: Any, *, stripped: bool) -> Any:
     """A JSON default as fastavro would give it reading the same value from the wire."""
     if isinstance(schema, s.Union):
-        return read_form(schema.branches[0], value, owned=owned and not schema.multi_branch)
+        return read_form(schema.branches[0], value, stripped=stripped and not schema.multi_branch)
     if isinstance(schema, s.Primitive):
         raw: Any = value
         if schema.type in ("float", "double"):
@@ -277,19 +277,19 @@ def read_form(schema: s.Schema, value: Any, *, owned: bool) -> Any:
             raw = value.encode("latin-1")
         convert = converter(schema)
         # Where the logical type is kept, fastavro converts and so must the default.
-        return convert(raw) if convert is not None and not owned else raw
+        return convert(raw) if convert is not None and not stripped else raw
     if isinstance(schema, s.Fixed):
         raw = value.encode("latin-1")
         if schema.logical == "decimal":  # fastavro converts decimals on fixed itself
             return _decimal(int(schema.props.get("scale", 0)))(raw)
         return raw
     if isinstance(schema, s.Array):
-        return [read_form(schema.items, v, owned=owned) for v in value]
+        return [read_form(schema.items, v, stripped=stripped) for v in value]
     if isinstance(schema, s.Map):
-        return {k: read_form(schema.values, v, owned=owned) for k, v in value.items()}
+        return {k: read_form(schema.values, v, stripped=stripped) for k, v in value.items()}
     if isinstance(schema, s.Record):
         return {
-            f.name: read_form(f.type, value.get(f.name, f.default), owned=True)
+            f.name: read_form(f.type, value.get(f.name, f.default), stripped=True)
             for f in schema.fields
             if f.name in value or f.has_default
         }
