@@ -1,5 +1,5 @@
-"""Avro -> pydantic v2 code generation for contracts.events, built on datamodel-code-generator."""
+"""Avro -> pydantic v2 code generation into any package, built on datamodel-code-generator."""
 
-from .generator import GenerateResult, check, generate, render_package
+from .generator import MANIFEST, ForeignFilesError, GenerateResult, check, foreign_files, generate, render_package
 
-__all__ = ["GenerateResult", "check", "generate", "render_package"]
+__all__ = ["MANIFEST", "ForeignFilesError", "GenerateResult", "check", "foreign_files", "generate", "render_package"]

@@ -22,8 +22,21 @@ class ProjectConfig:
     schemas: Path
     compatibility: Path
     events: Path
+    package: str = "events"
     lint: LintConfig = field(default_factory=LintConfig)
     strict_logical_types: bool = False
+
+
+DEFAULT_PACKAGE = "events"
+
+
+def package_folder(root: Path, package: str) -> Path:
+    """Where ``package`` lives in a project: under ``src/`` when the project keeps its code there."""
+    parts = package.split(".")
+    src = root / "src"
+    if (src / parts[0]).is_dir() or (src.is_dir() and not (root / parts[0]).is_dir()):
+        return src.joinpath(*parts)
+    return root.joinpath(*parts)
 
 
 def load_config(start: Path | None = None) -> ProjectConfig:
@@ -60,7 +73,8 @@ def load_config(start: Path | None = None) -> ProjectConfig:
         root=root,
         schemas=root / spec.schemas,
         compatibility=root / spec.compatibility,
-        events=root / (spec.events or "src/contracts/events"),
+        events=root / spec.events if spec.events else package_folder(root, spec.package or DEFAULT_PACKAGE),
+        package=spec.package or DEFAULT_PACKAGE,
         lint=lint,
         strict_logical_types=spec.compat.strict_logical_types,
     )

@@ -2,40 +2,55 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import click
 
 from contracts.cli._common import schemas_option
-from contracts.config import load_config
-from contracts.errors import EXIT_VIOLATION
+from contracts.config import load_config, package_folder
+from contracts.errors import EXIT_VIOLATION, BadInputError
+
+_PACKAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @click.command("codegen")
 @schemas_option
-@click.option("--output", type=click.Path(file_okay=False, path_type=str), default=None, help="Generated package folder.")
+@click.option("--package", default=None, help="Import name of the generated package (default: [tool.contracts] package, or events).")
+@click.option("--output", type=click.Path(file_okay=False, path_type=str), default=None, help="Generated package folder (default: follows from the package).")
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 naming the files that are out of date.")
 @click.option("--force", is_flag=True, help="Ignore the content-hash cache.")
-def codegen(schemas: str | None, output: str | None, check: bool, force: bool) -> None:
-    """Generate typed pydantic classes from the Avro schemas (atomic, deterministic, cached)."""
+def codegen(schemas: str | None, package: str | None, output: str | None, check: bool, force: bool) -> None:
+    """Generate typed pydantic classes from the Avro schemas (atomic, deterministic, cached).
+
+    The generator owns its output folder: it refuses (exit 2) to write into a folder
+    holding files it did not generate, and never deletes them.
+    """
+    from contracts.codegen import ForeignFilesError
     from contracts.codegen import check as check_tree
     from contracts.codegen import generate
 
     config = load_config()
     src = Path(schemas) if schemas else config.schemas
-    out = Path(output) if output else config.events
+    name = package or config.package
+    if not _PACKAGE_NAME.match(name):
+        raise BadInputError(f"--package {name!r} is not a Python import name (dotted identifiers, like mypkg.events)")
+    out = Path(output) if output else config.events if package is None else package_folder(config.root, name)
     if check:
-        stale = check_tree(src, out)
+        stale = check_tree(src, out, name)
         if stale:
-            click.echo(f"generated code in {out} is out of date with {src}; run `make codegen`:", err=True)
+            click.echo(f"generated code in {out} is out of date with {src}; run `contracts codegen`:", err=True)
             for rel in stale:
                 click.echo(f"  {(out / rel).as_posix()}", err=True)
             raise SystemExit(EXIT_VIOLATION)
         click.echo(f"{out} is up to date with {src}")
         return
     started = time.perf_counter()
-    result = generate(src, out, cache_dir=config.root / ".contracts-cache", force=force)
+    try:
+        result = generate(src, out, cache_dir=config.root / ".contracts-cache", force=force, package=name)
+    except ForeignFilesError as exc:
+        raise BadInputError(str(exc)) from exc
     took = time.perf_counter() - started
     if result.cached:
         click.echo(f"{out}: up to date (cache hit, {took:.2f}s)")
