@@ -6,6 +6,7 @@ The corpus grows with each new input kind: add a case (what to break, the comman
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,22 @@ def _nested_record(depth: int) -> str:
 
 def _nothing(root: Path) -> None:
     pass
+
+
+def _remove(rel: str) -> Callable[[Path], None]:
+    def setup(root: Path) -> None:
+        target = root / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+
+    return setup
+
+
+def _empty_schemas(root: Path) -> None:
+    shutil.rmtree(root / "schemas")
+    (root / "schemas").mkdir()
 
 
 OVERRIDE = f'[[override]]\nsubject = "{CREATED}"\nversion = 3\nrule = "FIELD_REMOVED_WITHOUT_DEFAULT"\nreason = "migrated"\n'
@@ -134,6 +151,13 @@ CASES = [
          ["pyproject.toml", "tool.contracts.lint.per_path", "expected a table"]),
     Case("tool.contracts key typo", _write("pyproject.toml", '[tool.contracts]\nschema = "schemas"\n'), ["lint"], ["tool.contracts.schema", "did you mean 'schemas'"]),
     Case("pyproject.toml syntax", _write("pyproject.toml", "[tool.contracts\n"), ["lint"], ["pyproject.toml:1"]),
+    # the gate never passes on nothing
+    Case("no catalog.toml: compat check", _remove("schemas/catalog.toml"), ["compat", "check"], ["no catalog.toml", "contracts init"]),
+    Case("no catalog.toml: compat publish", _remove("schemas/catalog.toml"), ["compat", "publish"], ["no catalog.toml"]),
+    Case("no catalog.toml: lint", _remove("schemas/catalog.toml"), ["lint"], ["no catalog.toml"]),
+    Case("misnamed schemas folder", _nothing, ["compat", "check", "--schemas", "schema"], ["'schema' does not exist"]),
+    Case("no schemas at all", _empty_schemas, ["compat", "check"], ["no .avsc files"]),
+    Case("a catalog without topics", _write("schemas/catalog.toml", '[defaults]\ncompatibility = "BACKWARD"\n'), ["compat", "check"], ["names no topics"]),
     # flags
     Case("compat publish --subject nope", _nothing, ["compat", "publish", "--subject", "nope"], ["unknown subject 'nope'"]),
     Case("compat check --subject nope", _nothing, ["compat", "check", "--subject", "nope"], ["unknown subject 'nope'"]),

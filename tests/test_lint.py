@@ -101,6 +101,9 @@ def test_cli_reads_pyproject_and_exits_1(tmp_path: Path, monkeypatch: pytest.Mon
     root.mkdir(parents=True)
     (root / "Thing.avsc").write_text(json.dumps(_record(doc=None)))
     monkeypatch.chdir(tmp_path)
+    # lint never passes on nothing: without a catalog there is no topic to check (exit 2)
+    assert CliRunner().invoke(main, ["lint"]).exit_code == 2
+    (tmp_path / "schemas" / "catalog.toml").write_text('[topics.things]\nvalue = "acme.x.Thing"\nproducers = ["p"]\nconsumers = ["c"]\n')
     result = CliRunner().invoke(main, ["lint", "--format", "json"])
     assert result.exit_code == 1
     payload = json.loads(result.output)

@@ -85,6 +85,21 @@ class Catalog:
     default_compatibility: str = "BACKWARD"
     catalog_file: str | None = None
 
+    def require_contents(self) -> None:
+        """Refuse to check nothing: no schemas, no catalog or no topics is bad input (exit 2), never a pass."""
+        where = Location(file=str(self.root))
+        if not self.files:
+            raise SchemaError(f"no .avsc files under {self.root}; `contracts init` writes an example", where, "NO_SCHEMAS")
+        if self.catalog_file is None:
+            raise SchemaError(
+                f"no {CATALOG_FILE} in {self.root}: without it no topic or subject is known and the gate would check nothing; "
+                "`contracts init` writes one, or point --schemas (or [tool.contracts] schemas) at the folder that has it",
+                where,
+                "NO_CATALOG",
+            )
+        if not self.topics:
+            raise SchemaError("the catalog names no topics: the gate would check nothing", Location(file=self.catalog_file), "NO_CATALOG")
+
     def file_of(self, fullname: str) -> str:
         """The file (relative to the schemas root) that defines ``fullname``."""
         t = self.types[fullname]

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
+from contracts.catalog import Catalog, load_catalog
+from contracts.config import ProjectConfig, load_config
 from contracts.errors import EXIT_BAD_INPUT, BadInputError, ContractsError
 from contracts.findings import FORMATS
 from contracts.redaction import redact
@@ -88,3 +90,11 @@ def read_auth(value: str | None) -> str | None:
 
 def make_client(url: str, *, auth: str | None = None, ca_location: str | None = None, cert: str | None = None, key: str | None = None) -> RegistryClient:
     return RegistryClient(url, auth=read_auth(auth), ca_location=ca_location, cert=cert, key=key)
+
+
+def project_catalog(schemas: str | None) -> tuple[ProjectConfig, Catalog]:
+    """The project's configuration and its catalog, which must hold schemas and topics (exit 2 otherwise)."""
+    config = load_config()
+    catalog = load_catalog(Path(schemas) if schemas else config.schemas)
+    catalog.require_contents()
+    return config, catalog

@@ -27,9 +27,8 @@ def codegen(schemas: str | None, package: str | None, output: str | None, check:
     The generator owns its output folder: it refuses (exit 2) to write into a folder
     holding files it did not generate, and never deletes them.
     """
-    from contracts.codegen import ForeignFilesError
+    from contracts.codegen import ForeignFilesError, generate
     from contracts.codegen import check as check_tree
-    from contracts.codegen import generate
 
     config = load_config()
     src = Path(schemas) if schemas else config.schemas

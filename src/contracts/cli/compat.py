@@ -8,11 +8,17 @@ from pathlib import Path
 
 import click
 
-from contracts.catalog import Catalog, load_catalog
-from contracts.cli._common import format_option, history_option, make_client, registry_auth_options, schemas_option
+from contracts.catalog import Catalog
+from contracts.cli._common import (
+    format_option,
+    history_option,
+    make_client,
+    project_catalog,
+    registry_auth_options,
+    schemas_option,
+)
 from contracts.compat import RULES, load_history, run_gate
 from contracts.compat.history import History, write_version
-from contracts.config import load_config
 from contracts.errors import EXIT_VIOLATION
 from contracts.findings import Finding, render
 
@@ -53,8 +59,7 @@ def check(
     Exit 0 when all pass, 1 on any finding not accepted by an override,
     2 on bad input, 3 when the registry is unreachable.
     """
-    config = load_config()
-    catalog = load_catalog(Path(schemas) if schemas else config.schemas)
+    config, catalog = project_catalog(schemas)
     _known_subjects(catalog, subjects)
     hist = load_history(Path(history) if history else config.compatibility)
     strict = config.strict_logical_types if strict_logical_types is None else strict_logical_types
@@ -108,8 +113,7 @@ def publish(schemas: str | None, history: str | None, fmt: str, subjects: tuple[
     and no override in compatibility/overrides.toml accepts it. A subject's
     first version is always accepted.
     """
-    config = load_config()
-    catalog = load_catalog(Path(schemas) if schemas else config.schemas)
+    config, catalog = project_catalog(schemas)
     _known_subjects(catalog, subjects)
     root = Path(history) if history else config.compatibility
     hist: History = load_history(root)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from contracts.catalog import load_catalog
-from contracts.cli._common import schemas_option
-from contracts.config import load_config
+from contracts.cli._common import project_catalog, schemas_option
 from contracts.errors import EXIT_VIOLATION
 from contracts.findings import render
 from contracts.lint import RULES
@@ -35,8 +32,7 @@ def lint(schemas: str | None, fmt: str, list_rules: bool) -> None:
             for r in RULES:
                 click.echo(f"{r.id:<36} {r.category:<14} {r.summary}")
         return
-    config = load_config()
-    catalog = load_catalog(Path(schemas) if schemas else config.schemas)
+    config, catalog = project_catalog(schemas)
     findings = run_lint(catalog, config.lint)
     checked = [f.path for f in catalog.files]
     click.echo(render(findings, fmt, tool="lint", checked=checked))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from contracts.catalog import Catalog, load_catalog
-from contracts.cli._common import F, make_client, read_auth, registry_auth_options, schemas_option
+from contracts.catalog import Catalog
+from contracts.cli._common import F, make_client, project_catalog, read_auth, registry_auth_options, schemas_option
 from contracts.config import REGISTRY_URL_ENV, load_config
 from contracts.errors import EXIT_VIOLATION, BadInputError
 from contracts.registry import sync
@@ -24,7 +24,7 @@ def command() -> None:
 
 def _target(schemas: str | None, registry_url: str, tls: dict[str, str | None]) -> tuple[Catalog, RegistryClient]:
     """The catalog to sync and the client of the registry to sync it with."""
-    return load_catalog(Path(schemas) if schemas else load_config().schemas), make_client(registry_url, **tls)
+    return project_catalog(schemas)[1], make_client(registry_url, **tls)
 
 
 def _report(pending: list[str], summary: str) -> None:
