@@ -165,3 +165,30 @@ def test_rules_doc_lists_every_rule_with_example() -> None:
     doc = (ROOT / "docs/compatibility-rules.md").read_text()
     result = _run("compat", "rules", "--format", "markdown")
     assert result.output.strip() == doc.strip(), "regenerate: contracts compat rules --format markdown > docs/compatibility-rules.md"
+
+
+@pytest.mark.parametrize("fmt", ["json", "junit", "github", "markdown"])
+def test_parse_errors_come_out_in_the_chosen_format(project: Path, fmt: str) -> None:
+    # Regression: parse errors bypassed --format (plain stderr only), so CI showed no annotation.
+    broken = project / "schemas/com/acme/orders/Broken.avsc"
+    broken.write_text('{"type": "record",\n "name": "B",\n "fields": [],}\n')
+    result = _run("compat", "check", "--format", fmt)
+    assert result.exit_code == 2
+    out = result.output
+    if fmt == "json":
+        (finding,) = json.loads(out.split("\nerror:")[0])["findings"]
+        assert finding["rule"] == "INVALID_JSON" and finding["file"].endswith("Broken.avsc") and finding["line"] == 3
+    elif fmt == "github":
+        assert "::error file=schemas/com/acme/orders/Broken.avsc,line=3,title=INVALID_JSON::" in out
+    elif fmt == "junit":
+        assert 'type="INVALID_JSON"' in out
+    else:
+        assert "INVALID_JSON" in out and "Broken.avsc" in out
+
+
+def test_markdown_summary_names_what_each_finding_breaks(project: Path) -> None:
+    _edit(ORDER, _remove_total)
+    result = _run("compat", "check", "--format", "markdown")
+    assert result.exit_code == 1
+    assert f"### `{SUBJECT}`" in result.output
+    assert "**`FIELD_REMOVED_WITHOUT_DEFAULT`** on `total` (v1, v2 -> v3), breaks notifications-service, payments-service" in result.output

@@ -12,7 +12,10 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 from xml.etree import ElementTree as ET
 
-FORMATS = ("text", "json", "junit", "github")
+from contracts.errors import ContractsError, InfrastructureError, SchemaError
+from contracts.redaction import redact
+
+FORMATS = ("text", "json", "junit", "github", "markdown")
 
 
 @dataclass(frozen=True)
@@ -38,21 +41,24 @@ class Finding:
     def blocking(self) -> bool:
         return self.severity == "error"
 
+    def versions_label(self) -> str:
+        """``v1, v2 -> v3`` (grouped), ``v2 -> v3``, or empty when no versions are involved."""
+        if len(self.versions) > 1:
+            news = {new for _, new in self.versions}
+            if len(news) == 1:
+                return ", ".join(f"v{old}" for old, _ in self.versions) + f" -> v{next(iter(news))}"
+            return ", ".join(f"v{old} -> v{new}" for old, new in self.versions)
+        if self.old_version is not None or self.new_version is not None:
+            return f"v{self.old_version} -> v{self.new_version}"
+        return ""
+
     def where(self) -> str:
         parts = []
         if self.file:
             parts.append(self.file + (f":{self.line}" if self.line else ""))
         if self.subject:
-            versions = ""
-            if len(self.versions) > 1:
-                news = {new for _, new in self.versions}
-                if len(news) == 1:
-                    versions = " " + ", ".join(f"v{old}" for old, _ in self.versions) + f" -> v{next(iter(news))}"
-                else:
-                    versions = " " + ", ".join(f"v{old} -> v{new}" for old, new in self.versions)
-            elif self.old_version is not None or self.new_version is not None:
-                versions = f" v{self.old_version} -> {self.new_version}"
-            parts.append(f"subject {self.subject}{versions}")
+            versions = self.versions_label()
+            parts.append(f"subject {self.subject}" + (f" {versions}" if versions else ""))
         if self.path:
             parts.append(f"field {self.path}")
         return ", ".join(parts)
@@ -132,7 +138,40 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str, checked: Sequenc
         return _junit(findings, tool, checked)
     if fmt == "github":
         return "\n".join(_github(f) for f in findings)
+    if fmt == "markdown":
+        return _markdown(findings, tool, checked)
     return _text(findings, tool, checked)
+
+
+def error_finding(exc: ContractsError) -> Finding:
+    """A bad input or an outage as a finding, so that CI formats show it where they show findings."""
+    if isinstance(exc, SchemaError):
+        loc = exc.location
+        return Finding(rule=exc.rule, message=exc.message, file=loc.file, line=loc.line, path=loc.path, category="input")
+    if isinstance(exc, InfrastructureError):
+        return Finding(rule="UNREACHABLE", message=redact(str(exc)), category="infrastructure")
+    return Finding(rule="BAD_INPUT", message=redact(str(exc)), category="input")
+
+
+def _markdown(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> str:
+    """A summary for a CI step summary or a pull-request comment: by subject, naming what each finding breaks."""
+    errors = sum(f.blocking for f in findings)
+    lines = [f"## {tool}: {errors} error(s) in {len(checked)} checked" + (", all clear" if not findings else "")]
+    by_subject: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_subject.setdefault(f.subject or f.file or "(input)", []).append(f)
+    for subject in sorted(by_subject):
+        lines += ["", f"### `{subject}`", ""]
+        for f in by_subject[subject]:
+            where = f" on `{f.path}`" if f.path else ""
+            versions = f" ({f.versions_label()})" if f.versions_label() else ""
+            breaks = f", breaks {', '.join(f.services)}" if f.services else ""
+            state = "accepted by override" if not f.blocking else "error"
+            lines.append(f"- **`{f.rule}`**{where}{versions}{breaks} ({state}): {f.message}")
+            lines += [f"  - {d}" for d in f.details]
+            if f.reason:
+                lines.append(f"  - override reason: {f.reason}")
+    return "\n".join(lines) + "\n"
 
 
 def _text(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> str:

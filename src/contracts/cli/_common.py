@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from contracts.catalog import Catalog, load_catalog
 from contracts.config import ProjectConfig, load_config
-from contracts.errors import EXIT_BAD_INPUT, BadInputError, ContractsError
-from contracts.findings import FORMATS
+from contracts.errors import EXIT_BAD_INPUT, EXIT_VIOLATION, BadInputError, ContractsError
+from contracts.findings import FORMATS, error_finding, render
 from contracts.redaction import redact
 from contracts.registry.client import RegistryClient
 from contracts.shutdown import Stopped
@@ -42,6 +43,28 @@ class ContractsGroup(click.Group):
             sys.exit(130)
 
 
+def errors_in_format(tool: str) -> Callable[[F], F]:
+    """Bad input and outages also come out in the command's ``--format`` (json, junit, github, markdown).
+
+    The error line still goes to stderr and the exit code stays 2 or 3; CI then shows an
+    annotation (file, line, rule) for a schema that does not parse, as it does for a finding.
+    """
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except ContractsError as exc:
+                if kwargs.get("fmt", "text") != "text" and exc.exit_code != EXIT_VIOLATION:
+                    click.echo(render([error_finding(exc)], kwargs["fmt"], tool=tool))
+                raise
+
+        return cast(F, run)
+
+    return wrap
+
+
 def format_option(f: F) -> F:
     return click.option(
         "--format",
@@ -49,7 +72,7 @@ def format_option(f: F) -> F:
         type=click.Choice(FORMATS),
         default="text",
         show_default=True,
-        help="Output: human text, JSON, JUnit XML, or GitHub workflow annotations.",
+        help="Output: human text, JSON, JUnit XML, GitHub workflow annotations, or a markdown summary (for $GITHUB_STEP_SUMMARY).",
     )(f)
 
 

@@ -10,6 +10,7 @@ import click
 
 from contracts.catalog import Catalog
 from contracts.cli._common import (
+    errors_in_format,
     format_option,
     history_option,
     make_client,
@@ -43,6 +44,7 @@ def _known_subjects(catalog: Catalog, subjects: tuple[str, ...]) -> None:
 @click.option("--subject", "subjects", multiple=True, help="Only these subjects (repeatable).")
 @click.option("--no-deployments", is_flag=True, help="Skip the producer/consumer deployment check.")
 @registry_auth_options
+@errors_in_format("compat")
 def check(
     schemas: str | None,
     history: str | None,
@@ -106,6 +108,7 @@ def rules(fmt: str) -> None:
 @format_option
 @click.option("--subject", "subjects", multiple=True, help="Only these subjects (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Say what would be published; write nothing.")
+@errors_in_format("compat")
 def publish(schemas: str | None, history: str | None, fmt: str, subjects: tuple[str, ...], dry_run: bool) -> None:
     """Append each changed schema as the next version of its subject.
 

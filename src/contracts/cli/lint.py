@@ -6,7 +6,7 @@ import json
 
 import click
 
-from contracts.cli._common import project_catalog, schemas_option
+from contracts.cli._common import errors_in_format, project_catalog, schemas_option
 from contracts.errors import EXIT_VIOLATION
 from contracts.findings import render
 from contracts.lint import RULES
@@ -20,6 +20,7 @@ from contracts.lint import lint as run_lint
     help="Output format (markdown: with --list-rules, the docs page).",
 )
 @click.option("--list-rules", is_flag=True, help="List the lint rules and exit.")
+@errors_in_format("lint")
 def lint(schemas: str | None, fmt: str, list_rules: bool) -> None:
     """Parse every schema and the catalog, and check the lint rules."""
     if list_rules:
