@@ -192,3 +192,27 @@ def test_markdown_summary_names_what_each_finding_breaks(project: Path) -> None:
     assert result.exit_code == 1
     assert f"### `{SUBJECT}`" in result.output
     assert "**`FIELD_REMOVED_WITHOUT_DEFAULT`** on `total` (v1, v2 -> v3), breaks notifications-service, payments-service" in result.output
+
+
+def _git(cwd: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_against_git_checks_schemas_at_a_ref(project: Path) -> None:
+    shutil.rmtree(project / "compatibility")  # a team that keeps no history
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", ".")
+    _git(project, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "schemas")
+    assert _run("compat", "check", "--against-git", "main").exit_code == 0
+    _edit(ORDER, lambda d: d["fields"].append({"name": "coupon", "type": ["null", "string"], "default": None}))
+    assert _run("compat", "check", "--against-git", "HEAD").exit_code == 0, "a compatible change passes"
+    _edit(ORDER, _remove_total)
+    result = _run("compat", "check", "--against-git", "HEAD", "--format", "json")
+    assert result.exit_code == 1
+    (finding,) = json.loads(result.output)["findings"]
+    assert finding["rule"] == "FIELD_REMOVED_WITHOUT_DEFAULT" and finding["path"] == "total" and finding["subject"] == SUBJECT
+    assert "still on HEAD" in finding["message"] and "this change" in finding["message"]
+    missing = _run("compat", "check", "--against-git", "origin/main")
+    assert missing.exit_code == 2 and "git fetch" in missing.output

@@ -40,6 +40,7 @@ def _known_subjects(catalog: Catalog, subjects: tuple[str, ...]) -> None:
 @format_option
 @click.option("--against-registry", "registry", default=None, metavar="URL", help="Also check against a live registry's versions.")
 @click.option("--registry-only", is_flag=True, help="With --against-registry: ignore compatibility/ versions.")
+@click.option("--against-git", "git_ref", default=None, metavar="REF", help="Check against the schemas at a git ref (main, origin/main, a tag) instead of compatibility/.")
 @click.option("--strict-logical-types", is_flag=True, default=None, help="Report decimal scale/precision and time unit changes.")
 @click.option("--subject", "subjects", multiple=True, help="Only these subjects (repeatable).")
 @click.option("--no-deployments", is_flag=True, help="Skip the producer/consumer deployment check.")
@@ -54,6 +55,7 @@ def check(
     strict_logical_types: bool | None,
     subjects: tuple[str, ...],
     no_deployments: bool,
+    git_ref: str | None,
     **tls: str | None,
 ) -> None:
     """Check every schema against its subject's history at the subject's level.
@@ -67,6 +69,14 @@ def check(
     strict = config.strict_logical_types if strict_logical_types is None else strict_logical_types
     findings: list[Finding] = []
     checked: list[str] = []
+    if git_ref:
+        from contracts.compat.against_git import check_against_git
+
+        findings = [f for f in check_against_git(catalog, git_ref, strict_logical_types=strict) if not subjects or f.subject in subjects]
+        click.echo(render(findings, fmt, tool="compat", checked=[s.name for s in catalog.subjects() if not subjects or s.name in subjects]))
+        if findings:
+            raise SystemExit(EXIT_VIOLATION)
+        return
     if not registry_only:
         result = run_gate(catalog, hist, strict_logical_types=strict, deployments=not no_deployments, subjects=subjects or None)
         findings += result.findings

@@ -39,6 +39,7 @@ def check_level(
     type_name: str | None = None,
     consumers_on: ServicesOn = _nobody,
     producers_on: ServicesOn = _nobody,
+    label: Callable[[int], str] = lambda number: f"v{number}",
 ) -> list[Finding]:
     """Findings for ``candidate`` as the next version of ``subject`` under ``level``.
 
@@ -55,13 +56,13 @@ def check_level(
             writers = _named(producers_on(old.number), "still written by")
             for inc in checker.check(candidate, old.schema):
                 d = describe(inc, reader_is_new=True)
-                msg = f"consumers using v{new_version} cannot read {name} v{old.number} data{writers}: {d.what}."
+                msg = f"consumers using {label(new_version)} cannot read {name} {label(old.number)} data{writers}: {d.what}."
                 findings.append(_finding(d.rule, d.category, msg, file, inc.path, subject, old.number, new_version))
         if rule.old_reads_new:
             readers = _named(consumers_on(old.number), "")
             for inc in checker.check(old.schema, candidate):
                 d = describe(inc, reader_is_new=False)
-                msg = f"consumers still on v{old.number}{readers} cannot read {name} data written with v{new_version}: {d.what}."
+                msg = f"consumers still on {label(old.number)}{readers} cannot read {name} data written with {label(new_version)}: {d.what}."
                 findings.append(_finding(d.rule, d.category, msg, file, inc.path, subject, old.number, new_version))
     return findings
 
