@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,8 @@ from contracts.registry.client import RegistryClient
 from contracts.shutdown import Stopped
 
 F = TypeVar("F", bound=Callable[..., Any])
+PACKAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+"""A Python import name: dotted identifiers (``mypkg.events``)."""
 
 
 class ContractsGroup(click.Group):

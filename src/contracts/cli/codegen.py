@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 import click
 
-from contracts.cli._common import schemas_option
+from contracts.cli._common import PACKAGE_NAME, schemas_option
 from contracts.config import load_config, package_folder
 from contracts.errors import EXIT_VIOLATION, BadInputError
-
-_PACKAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @click.command("codegen")
@@ -33,7 +30,7 @@ def codegen(schemas: str | None, package: str | None, output: str | None, check:
     config = load_config()
     src = Path(schemas) if schemas else config.schemas
     name = package or config.package
-    if not _PACKAGE_NAME.match(name):
+    if not PACKAGE_NAME.match(name):
         raise BadInputError(f"--package {name!r} is not a Python import name (dotted identifiers, like mypkg.events)")
     out = Path(output) if output else config.events if package is None else package_folder(config.root, name)
     if check:

@@ -1,0 +1,35 @@
+"""``contracts init``: start using event contracts in any repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from contracts import scaffold
+from contracts.cli._common import PACKAGE_NAME
+from contracts.errors import BadInputError
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--package", default="events", show_default=True, help="Import name for the generated classes (mypkg.events).")
+@click.option("--install", "install", default=None, help="What the CI workflow pip-installs (default: where this tool came from).")
+@click.option("--force", is_flag=True, help="Overwrite files that exist (an existing [tool.contracts] is kept).")
+def init(directory: Path, package: str, install: str | None, force: bool) -> None:
+    """Scaffold schemas/, a catalog, compatibility/, [tool.contracts], pre-commit hooks and a CI workflow.
+
+    Refuses (exit 2, naming them) to overwrite files unless --force. Then
+    `contracts codegen` and `contracts compat check` pass in DIRECTORY.
+
+    \b
+    Example:
+      contracts init . --package billing.events
+    """
+    if not PACKAGE_NAME.match(package):
+        raise BadInputError(f"--package {package!r} is not a Python import name (dotted identifiers, like mypkg.events)")
+    directory.mkdir(parents=True, exist_ok=True)
+    written = scaffold.write(directory, scaffold.plan(package, install=install), force=force)
+    for rel in written:
+        click.echo(f"  wrote {rel}")
+    click.echo(f"next: cd {directory} && contracts codegen && contracts compat check")

@@ -1,0 +1,229 @@
+"""``contracts init``: the files a team needs to start, written only where nothing is.
+
+One example event with a shared type in another file and namespace, a commented
+catalog, the ``compatibility/`` folder, ``[tool.contracts]`` in ``pyproject.toml``,
+pre-commit hooks and a CI workflow. Right after it, ``contracts codegen`` and
+``contracts compat check`` pass.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from contracts.errors import BadInputError
+
+MONEY = {
+    "type": "record",
+    "name": "Money",
+    "namespace": "com.example.common",
+    "doc": "An amount of money in one currency.",
+    "fields": [
+        {"name": "amount", "type": {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": 2}, "doc": "The amount, two decimals."},
+        {"name": "currency", "type": "string", "doc": "ISO 4217 code, such as EUR."},
+    ],
+}
+
+INVOICE_ISSUED = {
+    "type": "record",
+    "name": "InvoiceIssued",
+    "namespace": "com.example.billing",
+    "doc": "An invoice was issued to a customer. Replace it with your own events; keep the shape: doc on every field, defaults on optional ones.",
+    "fields": [
+        {"name": "invoice_id", "type": {"type": "string", "logicalType": "uuid"}, "doc": "Unique per invoice; also the event's idempotency key."},
+        {"name": "customer_id", "type": "string", "doc": "Who is billed."},
+        {"name": "total", "type": "com.example.common.Money", "doc": "What is owed (a type shared from common/Money.avsc)."},
+        {"name": "issued_at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "When the invoice was issued (UTC)."},
+        {"name": "note", "type": ["null", "string"], "default": None, "doc": "Optional free text. New fields like this one, with a default, are compatible changes."},
+    ],
+}
+
+CATALOG = """# The event catalog: which event types travel on which topic, how their registry subjects are
+# named, how strictly each must evolve, and which services produce and consume it.
+# `contracts lint` checks this file; docs/configuration.md describes every key.
+
+[defaults]
+compatibility = "BACKWARD"                 # BACKWARD, FORWARD, FULL, their _TRANSITIVE forms, or NONE
+subject_name_strategy = "TopicNameStrategy"  # or RecordNameStrategy, TopicRecordNameStrategy
+
+[topics.invoices]
+doc = "Invoices, keyed by invoice id."
+value = "com.example.billing.InvoiceIssued"  # a list needs TopicRecordNameStrategy
+partitions = 4
+producers = ["billing-service"]
+consumers = ["ledger-service"]
+# dead_letter_topic = "invoices.dlq"       # the default: <topic>.dlq
+"""
+
+COMPAT_README = """# compatibility/
+
+What has been published, for the offline gate (`contracts compat check`):
+
+- `subjects/<subject>/v1.avsc, v2.avsc, ...`: each published version, written by `contracts compat publish`
+  (or `contracts registry pull` from a live registry). Commit them.
+- `deployments.toml`: which version of each subject every deployed service was built with; the gate checks
+  that every deployed consumer can read what every deployed producer writes.
+- `overrides.toml`: deliberate breaking changes, reviewed like code.
+
+Teams that keep no history here can check against a git ref instead: `contracts compat check --against-git main`.
+"""
+
+DEPLOYMENTS = """# What runs in production: for each service, the version of each subject it was built with.
+# Update a service's line when you deploy it.
+#
+# [services.billing-service]
+# produces = { "invoices-value" = 1 }
+#
+# [services.ledger-service]
+# consumes = { "invoices-value" = 1 }
+"""
+
+OVERRIDES = """# Deliberate breaking changes, reviewed like code. Each entry lets findings of one rule through for
+# one subject at one new version; the gate still prints them as ACCEPTED with the reason.
+#
+# [[override]]
+# subject = "invoices-value"
+# version = 2                              # the version being introduced
+# rule = "FIELD_REMOVED_WITHOUT_DEFAULT"   # `contracts compat rules` lists the ids
+# path = "note"                            # optional: only this field
+# reason = "note was never populated; consumers confirmed in TICKET-1"
+"""
+
+PRE_COMMIT = """# Schema checks before each commit: lint, generated code in sync, and the compatibility gate.
+# These run the `contracts` command installed in your environment (see the hook ids in
+# event-contracts' .pre-commit-hooks.yaml to use them from its repository instead).
+repos:
+  - repo: local
+    hooks:
+      - id: contracts-lint
+        name: contracts lint
+        entry: contracts lint
+        language: system
+        pass_filenames: false
+        files: ^({schemas}/|pyproject\\.toml$)
+      - id: contracts-codegen-check
+        name: contracts codegen --check
+        entry: contracts codegen --check
+        language: system
+        pass_filenames: false
+        files: ^({schemas}/|pyproject\\.toml$)
+      - id: contracts-compat
+        name: contracts compat check
+        entry: contracts compat check
+        language: system
+        pass_filenames: false
+        files: ^({schemas}/|{compatibility}/|pyproject\\.toml$)
+"""
+
+WORKFLOW = """# Event contracts: lint, generated code in sync, and the compatibility gate, with annotations on the
+# pull request and a summary naming the services each finding breaks.
+name: contracts
+on:
+  pull_request:
+  push:
+    branches: [main]
+jobs:
+  contracts:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0   # the gate may compare with other commits (--against-git)
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install event-contracts
+        run: pip install "{install}"
+      - name: Lint
+        run: contracts lint --format github
+      - name: Generated code in sync
+        run: contracts codegen --check
+      - name: Compatibility gate
+        run: |
+          contracts compat check --format markdown >> "$GITHUB_STEP_SUMMARY" || true
+          contracts compat check --format github
+"""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``init`` writes: file path (relative) -> text, and the ``[tool.contracts]`` table to add."""
+
+    files: dict[str, str]
+    tool_table: str
+
+
+def install_spec() -> str:
+    """How CI installs this tool: the URL it was installed from when that was a VCS URL (PEP 610), else its name."""
+    try:
+        direct = metadata.distribution("event-contracts").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        direct = None
+    if direct:
+        data = json.loads(direct)
+        vcs = data.get("vcs_info")
+        if vcs and data.get("url"):
+            return f"event-contracts @ {vcs.get('vcs', 'git')}+{data['url']}@{vcs.get('commit_id', '')}".rstrip("@")
+    return "event-contracts"
+
+
+def plan(package: str, *, schemas: str = "schemas", compatibility: str = "compatibility", install: str | None = None) -> Plan:
+    files = {
+        f"{schemas}/com/example/common/Money.avsc": json.dumps(MONEY, indent=2) + "\n",
+        f"{schemas}/com/example/billing/InvoiceIssued.avsc": json.dumps(INVOICE_ISSUED, indent=2) + "\n",
+        f"{schemas}/catalog.toml": CATALOG,
+        f"{compatibility}/README.md": COMPAT_README,
+        f"{compatibility}/deployments.toml": DEPLOYMENTS,
+        f"{compatibility}/overrides.toml": OVERRIDES,
+        ".pre-commit-config.yaml": PRE_COMMIT.format(schemas=schemas, compatibility=compatibility),
+        ".github/workflows/contracts.yml": WORKFLOW.format(install=install or install_spec()),
+    }
+    tool = (
+        "[tool.contracts]\n"
+        f'schemas = "{schemas}"              # the .avsc files and catalog.toml\n'
+        f'compatibility = "{compatibility}"  # published versions, deployments, overrides\n'
+        f'package = "{package}"          # import name of the generated classes (their folder follows from it)\n'
+    )
+    return Plan(files, tool)
+
+
+def conflicts(root: Path, p: Plan) -> list[str]:
+    """What ``init`` would overwrite: existing files, and a ``[tool.contracts]`` table already there."""
+    found = [rel for rel in p.files if (root / rel).exists()]
+    pyproject = root / "pyproject.toml"
+    if pyproject.exists():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BadInputError(f"{pyproject}: cannot add [tool.contracts] to it: {exc}") from exc
+        if isinstance(data.get("tool"), dict) and "contracts" in data["tool"]:
+            found.append("pyproject.toml [tool.contracts]")
+    return found
+
+
+def write(root: Path, p: Plan, *, force: bool) -> list[str]:
+    """Write the plan under ``root``; refuse (naming them) to overwrite anything unless ``force``."""
+    clash = conflicts(root, p)
+    if clash and not force:
+        raise BadInputError(f"contracts init would overwrite {', '.join(clash)} in {root}; nothing was written (--force overwrites)")
+    written = []
+    for rel, text in p.files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        written.append(rel)
+    ignore = root / ".gitignore"
+    lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    if ".contracts-cache/" not in lines:  # the codegen cache: local, never committed
+        ignore.write_text("\n".join([*lines, ".contracts-cache/"]) + "\n", encoding="utf-8")
+        written.append(".gitignore")
+    pyproject = root / "pyproject.toml"
+    if "pyproject.toml [tool.contracts]" not in clash:
+        existing = pyproject.read_text(encoding="utf-8") if pyproject.exists() else ""
+        joiner = "" if not existing else ("\n" if existing.endswith("\n") else "\n\n")
+        pyproject.write_text(existing + joiner + p.tool_table, encoding="utf-8")
+        written.append("pyproject.toml")
+    return written
