@@ -357,6 +357,9 @@ def test_dev_up_and_down_leave_nothing_behind(tmp_path: Path) -> None:
     assert up.returncode == 0, up.stderr
     exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines())
     state = json.loads((tmp_path / ".contracts-dev/state.json").read_text())
+    again = subprocess.run([*cli, "up"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and again.stdout == up.stdout, "a second up prints the same eval-safe lines"
+    assert all(line.startswith("export CONTRACTS_") for line in again.stdout.splitlines())
     import requests
 
     assert requests.get(exports["CONTRACTS_SCHEMA_REGISTRY_URL"] + "/subjects", timeout=5).json() == []
@@ -364,5 +367,35 @@ def test_dev_up_and_down_leave_nothing_behind(tmp_path: Path) -> None:
     down = subprocess.run([*cli, "down"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert down.returncode == 0
     for pid in state["pids"].values():
+        with pytest.raises(OSError):
+            os.kill(pid, 0)
+
+
+def test_dev_up_on_a_taken_port_is_exit_3_and_starts_nothing(tmp_path: Path) -> None:
+    # Regression: a taken port exited 0 and printed an export pointing at somebody else's server.
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        cli = [sys.executable, "-m", "contracts", "dev", "up", "--kafka-port", "0", "--registry-port", str(port)]
+        done = subprocess.run(cli, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 3 and f"port {port}" in done.stderr and done.stdout == ""
+        assert not (tmp_path / ".contracts-dev/state.json").exists()
+
+
+def test_dev_up_after_a_partial_crash_leaves_no_orphan(tmp_path: Path) -> None:
+    # Regression: a second `up` overwrote the broker's pid, so `down` left a broker running.
+    cli = [sys.executable, "-m", "contracts", "dev"]
+    assert subprocess.run([*cli, "up", "--kafka-port", "0", "--registry-port", "0"], cwd=tmp_path, timeout=60, capture_output=True).returncode == 0
+    first = json.loads((tmp_path / ".contracts-dev/state.json").read_text())["pids"]
+    os.kill(first["registry"], signal.SIGKILL)
+    time.sleep(0.3)
+    assert subprocess.run([*cli, "up", "--kafka-port", "0", "--registry-port", "0"], cwd=tmp_path, timeout=60, capture_output=True).returncode == 0
+    second = json.loads((tmp_path / ".contracts-dev/state.json").read_text())["pids"]
+    assert subprocess.run([*cli, "down"], cwd=tmp_path, timeout=60, capture_output=True).returncode == 0
+    time.sleep(0.3)
+    for pid in [*first.values(), *second.values()]:
         with pytest.raises(OSError):
             os.kill(pid, 0)

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from typing import Any
 
 import click
 
-from contracts.errors import BadInputError
+from contracts.errors import InfrastructureError
 from contracts.testing.broker import TansuBroker, free_port, wait_for_port
 
 STATE = Path(".contracts-dev") / "state.json"
@@ -36,47 +37,98 @@ def _alive(pid: int) -> bool:
 def _load() -> dict[str, Any] | None:
     if not STATE.exists():
         return None
-    data: dict[str, Any] = json.loads(STATE.read_text())
+    try:
+        data: dict[str, Any] = json.loads(STATE.read_text())
+    except ValueError:
+        return None  # a state file cut short: nothing it names can be trusted
     return data
+
+
+def _exports(state: dict[str, Any]) -> None:
+    """The lines ``eval "$(contracts dev up)"`` runs: the same on every call."""
+    click.echo(f"export CONTRACTS_KAFKA_BOOTSTRAP_SERVERS={state['bootstrap']}")
+    click.echo(f"export CONTRACTS_SCHEMA_REGISTRY_URL={state['registry']}")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @command.command("up")
 @click.option("--kafka-port", type=click.IntRange(0, 65535), default=9092, show_default=True, help="0 picks a free port.")
 @click.option("--registry-port", type=click.IntRange(0, 65535), default=8081, show_default=True, help="0 picks a free port.")
 def up(kafka_port: int, registry_port: int) -> None:
-    """Start both in the background and print where they listen (data under .contracts-dev/)."""
+    """Start both in the background and print where they listen, as eval-safe export lines.
+
+    A second call prints the same lines. A port already taken is exit 3, naming it,
+    and leaves nothing running. Data lives under .contracts-dev/.
+
+    \b
+    Example:
+      eval "$(contracts dev up)"
+    """
     state = _load()
-    if state and all(_alive(p) for p in state["pids"].values()):
-        click.echo(f"already running: KAFKA_BOOTSTRAP_SERVERS={state['bootstrap']} SCHEMA_REGISTRY_URL={state['registry']}")
+    if state and all(_alive(p) for p in _pids(state)):
+        _exports(state)
         return
+    if state:  # half of it died: stop the rest, so that nothing is left behind when it starts again
+        _stop_all(state, echo=lambda line: click.echo(line, err=True))
+    ports = {"broker": kafka_port or free_port(), "registry": registry_port or free_port()}
+    taken = [f"{name} port {port}" for name, port in ports.items() if not _port_free(port)]
+    if taken:
+        raise InfrastructureError(f"{' and '.join(taken)} already in use; pick others with --kafka-port/--registry-port (0 picks a free one)")
     STATE.parent.mkdir(exist_ok=True)
-    broker = TansuBroker(port=kafka_port or free_port())
+    broker = TansuBroker(port=ports["broker"])
     try:
         broker.start()
     except Exception as exc:
-        raise BadInputError(f"cannot start the broker on port {broker.port}: {exc}") from exc
-    port = registry_port or free_port()
+        broker.stop()
+        raise InfrastructureError(f"cannot start the broker on port {broker.port}: {exc}") from exc
     log = (STATE.parent / "registry.log").open("ab")
     registry = subprocess.Popen(
-        [sys.executable, "-m", "contracts", "registry", "serve", "--port", str(port), "--data", str(STATE.parent / "registry.sqlite")],
+        [sys.executable, "-m", "contracts", "registry", "serve", "--port", str(ports["registry"]), "--data", str(STATE.parent / "registry.sqlite")],
         stdout=log,
         stderr=log,
         start_new_session=True,
     )
     try:
-        wait_for_port("127.0.0.1", port)
-    except Exception:
+        wait_for_port("127.0.0.1", ports["registry"])
+        if registry.poll() is not None:
+            raise InfrastructureError(f"the registry exited at start (see {STATE.parent / 'registry.log'})")
+    except BaseException:
         registry.kill()
         broker.stop()
         raise
     state = {
         "bootstrap": broker.bootstrap_servers,
-        "registry": f"http://127.0.0.1:{port}",
+        "registry": f"http://127.0.0.1:{ports['registry']}",
         "pids": {"broker": broker.pid, "registry": registry.pid},
     }
     STATE.write_text(json.dumps(state, indent=2))
-    click.echo(f"export CONTRACTS_KAFKA_BOOTSTRAP_SERVERS={state['bootstrap']}")
-    click.echo(f"export CONTRACTS_SCHEMA_REGISTRY_URL={state['registry']}")
+    _exports(state)
+
+
+def _pids(state: dict[str, Any]) -> list[int]:
+    return [int(p) for p in state.get("pids", {}).values() if p]
+
+
+def _stop_all(state: dict[str, Any], echo: Any) -> None:
+    for name, pid in state["pids"].items():
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                _reap(pid)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+            echo(f"stopped {name} (pid {pid})")
+    STATE.unlink(missing_ok=True)
 
 
 @command.command("down")
@@ -86,17 +138,7 @@ def down() -> None:
     if state is None:
         click.echo("nothing is running")
         return
-    for name, pid in state["pids"].items():
-        if _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-                _reap(pid)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-            click.echo(f"stopped {name} (pid {pid})")
-    STATE.unlink()
+    _stop_all(state, echo=click.echo)
 
 
 def _reap(pid: int) -> None:
@@ -113,5 +155,4 @@ def status() -> None:
         return
     for name, pid in state["pids"].items():
         click.echo(f"{name}: {'running' if _alive(pid) else 'stopped'} (pid {pid})")
-    click.echo(f"CONTRACTS_KAFKA_BOOTSTRAP_SERVERS={state['bootstrap']}")
-    click.echo(f"CONTRACTS_SCHEMA_REGISTRY_URL={state['registry']}")
+    _exports(state)
