@@ -41,7 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 demo: $(STAMP)
-	$(BIN)/python -m contracts.demo
+	$(BIN)/contracts demo
 
 clean:
 	rm -rf $(VENV) .contracts-cache .pytest_cache .mypy_cache .ruff_cache

@@ -159,3 +159,15 @@ def test_push_through_the_in_process_transport_matches_http(project: Path, reg: 
     in_process = push(RegistryClient("app://embedded", transport=AppTransport(app)), catalog)
     assert [str(c) for c in in_process] == [str(c) for c in over_http]
     assert RegistryClient("app://embedded", transport=AppTransport(app)).subjects() == RegistryClient(reg.url).subjects()
+
+
+def test_gate_against_a_registry_with_references(project: Path, reg: EmbeddedRegistry) -> None:
+    # Regression: versions read from a registry kept their references unresolved, so the gate could not parse them.
+    assert _run("registry", "push").exit_code == 0
+    result = _run("compat", "check", "--against-registry", reg.url, "--registry-only")
+    assert result.exit_code == 0, result.output
+    data = json.loads((project / ORDER).read_text())
+    data["fields"] = [f for f in data["fields"] if f["name"] != "total"]
+    (project / ORDER).write_text(json.dumps(data))
+    result = _run("compat", "check", "--against-registry", reg.url, "--registry-only", "--format", "json")
+    assert result.exit_code == 1 and {f["rule"] for f in json.loads(result.output)["findings"]} == {"FIELD_REMOVED_WITHOUT_DEFAULT"}

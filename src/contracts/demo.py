@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.catalog import load_catalog
+from contracts.errors import BadInputError
 from contracts.events.com.acme.common import Address, EventMetadata, Money
 from contracts.events.com.acme.notifications import EmailRequested, EmailTemplate
 from contracts.events.com.acme.orders import Customer, OrderCreated, OrderLine, SalesChannel
@@ -36,7 +37,13 @@ from contracts.shutdown import Stopped, stop_on_signals
 from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
 
 ORDERS = 12
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+def example_schemas() -> Path:
+    """The order domain's schemas: shipped in the package (a wheel), or at the top of a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "examples" / "schemas", here.parents[1] / "schemas"):
+        if (candidate / "catalog.toml").is_file():
+            return candidate
+    raise BadInputError("the example schemas are not installed with this copy of event-contracts")
 
 
 def meta(producer: str, correlation: uuid.UUID | None = None) -> EventMetadata:
@@ -63,9 +70,9 @@ def order(i: int) -> OrderCreated:
     )
 
 
-def run(schemas: Path = SCHEMAS, orders: int = ORDERS, out: object = print) -> dict[str, object]:
+def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print) -> dict[str, object]:
     say = out if callable(out) else print
-    catalog = load_catalog(schemas)
+    catalog = load_catalog(schemas or example_schemas())
     with tempfile.TemporaryDirectory() as tmp, TansuBroker() as broker, EmbeddedRegistry(Path(tmp) / "registry.sqlite") as registry:
         bootstrap = broker.bootstrap_servers
         say(f"broker {bootstrap} (Tansu), schema registry {registry.url} (embedded)")

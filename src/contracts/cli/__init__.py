@@ -15,6 +15,7 @@ import click
 from contracts.cli import compat, dev, registry, replay
 from contracts.cli._common import ContractsGroup
 from contracts.cli.codegen import codegen
+from contracts.cli.demo import demo
 from contracts.cli.init import init
 from contracts.cli.lint import lint
 from contracts.redaction import RedactingFilter
@@ -36,7 +37,7 @@ def main(verbose: int) -> None:
         handler.addFilter(RedactingFilter())
 
 
-for cmd in (init, lint, codegen, compat.command, registry.command, dev.command, replay.command):
+for cmd in (init, lint, codegen, compat.command, registry.command, dev.command, replay.command, demo):
     main.add_command(cmd)
 
 __all__ = ["main"]

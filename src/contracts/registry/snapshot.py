@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,7 +34,8 @@ def fetch_history(client: RegistryClient, subjects: Iterable[str]) -> History:
         for number in client.versions(subject):
             reg = client.version(subject, number)
             schema = parse_registered(client, reg, cache)
-            versions.append(Version(subject, number, schema, json.loads(reg.schema), f"{client.url}/subjects/{subject}/versions/{number}"))
+            # The raw form is self-contained (references inlined): the gate compares it and re-parses it alone.
+            versions.append(Version(subject, number, schema, s.to_json(schema), f"{client.url}/subjects/{subject}/versions/{number}"))
         if versions:
             history.subjects[subject] = versions
     return history
