@@ -50,7 +50,9 @@ def _markdown() -> str:
         "\"schemas/legacy/**\" = [\"MISSING_DOC\"]\n```\n",
         "A lint finding exits 1; a schema that cannot be parsed exits 2 with the file, the position",
         "or field path, and one of the parse rules (`INVALID_JSON`, `UNKNOWN_TYPE`, `DUPLICATE_NAME`,",
-        "`FILE_REFERENCE_CYCLE`, `INVALID_SCHEMA`, `INVALID_NAME`, `INVALID_DECIMAL`, `INVALID_CATALOG`).\n",
+        "`FILE_REFERENCE_CYCLE`, `INVALID_SCHEMA`, `INVALID_NAME`, `INVALID_DECIMAL`, `NESTING_TOO_DEEP`,",
+        "`INVALID_CATALOG`, `NO_CATALOG`, `NO_SCHEMAS`). Lint never passes on nothing: no schemas, no",
+        "catalog or a catalog without topics is exit 2.\n",
         "| rule | category | what it asks |",
         "| --- | --- | --- |",
     ]
