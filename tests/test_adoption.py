@@ -7,16 +7,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from contracts.testing.broker import free_port, wait_for_port
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka]
@@ -54,12 +53,6 @@ def _run(venv: Path, cwd: Path, *args: str, env: dict[str, str] | None = None) -
 
 def _git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_a_new_team_goes_from_an_empty_repository_to_typed_events_and_a_gate(venv: Path, tmp_path: Path) -> None:
@@ -111,14 +104,14 @@ def test_a_new_team_goes_from_an_empty_repository_to_typed_events_and_a_gate(ven
     _git(repo, "checkout", "-q", "--", "schemas")
 
     # A registry with credentials: push, then the gate against it.
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [str(venv / "bin" / "contracts"), "registry", "serve", "--port", str(port), "--data", str(tmp_path / "reg.sqlite"), "--auth", "alice:s3cret"],
         cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=clean_env,
     )  # fmt: skip
     try:
-        _wait_for(port)
+        wait_for_port("127.0.0.1", port)
         refused = _run(venv, repo, "contracts", "compat", "check", "--against-registry", url, env=clean_env)
         assert refused.returncode == 3 and "--auth" in refused.stderr
         with_auth = {**clean_env, "CONTRACTS_SCHEMA_REGISTRY_AUTH": "alice:s3cret"}
@@ -164,17 +157,6 @@ def test_the_demo_runs_from_the_wheel(venv: Path, tmp_path: Path) -> None:
     # Regression: `python -m contracts.demo` from a wheel died looking for schemas/ under the virtual environment.
     done = _run(venv, tmp_path, "contracts", "demo")
     assert done.returncode == 0 and "demo passed" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
-
-
-def _wait_for(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 def test_no_top_level_codegen_in_the_wheel(tmp_path: Path) -> None:

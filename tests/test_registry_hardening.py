@@ -18,6 +18,7 @@ from contracts.registry.server import EmbeddedRegistry
 from contracts.registry.server.app import RegistryApp
 from contracts.registry.server.store import Store
 from contracts.schema import MAX_DEPTH
+from contracts.testing.broker import free_port, wait_for_port
 
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 
@@ -119,13 +120,13 @@ def _rss_kib(pid: int) -> int:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RSS from /proc")
 def test_server_memory_stays_flat_while_registering_large_schemas(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "contracts", "registry", "serve", "--port", str(port), "--data", str(tmp_path / "r.sqlite")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        _wait_for(port)
+        wait_for_port("127.0.0.1", port)
         s = requests.Session()
 
         def register(i: int) -> None:
@@ -146,23 +147,6 @@ def test_server_memory_stays_flat_while_registering_large_schemas(tmp_path: Path
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(port: int) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("server did not start")
 
 
 # -- connections -------------------------------------------------------------------
