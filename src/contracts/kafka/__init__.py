@@ -1,6 +1,7 @@
 """Typed Kafka producer and consumer for generated events."""
 
-from contracts.kafka.consumer import ConsumerStats, DeadLetterError, EventConsumer
+from contracts.kafka.consumer import ConsumerStats, EventConsumer
+from contracts.kafka.deadletter import DeadLetterError
 from contracts.kafka.dedupe import DedupeStore, MemoryDedupeStore, SQLiteDedupeStore
 from contracts.kafka.producer import DeliveryError, EventProducer
 from contracts.retry import RetryPolicy

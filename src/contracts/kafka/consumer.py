@@ -18,17 +18,17 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from contracts.catalog import Catalog, dead_letter_topic
+from contracts.catalog import Catalog
 from contracts.errors import ContractsError
 from contracts.kafka._logctx import message_context, redact
+from contracts.kafka.deadletter import DeadLetterError, DeadLetters
 from contracts.kafka.dedupe import DedupeStore
-from contracts.kafka.headers import header, message_headers
+from contracts.kafka.headers import header
 from contracts.record import AvroRecord
 from contracts.retry import RetryPolicy
 from contracts.serde import EventDeserializationError, EventDeserializer
@@ -53,10 +53,6 @@ class ConsumerStats:
     unhandled: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
     by_partition: Counter[tuple[str, int]] = field(default_factory=Counter)
-
-
-class DeadLetterError(ContractsError):
-    """A message could not be dead-lettered; its offset is not committed."""
 
 
 class EventConsumer:
@@ -95,7 +91,8 @@ class EventConsumer:
         self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **conf}
         self._stop = threading.Event()
         self._consumer: Consumer | None = None
-        self._dlq: Producer | None = None
+        self._dead_letters = DeadLetters(bootstrap_servers, catalog, group_id=group_id, name=name)
+        self._stats_lock = threading.Lock()
         self.assignment: list[tuple[str, int]] = []
 
     # -- registration -------------------------------------------------------
@@ -200,8 +197,7 @@ class EventConsumer:
                     log.warning("final commit failed: %s", exc)
             self._consumer.close()  # leaves the group: partitions move at once
             self._consumer = None
-        if self._dlq is not None:
-            self._dlq.flush(10)
+        self._dead_letters.flush(10)
 
     # -- one message ----------------------------------------------------------
     def _process(self, msg: Message, where: tuple[str, int], offset: int) -> None:
@@ -278,44 +274,13 @@ class EventConsumer:
             time.sleep(self._delays[attempt - 1])
 
     def _dead_letter(self, msg: Message, error: BaseException, *, attempts: int, event_id: str | None) -> None:
-        topic = msg.topic() or ""
-        t = self.catalog.topics.get(topic)
-        target = t.dlq if t else dead_letter_topic(topic)
-        if self._dlq is None:
-            self._dlq = Producer(
-                {"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True, "acks": "all", "client.id": f"{self.name}-dlq"},
-                logger=logging.getLogger("contracts.kafka.librdkafka"),
-            )
-        _, ts = msg.timestamp()
-        headers: list[tuple[str, str | bytes | None]] = [
-            *message_headers(msg),
-            ("dlq-error-type", type(error).__name__.encode()),
-            ("dlq-error-message", redact(str(error))[:2000].encode()),
-            ("dlq-original-topic", topic.encode()),
-            ("dlq-original-partition", str(msg.partition()).encode()),
-            ("dlq-original-offset", str(msg.offset()).encode()),
-            ("dlq-original-timestamp", (datetime.fromtimestamp(ts / 1000, UTC).isoformat() if ts > 0 else "").encode()),
-            ("dlq-consumer-group", self.group_id.encode()),
-            ("dlq-attempts", str(attempts).encode()),
-        ]
-        failure: list[str] = []
-
-        def delivered(err: KafkaError | None, _: Message) -> None:
-            if err is not None:
-                failure.append(str(err))
-
-        self._dlq.produce(target, value=msg.value(), key=msg.key(), headers=headers, on_delivery=delivered)
-        remaining = self._dlq.flush(30)
-        if remaining or failure:
-            # Not acknowledged: the offset is not stored, so the message comes back after a restart.
-            self._stop.set()
-            raise DeadLetterError(f"could not dead-letter {topic}[{msg.partition()}]@{msg.offset()} to {target}: {failure or 'timeout'}")
-        self.stats.dead_lettered += 1
-        log.error(
-            "%s: event %s at %s[%d]@%d dead-lettered to %s: %s",
-            self.name, event_id, topic, msg.partition(), msg.offset(), target, redact(repr(error)),
-            extra=message_context(topic, msg.partition(), msg.offset(), event_id),
-        )  # fmt: skip
+        try:
+            self._dead_letters.send(msg, error, attempts=attempts, event_id=event_id)
+        except DeadLetterError:
+            self._stop.set()  # not acknowledged: the offset is not stored, so the message comes back after a restart
+            raise
+        with self._stats_lock:
+            self.stats.dead_lettered += 1
 
 
 def _event_id(msg: Message, event: AvroRecord) -> str:

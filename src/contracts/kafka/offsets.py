@@ -1,0 +1,140 @@
+"""Committing when messages finish out of order: the safe offset per partition, and the finished ones beyond it.
+
+A partition's committable offset is the lowest offset not yet finished (handled, skipped
+as a duplicate, or acknowledged by the dead-letter topic): everything below it is done.
+The offsets finished beyond it travel in the commit's metadata, so a restart skips them
+instead of running them again. The metadata is whichever of two encodings is shorter, a
+bitset or run lengths, in base64; when even that would pass Kafka's 4 KB limit the commit
+carries none, and those messages run again after a restart (at-least-once still holds).
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+
+METADATA_LIMIT = 4000  # bytes; Kafka's offset.metadata.max.bytes defaults to 4096
+_VERSION = "c1"
+
+
+class PartitionOffsets:
+    """Fetched and finished offsets of one partition."""
+
+    def __init__(self) -> None:
+        self._pending: list[int] = []  # fetched, not finished, sorted
+        self._finished_beyond: set[int] = set()
+        self._next = -1  # one past the highest offset seen
+        self.skip: set[int] = set()  # finished before a restart (from the committed metadata)
+
+    def fetched(self, offset: int) -> bool:
+        """Record a fetched offset; ``False`` when it was already finished before a restart (skip it)."""
+        self._next = max(self._next, offset + 1)
+        if offset in self.skip:
+            self.skip.discard(offset)
+            self._finished_beyond.add(offset)
+            return False
+        bisect.insort(self._pending, offset)
+        return True
+
+    def finished(self, offset: int) -> None:
+        i = bisect.bisect_left(self._pending, offset)
+        if i < len(self._pending) and self._pending[i] == offset:
+            del self._pending[i]
+        self._finished_beyond.add(offset)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    def committable(self) -> int | None:
+        """The offset to commit: the lowest unfinished one, or one past the last seen (``None`` before any)."""
+        if self._next < 0:
+            return None
+        low = self._pending[0] if self._pending else self._next
+        self._finished_beyond = {o for o in self._finished_beyond if o >= low}
+        return low
+
+    def metadata(self) -> str:
+        """The finished offsets beyond ``committable()``, encoded (empty when none or too many to fit)."""
+        low = self.committable()
+        if low is None:
+            return ""
+        return encode(low, self._finished_beyond)
+
+
+def encode(base: int, finished: set[int]) -> str:
+    """Offsets above ``base`` (which is itself unfinished) as the shorter of a bitset and run lengths."""
+    beyond = sorted(o - base for o in finished if o > base)
+    if not beyond:
+        return ""
+    span = beyond[-1]
+    bits = bytearray((span + 7) // 8)
+    for d in beyond:
+        bits[(d - 1) // 8] |= 1 << ((d - 1) % 8)
+    runs = _runs(beyond)
+    candidates = [f"{_VERSION}b{base64.b64encode(bytes(bits)).decode()}", f"{_VERSION}r{base64.b64encode(runs).decode()}"]
+    best = min(candidates, key=len)
+    return best if len(best) <= METADATA_LIMIT else ""
+
+
+def decode(base: int, metadata: str | None) -> set[int]:
+    """The finished offsets ``encode`` wrote for ``base``; an empty set for anything else (a foreign commit)."""
+    if not metadata or not metadata.startswith(_VERSION) or len(metadata) < len(_VERSION) + 1:
+        return set()
+    kind, body = metadata[len(_VERSION)], metadata[len(_VERSION) + 1 :]
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except ValueError:
+        return set()
+    if kind == "b":
+        return {base + 1 + i * 8 + b for i, byte in enumerate(raw) for b in range(8) if byte >> b & 1}
+    if kind == "r":
+        return _from_runs(base, raw)
+    return set()
+
+
+def _runs(deltas: list[int]) -> bytes:
+    """Alternating run lengths (gap, finished, gap, finished...) from ``base + 1``, as unsigned varints."""
+    out = bytearray()
+    position = 1
+    i = 0
+    while i < len(deltas):
+        gap = deltas[i] - position
+        j = i
+        while j + 1 < len(deltas) and deltas[j + 1] == deltas[j] + 1:
+            j += 1
+        length = j - i + 1
+        out += _varint(gap) + _varint(length)
+        position = deltas[j] + 1
+        i = j + 1
+    return bytes(out)
+
+
+def _from_runs(base: int, raw: bytes) -> set[int]:
+    numbers = []
+    value = shift = 0
+    for byte in raw:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            numbers.append(value)
+            value = shift = 0
+    out: set[int] = set()
+    position = base + 1
+    for gap, length in zip(numbers[::2], numbers[1::2], strict=False):
+        position += gap
+        out.update(range(position, position + length))
+        position += length
+    return out
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
