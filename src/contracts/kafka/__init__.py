@@ -1,5 +1,6 @@
-"""Typed Kafka producer and consumer for generated events."""
+"""Typed Kafka producer and consumer for generated events, blocking or asyncio-native."""
 
+from contracts.kafka.aio import AsyncEventConsumer, AsyncEventProducer, Delivered
 from contracts.kafka.consumer import ConsumerStats, EventConsumer
 from contracts.kafka.deadletter import DeadLetterError
 from contracts.kafka.dedupe import DedupeStore, MemoryDedupeStore, SQLiteDedupeStore
@@ -7,6 +8,9 @@ from contracts.kafka.producer import DeliveryError, EventProducer
 from contracts.retry import RetryPolicy
 
 __all__ = [
+    "AsyncEventConsumer",
+    "AsyncEventProducer",
+    "Delivered",
     "ConsumerStats",
     "DeadLetterError",
     "DedupeStore",

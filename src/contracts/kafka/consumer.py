@@ -11,11 +11,12 @@ a crash before its offset is committed means it is delivered again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
@@ -26,16 +27,18 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from contracts.catalog import Catalog
 from contracts.errors import ContractsError
 from contracts.kafka._logctx import message_context, redact
+from contracts.kafka.concurrent import ConcurrentLoop, is_async
 from contracts.kafka.deadletter import DeadLetterError, DeadLetters
 from contracts.kafka.dedupe import DedupeStore
-from contracts.kafka.headers import header
+from contracts.kafka.headers import event_id_of, header
+from contracts.kafka.lanes import ORDERINGS, Ordering
 from contracts.record import AvroRecord
 from contracts.retry import RetryPolicy
 from contracts.serde import EventDeserializationError, EventDeserializer
 
 log = logging.getLogger("contracts.kafka.consumer")
 E = TypeVar("E", bound=AvroRecord)
-Handler = Callable[[Any], None]
+Handler = Callable[[Any], object]  # a plain function, or an async def one
 
 CONSUMER_DEFAULTS = {
     "enable.auto.commit": True,
@@ -47,12 +50,36 @@ CONSUMER_DEFAULTS = {
 
 @dataclass
 class ConsumerStats:
+    """What a consumer did so far; safe to read at any time from any thread."""
+
     handled: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
     unhandled: int = 0
+    failed_attempts: int = 0
+    skipped_finished: int = 0  # finished before a restart, by the commit metadata
+    in_flight: int = 0  # fetched and not finished (concurrent mode)
+    max_concurrent: int = 0  # the most handlers that ran at once
+    pauses: int = 0  # times the partitions were paused for backpressure
     by_type: Counter[str] = field(default_factory=Counter)
     by_partition: Counter[tuple[str, int]] = field(default_factory=Counter)
+    committed: dict[tuple[str, int], int] = field(default_factory=dict)
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
+
+    def latency(self, quantile: float) -> float | None:
+        """A handler latency percentile in seconds (``0.5`` for the median), over the last 10,000 handled."""
+        values = sorted(self.latencies)
+        if not values:
+            return None
+        return values[min(len(values) - 1, int(quantile * len(values)))]
+
+    def lag(self, consumer: Consumer) -> dict[tuple[str, int], int]:
+        """Messages behind the high watermark per partition, from the committed offsets."""
+        out = {}
+        for (topic, partition), committed in self.committed.items():
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            out[(topic, partition)] = max(0, high - committed)
+        return out
 
 
 class EventConsumer:
@@ -75,8 +102,24 @@ class EventConsumer:
         dedupe: DedupeStore | None = None,
         retry: RetryPolicy | None = None,
         topics: list[str] | None = None,
+        concurrency: int = 1,
+        ordering: Ordering = "key",
+        max_in_flight: int | None = None,
+        commit_interval: float = 0.5,
+        drain_timeout: float = 10.0,
         **conf: Any,
     ) -> None:
+        if concurrency < 1:
+            raise ContractsError(f"concurrency must be at least 1, not {concurrency}")
+        if ordering not in ORDERINGS:
+            raise ContractsError(f"ordering must be one of {', '.join(ORDERINGS)}, not {ordering!r}")
+        self.concurrency = concurrency
+        self.ordering: Ordering = ordering
+        self.max_in_flight = max_in_flight or max(1000, 16 * concurrency)
+        self.commit_interval = commit_interval
+        self.drain_timeout = drain_timeout
+        self._loop: ConcurrentLoop | None = None
+        self.event_loop: asyncio.AbstractEventLoop | None = None  # where async handlers run (default: a loop of its own)
         self.bootstrap_servers = bootstrap_servers
         self.deserializer = deserializer
         self.catalog = catalog
@@ -96,14 +139,14 @@ class EventConsumer:
         self.assignment: list[tuple[str, int]] = []
 
     # -- registration -------------------------------------------------------
-    def handler(self, cls: type[E]) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
-        def register(fn: Callable[[E], None]) -> Callable[[E], None]:
+    def handler(self, cls: type[E]) -> Callable[[Callable[[E], object]], Callable[[E], object]]:
+        def register(fn: Callable[[E], object]) -> Callable[[E], object]:
             self.on(cls, fn)
             return fn
 
         return register
 
-    def on(self, cls: type[E], fn: Callable[[E], None]) -> None:
+    def on(self, cls: type[E], fn: Callable[[E], object]) -> None:
         self._handlers[cls] = fn
         self.deserializer.prefer(cls)
 
@@ -129,8 +172,20 @@ class EventConsumer:
         if handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, self._on_signal)
-        self._consumer = Consumer(self._conf, logger=logging.getLogger("contracts.kafka.librdkafka"))
+        concurrent = self.concurrency > 1 or any(is_async(fn) for fn in self._handlers.values())
+        conf = {**self._conf, "enable.auto.commit": False} if concurrent else self._conf  # it commits what finished
+        self._consumer = Consumer(conf, logger=logging.getLogger("contracts.kafka.librdkafka"))
         self._consumer.subscribe(self.topics(), on_assign=self._on_assign, on_revoke=self._on_revoke)
+        if concurrent:
+            self._loop = ConcurrentLoop(self, self._consumer)
+            try:
+                self._loop.run(max_messages, idle_timeout)
+            finally:
+                self._loop = None
+                self._close()
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+            return self.stats
         seen = 0
         last_message = time.monotonic()
         try:
@@ -182,11 +237,17 @@ class EventConsumer:
         self._stop.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assignment = sorted((p.topic, p.partition) for p in partitions)
+        self.assignment = sorted({*self.assignment, *((p.topic, p.partition) for p in partitions)})
         log.info("%s assigned %s", self.name, self.assignment)
+        if self._loop is not None:
+            self._loop.assigned(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        log.info("%s revoked %s", self.name, [(p.topic, p.partition) for p in partitions])
+        gone = {(p.topic, p.partition) for p in partitions}
+        log.info("%s revoked %s", self.name, sorted(gone))
+        if self._loop is not None:
+            self._loop.revoked_partitions(partitions)
+        self.assignment = [tp for tp in self.assignment if tp not in gone]
 
     def _close(self) -> None:
         if self._consumer is not None:
@@ -240,12 +301,12 @@ class EventConsumer:
         event_id = ""
         last = failed
         if failed is not None:
-            event_id = _event_id(msg, event)
+            event_id = event_id_of(msg, event)
             self._attempt_failed(1, event_id, where, offset, failed)
         for attempt in range(1 if failed is None else 2, self.retry.attempts + 1):
             try:
                 if self.dedupe is not None:
-                    event_id = event_id or _event_id(msg, event)
+                    event_id = event_id or event_id_of(msg, event)
                     processed, _ = self.dedupe.process(event_id, lambda: fn(event))
                     if not processed:
                         self.stats.duplicates += 1
@@ -257,7 +318,7 @@ class EventConsumer:
                 return
             except Exception as exc:
                 last = exc
-                event_id = event_id or _event_id(msg, event)
+                event_id = event_id or event_id_of(msg, event)
                 self._attempt_failed(attempt, event_id, where, offset, exc)
         assert last is not None
         self._dead_letter(msg, last, attempts=self.retry.attempts, event_id=event_id)
@@ -281,9 +342,3 @@ class EventConsumer:
             raise
         with self._stats_lock:
             self.stats.dead_lettered += 1
-
-
-def _event_id(msg: Message, event: AvroRecord) -> str:
-    """The event's id: its header, else its metadata, else where it sits in the log."""
-    found = header(msg, "event-id") or getattr(getattr(event, "metadata", None), "event_id", None)
-    return str(found) if found else f"{msg.topic()}:{msg.partition()}:{msg.offset()}"

@@ -48,3 +48,9 @@ def header(msg: Message, name: str) -> str | None:
         if k == name and v is not None:
             return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
     return None
+
+
+def event_id_of(msg: Message, event: Any) -> str:
+    """The event's id: its header, else its metadata, else where it sits in the log."""
+    found = header(msg, "event-id") or getattr(getattr(event, "metadata", None), "event_id", None)
+    return str(found) if found else f"{msg.topic()}:{msg.partition()}:{msg.offset()}"

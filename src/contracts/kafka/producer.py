@@ -61,6 +61,11 @@ class EventProducer:
 
     def send(self, event: AvroRecord, *, key: str | bytes | None = None, topic: str | None = None) -> None:
         """Serialize and enqueue; delivery is confirmed by ``flush()`` or reported to ``on_error``."""
+        topic, value, headers = self.prepare(event, topic)
+        self.send_raw(topic, value, key=key, headers=headers, event=event)
+
+    def prepare(self, event: AvroRecord, topic: str | None = None) -> tuple[str, bytes, Headers]:
+        """The topic, the framed bytes and the headers ``send`` produces for ``event``."""
         cls = type(event)
         topic = topic or self._topics.get(cls) or self.serializer.topic_for(cls)
         value = self.serializer(event, topic)
@@ -68,7 +73,7 @@ class EventProducer:
         if constant is None:
             constant = self._constant_headers[(cls, topic)] = type_headers(cls, self.name, self.serializer.schema_id(cls, topic))
             self._topics[cls] = topic
-        self.send_raw(topic, value, key=key, headers=identity_headers(event) + constant, event=event)
+        return topic, value, identity_headers(event) + constant
 
     def send_raw(self, topic: str, value: bytes | None, *, key: str | bytes | None = None, headers: Headers | None = None, event: AvroRecord | None = None) -> None:
         on_error = self.on_error
@@ -128,6 +133,14 @@ class EventProducer:
             self.flush(30.0 if isinstance(exc, Exception) else 2.0)
         except ContractsError:
             log.exception("events undelivered while leaving after an error")
+
+
+def delivery_error(topic: str, err: KafkaError) -> ContractsError:
+    """A failed delivery as an error: ``InfrastructureError`` (exit 3) when the cluster was unreachable."""
+    error = DeliveryError([(topic, redact(str(err)))])
+    if err.code() in _OUTAGES or err.retriable():
+        return InfrastructureError(str(error))
+    return error
 
 
 # Delivery errors that mean "could not reach the cluster", not "the cluster refused it".
