@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["codegen", "compat", "registry", "serde"]
+BENCHES = ["codegen", "compat", "registry", "serde", "consumer"]
 
 
 def main(argv: list[str]) -> None:

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("contracts.kafka.consumer")
 HANDLED, DUPLICATE, DEAD_LETTERED = "handled", "duplicate", "dead-lettered"
+CHUNK = 16  # the most fast plain handlers one thread runs in a row
+FAST_HANDLER = 0.0002  # seconds: below this average, handlers are chunked
+INLINE_HANDLER = 0.00005  # seconds: below this average, they run on the poll thread itself
 TP = tuple[str, int]
 
 
@@ -53,13 +56,17 @@ class ConcurrentLoop:
         self.revoked: set[TP] = set()
         self.running = 0
         self.finished = 0
-        self.completions: queue.SimpleQueue[tuple[Work, Any]] = queue.SimpleQueue()
+        self.completions: queue.SimpleQueue[tuple[tuple[Work, Any], bool]] = queue.SimpleQueue()
+        self._running_works: dict[Any, Work] = {}  # by lane: what runs now
+        self._sync_only = not any(is_async(fn) for fn in owner._handlers.values())
+        self._average = 1.0  # seconds per handler call, measured; start as if slow
         self.pool = ThreadPoolExecutor(max_workers=owner.concurrency, thread_name_prefix=f"{owner.name}-handler")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._own_loop = True
         self._loop_thread: threading.Thread | None = None
         self._paused = False
         self._last_commit = 0.0
+        self._last_fetch = 0.0
         self._committed: dict[TP, tuple[int, str]] = {}
         self.fatal: BaseException | None = None
 
@@ -69,8 +76,22 @@ class ConcurrentLoop:
         last_activity = time.monotonic()
         try:
             while not owner._stop.is_set() and self.fatal is None:
-                wait = 0.002 if self.running or self.lanes.queued else 0.1
-                batch = self.kafka.consume(num_messages=256, timeout=0) or self.kafka.consume(num_messages=1, timeout=wait)
+                # Every call into librdkafka gives up the GIL, and taking it back from busy handler threads costs
+                # up to a switch interval: fetch only when the lanes run low (or every 50 ms, for rebalances).
+                hungry = self.lanes.queued < 4 * self.owner.concurrency or time.monotonic() - self._last_fetch > 0.05
+                batch = self.kafka.consume(num_messages=256, timeout=0) if hungry else []
+                if hungry:
+                    self._last_fetch = time.monotonic()
+                if not batch:
+                    if self.running:
+                        # Wait on the completions, not in librdkafka: a finished handler wakes the loop at once.
+                        due = self.lanes.next_retry()
+                        self._take_completions(block=0.005 if due is None else max(0.0005, min(0.005, due - time.monotonic())))
+                    elif self.lanes.queued:
+                        due = self.lanes.next_retry()
+                        batch = self.kafka.consume(num_messages=256, timeout=0.005 if due is None else max(0.0, min(0.005, due - time.monotonic())))
+                    else:
+                        batch = self.kafka.consume(num_messages=1, timeout=0.1)
                 now = time.monotonic()
                 if batch:
                     last_activity = now
@@ -108,52 +129,119 @@ class ConcurrentLoop:
         if not tracker.fetched(offset):
             self.owner.stats.skipped_finished += 1  # finished before a restart: the commit metadata says so
             return
-        event_id = header(msg, "event-id") if self.owner.dedupe is not None else None
-        work = Work(topic, partition, offset, msg.key(), None, event_id)
+        owner = self.owner
         try:
-            event = self.owner.deserializer(msg.value(), topic=topic, partition=partition, offset=offset)
+            event = owner.deserializer(msg.value(), topic=topic, partition=partition, offset=offset)
         except EventDeserializationError as exc:
-            work.item = (msg, None, exc)  # a poison message: dead-lettered in its turn
+            item: tuple[Any, Any, Any] = (msg, None, exc)  # a poison message: dead-lettered in its turn
         else:
-            fn = self.owner._handlers.get(type(event))
+            fn = owner._handlers.get(type(event))
             if fn is None:
-                self.owner.stats.unhandled += 1
+                owner.stats.unhandled += 1
                 tracker.finished(offset)
                 return
-            work.item = (msg, event, fn)
+            if not self.lanes.queued and owner.dedupe is None and self._sync_only and self._average < INLINE_HANDLER:
+                # Nothing waits in any lane and handlers are fast: run it right here, as the sequential
+                # consumer would (any ordering allows it); only a failure takes the lanes' way.
+                started = time.monotonic()
+                try:
+                    fn(event)
+                except Exception as exc:
+                    self._fail_inline(Work(topic, partition, offset, msg.key(), (msg, event, fn)), exc)
+                    return
+                finished = time.monotonic()
+                owner.stats.latencies.append(finished - started)
+                self._average += (finished - started - self._average) / 8
+                self._handled(tp, event, offset)
+                return
+            item = (msg, event, fn)
+        event_id = header(msg, "event-id") if owner.dedupe is not None else None
+        self.lanes.add(Work(topic, partition, offset, msg.key(), item, event_id))
+
+    def _fail_inline(self, work: Work, error: Exception) -> None:
+        """A handler run inline failed: from here on its work takes the lanes' way (retries, then the dead letter)."""
         self.lanes.add(work)
+        for started in self.lanes.ready(time.monotonic(), 1):
+            self._running_works[started.lane] = started
+        self._complete(work, error)
+
+    def _handled(self, tp: TP, event: Any, offset: int) -> None:
+        stats = self.owner.stats
+        stats.handled += 1
+        stats.by_type[type(event).__name__] += 1
+        stats.by_partition[tp] += 1
+        self.offsets[tp].finished(offset)
+        self.finished += 1
 
     def _dispatch(self) -> None:
+        # Inline rounds finish at once and free their lanes' next messages: go round until nothing is ready.
+        while self._dispatch_round():
+            pass
+
+    def _dispatch_round(self) -> bool:
+        """Start what may start; ``True`` when it ran handlers inline (another round may find more ready)."""
         free = self.owner.concurrency - self.running
         if free <= 0:
-            return
+            return False
         now = time.monotonic()
-        for work in self.lanes.ready(now, free):
-            self.running += 1
-            self.owner.stats.max_concurrent = max(self.owner.stats.max_concurrent, self.running)
+        # Fast plain handlers go out in chunks, one per free thread, paying one hand-off per chunk instead of
+        # one per message; slower ones (by the measured average) one per thread, so that every thread stays busy.
+        chunk = CHUNK if self._sync_only and self._average < FAST_HANDLER else 1
+        works = list(self.lanes.ready(now, free * chunk))
+        plain: list[Work] = []
+        for work in works:
+            self._running_works[work.lane] = work
             _, event, fn = work.item
             if event is None:
-                self.pool.submit(self._dead_letter, work, fn, 0)
-            elif is_async(fn) and self.owner.dedupe is None:
+                self._start(self._dead_letter, work, fn, 0)
+            elif not self._sync_only and is_async(fn) and self.owner.dedupe is None:
+                self.running += 1
                 asyncio.run_coroutine_threadsafe(self._run_async(work, fn, event, now), self._event_loop())
             else:
-                self.pool.submit(self._run_sync, work, fn, event, now)
+                plain.append(work)
+        self.owner.stats.max_concurrent = max(self.owner.stats.max_concurrent, self.running + (1 if plain else 0))
+        if plain and self._average < INLINE_HANDLER:
+            # Handlers this fast finish sooner than a hand-off to a thread: run them here, in lane order.
+            self.running += 1
+            self._run_chunk(plain, now, inline=True)
+            return True
+        if plain:
+            slots = max(1, min(self.owner.concurrency - self.running, len(plain)))
+            for i in range(slots):
+                self._start(self._run_chunk, plain[i::slots], now)
+        return False
+
+    def _start(self, task: Callable[..., None], *args: Any) -> None:
+        self.running += 1
+        self.pool.submit(task, *args)
 
     # -- workers -------------------------------------------------------------------------
-    def _run_sync(self, work: Work, fn: Callable[[Any], Any], event: Any, started: float) -> None:
-        try:
-            outcome: Any = HANDLED
-            if self.owner.dedupe is not None:
-                event_id = work.event_id or event_id_of(work.item[0], event)
-                call = (lambda: self._await(fn(event))) if is_async(fn) else (lambda: fn(event))
-                processed, _ = self.owner.dedupe.process(event_id, call)
-                outcome = HANDLED if processed else DUPLICATE
-            else:
-                fn(event)
-        except Exception as exc:
-            outcome = exc
-        self.owner.stats.latencies.append(time.monotonic() - started)
-        self.completions.put((work, outcome))
+    def _run_chunk(self, works: list[Work], started: float, inline: bool = False) -> None:
+        began = time.monotonic()
+        for i, work in enumerate(works):
+            _, event, fn = work.item
+            try:
+                outcome: Any = HANDLED
+                if self.owner.dedupe is not None:
+                    event_id = work.event_id or event_id_of(work.item[0], event)
+                    call = (lambda fn=fn, event=event: self._await(fn(event))) if not self._sync_only and is_async(fn) else (lambda fn=fn, event=event: fn(event))
+                    processed, _ = self.owner.dedupe.process(event_id, call)
+                    outcome = HANDLED if processed else DUPLICATE
+                else:
+                    fn(event)
+            except Exception as exc:
+                outcome = exc
+            finished = time.monotonic()
+            self.owner.stats.latencies.append(finished - started)
+            self._average += (finished - began - self._average) / 8  # a moving average of one handler call
+            began = finished
+            if inline:
+                self._complete(work, outcome)
+                continue
+            # Each result goes back at once, so its lane moves on; the last one frees the thread's slot.
+            self.completions.put(((work, outcome), i == len(works) - 1))
+        if inline:
+            self.running -= 1
 
     async def _run_async(self, work: Work, fn: Callable[[Any], Any], event: Any, started: float) -> None:
         try:
@@ -162,7 +250,7 @@ class ConcurrentLoop:
         except Exception as exc:
             outcome = exc
         self.owner.stats.latencies.append(time.monotonic() - started)
-        self.completions.put((work, outcome))
+        self.completions.put(((work, outcome), True))
 
     def _dead_letter(self, work: Work, error: BaseException, attempts: int) -> None:
         msg = work.item[0]
@@ -171,7 +259,7 @@ class ConcurrentLoop:
             outcome: Any = DEAD_LETTERED
         except DeadLetterError as exc:
             outcome = exc
-        self.completions.put((work, outcome))
+        self.completions.put(((work, outcome), True))
 
     def _await(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._event_loop()).result()
@@ -190,28 +278,29 @@ class ConcurrentLoop:
     def _take_completions(self, block: float = 0.0) -> None:
         while True:
             try:
-                work, outcome = self.completions.get(timeout=block) if block else self.completions.get_nowait()
+                (work, outcome), frees_slot = self.completions.get(timeout=block) if block else self.completions.get_nowait()
             except queue.Empty:
                 return
             block = 0.0
+            if frees_slot:  # a task ended: a chunk, a coroutine or a dead letter
+                self.running -= 1
             self._complete(work, outcome)
 
     def _complete(self, work: Work, outcome: Any) -> None:
-        self.running -= 1
+        self._running_works.pop(work.lane, None)
         stats = self.owner.stats
         tp = (work.topic, work.partition)
         if tp in self.revoked or tp not in self.offsets:
             return  # its partition moved on while it ran: the new owner processes it again
         if outcome in (HANDLED, DUPLICATE, DEAD_LETTERED):
+            self.lanes.done(work)
             if outcome == HANDLED:
-                stats.handled += 1
-                stats.by_type[type(work.item[1]).__name__] += 1
-                stats.by_partition[tp] += 1
-            elif outcome == DUPLICATE:
+                self._handled(tp, work.item[1], work.offset)
+                return
+            if outcome == DUPLICATE:
                 stats.duplicates += 1
             else:
                 stats.dead_lettered += 1
-            self.lanes.done(work)
             self.offsets[tp].finished(work.offset)
             self.finished += 1
             return
@@ -230,8 +319,8 @@ class ConcurrentLoop:
         if attempt < self.owner.retry.attempts:
             self.lanes.retry_at(work, time.monotonic() + delays[min(attempt, len(delays)) - 1])
         else:
-            self.running += 1  # the lane stays held until the dead letter is acknowledged
-            self.pool.submit(self._dead_letter, work, outcome, attempt)
+            self._running_works[work.lane] = work  # the lane stays held until the dead letter is acknowledged
+            self._start(self._dead_letter, work, outcome, attempt)
 
     # -- offsets, backpressure, rebalances ------------------------------------------
     def commit(self, *, asynchronous: bool, only: set[TP] | None = None) -> None:
@@ -290,11 +379,11 @@ class ConcurrentLoop:
     def revoked_partitions(self, partitions: list[TopicPartition]) -> None:
         """Stop dispatching them, give their running handlers a bounded time, commit what finished."""
         tps = {(p.topic, p.partition) for p in partitions}
-        self.lanes.drop_partitions(tps)
+        self.lanes.drop_partitions(tps, set(self._running_works))
         deadline = time.monotonic() + self.owner.drain_timeout
         while self._running_on(tps) and time.monotonic() < deadline:
             self._take_completions(block=0.05)
-        self.lanes.drop_partitions(tps)
+        self.lanes.drop_partitions(tps, set(self._running_works))
         self.commit(asynchronous=False, only=tps)
         self.revoked |= tps
         for tp in tps:
@@ -302,7 +391,7 @@ class ConcurrentLoop:
             self._committed.pop(tp, None)
 
     def _running_on(self, tps: set[TP]) -> bool:
-        return any(t.in_flight for tp, t in self.offsets.items() if tp in tps) and self.running > 0
+        return any((w.topic, w.partition) in tps for w in self._running_works.values())
 
     def drain(self, timeout: float) -> None:
         """Let running handlers finish (within ``timeout``); what was queued and never started comes back later."""

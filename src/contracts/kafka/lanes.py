@@ -5,6 +5,9 @@ offset order, different keys at once; ``partition``: one at a time per partition
 ``unordered``: anything at once. A message waiting out a retry backoff holds back
 only its own lane. Messages of one event id never run at the same time (so a dedupe
 store sees the second copy after the first finished).
+
+Lanes whose head may start are kept in their own queue, so picking the next work costs
+the same however many lanes wait.
 """
 
 from __future__ import annotations
@@ -37,16 +40,17 @@ class Work:
 
 
 class Lanes:
-    """FIFO lanes keyed by the ordering; ``ready(now)`` yields the work that may start now."""
+    """FIFO lanes keyed by the ordering; ``ready(now, limit)`` yields the work that may start now."""
 
     def __init__(self, ordering: Ordering) -> None:
         if ordering not in ORDERINGS:
             raise ValueError(f"ordering must be one of {', '.join(ORDERINGS)}, not {ordering!r}")
         self.ordering = ordering
-        self._lanes: OrderedDict[Hashable, deque[Work]] = OrderedDict()
-        self._busy: set[Hashable] = set()  # lanes whose head is running
+        self._lanes: dict[Hashable, deque[Work]] = {}
+        self._idle: OrderedDict[Hashable, None] = OrderedDict()  # lanes whose head may start
+        self._waiting: list[tuple[float, int, Hashable]] = []  # (not_before, seq, lane): retries on their timer
         self._ids_running: set[str] = set()
-        self._waiting: list[tuple[float, int, Hashable]] = []  # (not_before, seq, lane) for retries
+        self._held_by_id: dict[str, list[Hashable]] = {}  # lanes whose head waits for the same event id to finish
         self._seq = itertools.count()
         self.queued = 0
 
@@ -60,22 +64,30 @@ class Lanes:
     def add(self, work: Work) -> None:
         work.lane = self.lane_of(work)
         work.seq = next(self._seq)
-        self._lanes.setdefault(work.lane, deque()).append(work)
+        queue = self._lanes.get(work.lane)
+        if queue is None:
+            queue = self._lanes[work.lane] = deque()
+            self._idle[work.lane] = None
+        queue.append(work)
         self.queued += 1
 
     def ready(self, now: float, limit: int) -> Iterator[Work]:
-        """Up to ``limit`` heads of idle lanes whose backoff is over (the work is marked running)."""
+        """Up to ``limit`` heads of idle lanes whose backoff is over (each is marked running)."""
+        while self._waiting and self._waiting[0][0] <= now:
+            _, _, lane = heapq.heappop(self._waiting)
+            if lane in self._lanes:
+                self._idle[lane] = None
         started = 0
-        for lane, queue in list(self._lanes.items()):
-            if started >= limit:
-                return
-            if lane in self._busy or not queue:
+        while started < limit and self._idle:
+            lane, _ = self._idle.popitem(last=False)
+            queue = self._lanes.get(lane)
+            if not queue:
                 continue
             head = queue[0]
-            if head.not_before > now or (head.event_id is not None and head.event_id in self._ids_running):
-                continue
-            self._busy.add(lane)
             if head.event_id is not None:
+                if head.event_id in self._ids_running:
+                    self._held_by_id.setdefault(head.event_id, []).append(lane)
+                    continue
                 self._ids_running.add(head.event_id)
             started += 1
             yield head
@@ -86,7 +98,9 @@ class Lanes:
         queue.popleft()
         self.queued -= 1
         self._release(work)
-        if not queue:
+        if queue:
+            self._idle[work.lane] = None
+        else:
             del self._lanes[work.lane]
 
     def retry_at(self, work: Work, when: float) -> None:
@@ -102,17 +116,20 @@ class Lanes:
             heapq.heappop(self._waiting)
         return self._waiting[0][0] if self._waiting else None
 
-    def drop_partitions(self, partitions: set[tuple[str, int]]) -> list[Work]:
-        """Forget queued work of revoked partitions (its new owner gets it again); what was dropped."""
+    def drop_partitions(self, partitions: set[tuple[str, int]], running: set[Hashable]) -> list[Work]:
+        """Forget queued work of revoked partitions (their new owner gets it again), except lanes in ``running``."""
         dropped: list[Work] = []
         for lane, queue in list(self._lanes.items()):
-            if queue and (queue[0].topic, queue[0].partition) in partitions and lane not in self._busy:
+            if queue and (queue[0].topic, queue[0].partition) in partitions and lane not in running:
                 dropped += queue
                 self.queued -= len(queue)
                 del self._lanes[lane]
+                self._idle.pop(lane, None)
         return dropped
 
     def _release(self, work: Work) -> None:
-        self._busy.discard(work.lane)
-        if work.event_id is not None:
+        if work.event_id is not None and work.event_id in self._ids_running:
             self._ids_running.discard(work.event_id)
+            for lane in self._held_by_id.pop(work.event_id, []):
+                if lane in self._lanes:
+                    self._idle[lane] = None

@@ -11,55 +11,55 @@ carries none, and those messages run again after a restart (at-least-once still 
 from __future__ import annotations
 
 import base64
-import bisect
+from collections import deque
 
 METADATA_LIMIT = 4000  # bytes; Kafka's offset.metadata.max.bytes defaults to 4096
 _VERSION = "c1"
 
 
 class PartitionOffsets:
-    """Fetched and finished offsets of one partition."""
+    """Fetched and finished offsets of one partition (offsets arrive in increasing order)."""
 
     def __init__(self) -> None:
-        self._pending: list[int] = []  # fetched, not finished, sorted
-        self._finished_beyond: set[int] = set()
+        self._pending: deque[int] = deque()  # fetched and not yet below the committable offset, increasing
+        self._done: set[int] = set()  # finished, but above an unfinished one
         self._next = -1  # one past the highest offset seen
         self.skip: set[int] = set()  # finished before a restart (from the committed metadata)
 
     def fetched(self, offset: int) -> bool:
         """Record a fetched offset; ``False`` when it was already finished before a restart (skip it)."""
         self._next = max(self._next, offset + 1)
+        if self._pending and offset <= self._pending[-1]:
+            return offset not in self._done and offset not in self._pending  # a redelivery within the window
+        self._pending.append(offset)
         if offset in self.skip:
             self.skip.discard(offset)
-            self._finished_beyond.add(offset)
+            self.finished(offset)
             return False
-        bisect.insort(self._pending, offset)
         return True
 
     def finished(self, offset: int) -> None:
-        i = bisect.bisect_left(self._pending, offset)
-        if i < len(self._pending) and self._pending[i] == offset:
-            del self._pending[i]
-        self._finished_beyond.add(offset)
+        self._done.add(offset)
+        pending, done = self._pending, self._done
+        while pending and pending[0] in done:
+            done.discard(pending.popleft())
 
     @property
     def in_flight(self) -> int:
-        return len(self._pending)
+        return len(self._pending) - len(self._done)
 
     def committable(self) -> int | None:
         """The offset to commit: the lowest unfinished one, or one past the last seen (``None`` before any)."""
         if self._next < 0:
             return None
-        low = self._pending[0] if self._pending else self._next
-        self._finished_beyond = {o for o in self._finished_beyond if o >= low}
-        return low
+        return self._pending[0] if self._pending else self._next
 
     def metadata(self) -> str:
         """The finished offsets beyond ``committable()``, encoded (empty when none or too many to fit)."""
         low = self.committable()
         if low is None:
             return ""
-        return encode(low, self._finished_beyond)
+        return encode(low, self._done)
 
 
 def encode(base: int, finished: set[int]) -> str:
