@@ -216,6 +216,8 @@ def _wait(condition: object, timeout: float) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.CRITICAL)
+    for name in ("contracts.kafka", "contracts.registry"):  # the summary tells the story; -v on the CLI does not apply here
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     started = time.monotonic()
     try:
         with stop_on_signals():
