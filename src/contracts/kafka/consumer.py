@@ -161,6 +161,10 @@ class EventConsumer:
             names.add(t.name)
         return sorted(names)
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages behind the end of each partition, from the committed offsets (empty when not running)."""
+        return self.stats.lag(self._consumer) if self._consumer is not None else {}
+
     # -- lifecycle ------------------------------------------------------------
     def stop(self) -> None:
         """Ask the loop to stop after the current message."""
