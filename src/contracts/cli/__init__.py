@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from contracts.cli import compat, dev, registry, replay
+from contracts.cli import compat, dev, docs, registry, replay
 from contracts.cli._common import ContractsGroup
 from contracts.cli.asyncapi import asyncapi
 from contracts.cli.codegen import codegen
@@ -38,7 +38,7 @@ def main(verbose: int) -> None:
         handler.addFilter(RedactingFilter())
 
 
-for cmd in (init, lint, codegen, asyncapi, compat.command, registry.command, dev.command, replay.command, demo):
+for cmd in (init, lint, codegen, asyncapi, compat.command, registry.command, dev.command, docs.command, replay.command, demo):
     main.add_command(cmd)
 
 __all__ = ["main"]

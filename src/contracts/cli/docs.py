@@ -1,0 +1,39 @@
+"""``contracts docs build``: the event catalog as a static site."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from contracts.cli._common import history_option, project_catalog, schemas_option
+
+
+@click.group("docs")
+def command() -> None:
+    """The event catalog as a static site: events, subjects and their history, topics, services, topology."""
+
+
+@command.command("build")
+@schemas_option
+@history_option
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("site"), show_default=True, help="Where to write the site.")
+def build(schemas: str | None, history: str | None, output: Path) -> None:
+    """Write the catalog site (offline: open index.html from disk; a rebuild with no change writes identical files).
+
+    \b
+    Example:
+      contracts docs build -o site && open site/index.html
+    """
+    from contracts.compat import load_history
+    from contracts.site import build as build_site
+
+    config, catalog = project_catalog(schemas)
+    hist = load_history(Path(history) if history else config.compatibility)
+    if sys.stderr.isatty():
+        with click.progressbar(length=len(catalog.types), label="event pages", file=sys.stderr) as bar:
+            written = build_site(catalog, hist, output, package=config.package, progress=lambda _: bar.update(1))
+    else:
+        written = build_site(catalog, hist, output, package=config.package)
+    click.echo(f"wrote {len(written)} pages to {output}; open {output / 'index.html'}")

@@ -1,0 +1,201 @@
+"""``contracts docs build``: a static event catalog from ``schemas/``, ``catalog.toml`` and ``compatibility/``.
+
+Works offline (no CDN, no fonts or scripts from anywhere: open ``index.html`` from disk),
+deterministic (a rebuild with no change writes identical files), always current: every
+page is made from the files the gate reads. Pages: an index with search, one per event
+type (fields, JSON schema, import line), per subject history (a diff between consecutive
+versions), per topic and per service (with the versions from ``deployments.toml``), and
+the topology picture.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+
+from contracts import schema as s
+from contracts.catalog import Catalog
+from contracts.compat.history import History
+from contracts.site.topology import Edge, Node, render
+
+CSS = """body{font-family:system-ui,sans-serif;margin:0;color:#212121}header{background:#263238;color:#fff;padding:12px 24px}
+header a{color:#fff;text-decoration:none;margin-right:16px}main{padding:16px 24px;max-width:1100px}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #cfd8dc;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#eceff1}code,pre{font-family:ui-monospace,monospace;font-size:13px}pre{background:#f5f5f5;padding:8px;overflow:auto}
+.add{color:#2e7d32}.del{color:#c62828}.tag{background:#eceff1;border-radius:4px;padding:1px 6px;font-size:12px}
+#search{padding:6px;width:320px;font-size:14px}li.hidden{display:none}"""
+
+SEARCH = """document.getElementById('search').addEventListener('input',function(e){var q=e.target.value.toLowerCase();
+document.querySelectorAll('#entries li').forEach(function(li){li.className=li.textContent.toLowerCase().indexOf(q)<0?'hidden':''});});"""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+def _page(title: str, body: str, depth: int = 1) -> str:
+    up = "../" * depth
+    nav = f'<a href="{up}index.html">Catalog</a><a href="{up}topology.html">Topology</a>'
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<style>{CSS}</style></head>\n<body><header>{nav}</header><main>\n<h1>{escape(title)}</h1>\n{body}\n</main></body></html>\n'
+    )
+
+
+def build(catalog: Catalog, history: History, output: Path, *, package: str, progress: Callable[[str], None] = lambda _: None) -> list[Path]:
+    """Write the site into ``output``; the files written, in order."""
+    pages: dict[str, str] = {}
+    topics_of: dict[str, list[str]] = {}
+    for topic in catalog.topics.values():
+        for fullname in topic.value_types:
+            topics_of.setdefault(fullname, []).append(topic.name)
+    for fullname in sorted(catalog.types):
+        progress(fullname)
+        pages[f"events/{_slug(fullname)}.html"] = _event_page(catalog, fullname, topics_of.get(fullname, []), package)
+    for sub in catalog.subjects():
+        pages[f"subjects/{_slug(sub.name)}.html"] = _subject_page(sub.name, sub.compatibility, sub.fullname, history)
+    for topic in sorted(catalog.topics.values(), key=lambda t: t.name):
+        pages[f"topics/{_slug(topic.name)}.html"] = _topic_page(catalog, topic.name)
+    for service in _services(catalog, history):
+        pages[f"services/{_slug(service)}.html"] = _service_page(catalog, history, service)
+    pages["topology.html"] = _page("Topology", _topology(catalog, history, depth=0), depth=0)
+    pages["index.html"] = _index(catalog, history)
+    written = []
+    for rel, text in sorted(pages.items()):
+        path = output / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _services(catalog: Catalog, history: History) -> list[str]:
+    names = {svc for t in catalog.topics.values() for svc in (*t.producers, *t.consumers)}
+    return sorted(names | {d.service for d in history.deployments})
+
+
+def _fields(record: s.Record) -> str:
+    rows = []
+    for f in record.fields:
+        logical = getattr(f.type, "logical", None) or ""
+        default = json.dumps(f.default) if f.has_default else ""
+        rows.append(
+            f"<tr><td><code>{escape(f.name)}</code></td><td><code>{escape(s.type_label(f.type))}</code></td><td>{escape(logical)}</td>"
+            f"<td><code>{escape(default)}</code></td><td>{escape(f.doc or '')}</td><td>{escape(', '.join(f.aliases))}</td></tr>"
+        )
+    return ('<table class="fields"><tr><th>field</th><th>type</th><th>logical type</th><th>default</th><th>doc</th><th>aliases</th></tr>'
+            + "".join(rows) + "</table>")  # fmt: skip
+
+
+def _event_page(catalog: Catalog, fullname: str, topics: list[str], package: str) -> str:
+    t = catalog.types[fullname]
+    namespace = fullname.rpartition(".")[0]
+    module = ".".join([package, *[p for p in namespace.split(".") if p]])
+    body = [f"<p>{escape(t.doc or '')}</p>", f"<p><span class='tag'>{t.kind}</span> defined in <code>{escape(t.file or '')}</code></p>"]
+    body.append(f'<p>Import: <code class="import">from {escape(module)} import {escape(t.name)}</code></p>')
+    if topics:
+        body.append("<p>Topics: " + ", ".join(f'<a href="../topics/{_slug(n)}.html">{escape(n)}</a>' for n in topics) + "</p>")
+    if isinstance(t, s.Record):
+        body.append("<h2>Fields</h2>" + _fields(t))
+    elif isinstance(t, s.Enum):
+        body.append("<h2>Symbols</h2><p>" + ", ".join(f"<code>{escape(x)}</code>" for x in t.symbols) + "</p>")
+    body.append(f"<h2>Schema</h2><pre class='schema'>{escape(json.dumps(s.to_json(t), indent=2, ensure_ascii=False))}</pre>")
+    return _page(fullname, "\n".join(body))
+
+
+def _subject_page(subject: str, level: str, fullname: str, history: History) -> str:
+    versions = history.versions(subject)
+    body = [f"<p>Event type <a href='../events/{_slug(fullname)}.html'>{escape(fullname)}</a>, level <span class='tag'>{escape(level)}</span>, "
+            f"{len(versions)} published version(s).</p>"]  # fmt: skip
+    previous: list[str] = []
+    for v in versions:
+        text = json.dumps(v.raw, indent=2, ensure_ascii=False).splitlines()
+        body.append(f"<h2 id='v{v.number}'>v{v.number}</h2>")
+        if previous:
+            diff = difflib.unified_diff(previous, text, f"v{v.number - 1}", f"v{v.number}", lineterm="", n=2)
+            lines = [f"<span class='{'add' if d.startswith('+') else 'del' if d.startswith('-') else ''}'>{escape(d)}</span>" for d in diff]
+            body.append("<pre class='diff'>" + "\n".join(lines) + "</pre>")
+        else:
+            body.append("<p>The first version.</p>")
+        previous = text
+    return _page(subject, "\n".join(body))
+
+
+def _topic_page(catalog: Catalog, name: str) -> str:
+    topic = catalog.topics[name]
+    subjects = {sub.fullname: sub.name for sub in catalog.subjects() if sub.topic == name}
+    rows = "".join(
+        f"<tr><td><a href='../events/{_slug(f)}.html'>{escape(f)}</a></td><td><a href='../subjects/{_slug(subjects[f])}.html'>{escape(subjects[f])}</a></td></tr>"
+        for f in topic.value_types
+    )
+
+    def services(names: list[str]) -> str:
+        return ", ".join(f"<a href='../services/{_slug(n)}.html'>{escape(n)}</a>" for n in names) or "none"
+
+    body = (f"<p>{escape(topic.doc or '')}</p><table><tr><th>event type</th><th>subject</th></tr>{rows}</table>"
+            f"<p>Subject naming: {escape(topic.strategy)}; level <span class='tag'>{escape(topic.compatibility)}</span>; "
+            f"{topic.partitions} partitions; dead-letter topic <code>{escape(topic.dlq)}</code>.</p>"
+            f"<p>Produced by {services(topic.producers)}; consumed by {services(topic.consumers)}.</p>")  # fmt: skip
+    return _page(name, body)
+
+
+def _service_page(catalog: Catalog, history: History, service: str) -> str:
+    deployed = next((d for d in history.deployments if d.service == service), None)
+    rows = []
+    for topic in sorted(catalog.topics.values(), key=lambda t: t.name):
+        for role, names, versions in (("produces", topic.producers, deployed.produces if deployed else {}), ("consumes", topic.consumers, deployed.consumes if deployed else {})):
+            if service not in names:
+                continue
+            for sub in (x for x in catalog.subjects() if x.topic == topic.name):
+                version = versions.get(sub.name)
+                rows.append(f"<tr><td>{role}</td><td><a href='../topics/{_slug(topic.name)}.html'>{escape(topic.name)}</a></td>"
+                            f"<td><a href='../subjects/{_slug(sub.name)}.html'>{escape(sub.name)}</a></td>"
+                            f"<td>{f'v{version}' if version else 'not in deployments.toml'}</td></tr>")  # fmt: skip
+    body = "<table class='service'><tr><th>role</th><th>topic</th><th>subject</th><th>deployed version</th></tr>" + "".join(rows) + "</table>"
+    return _page(service, body)
+
+
+def _topology(catalog: Catalog, history: History, depth: int) -> str:
+    up = "../" * depth
+    topics = sorted(catalog.topics.values(), key=lambda t: t.name)
+    producers = sorted({p for t in topics for p in t.producers})
+    consumers = sorted({c for t in topics for c in t.consumers})
+    deployed = {d.service: d for d in history.deployments}
+    edges = []
+    for t in topics:
+        subjects = [x.name for x in catalog.subjects() if x.topic == t.name]
+        for p in t.producers:
+            edges.append(Edge(f"svc:{p}", f"topic:{t.name}"))
+        for c in t.consumers:
+            skew = None
+            for sub in subjects:
+                read = deployed[c].consumes.get(sub) if c in deployed else None
+                written = [deployed[p].produces.get(sub) for p in t.producers if p in deployed and deployed[p].produces.get(sub)]
+                if read and written and read < max(v for v in written if v):
+                    skew = f"v{read} < v{max(v for v in written if v)}"
+            edges.append(Edge(f"topic:{t.name}", f"svc:{c}", skew))
+    svg = render(
+        [Node(f"svc:{p}", p, f"{up}services/{_slug(p)}.html", "service") for p in producers],
+        [Node(f"topic:{t.name}", t.name, f"{up}topics/{_slug(t.name)}.html", "topic") for t in topics],
+        [Node(f"svc:{c}", c, f"{up}services/{_slug(c)}.html", "service") for c in consumers],
+        edges,
+    )
+    return svg + "<p>Producing services, topics, consuming services. A red dashed edge: a consumer deployed on an older version than its producer.</p>"
+
+
+def _index(catalog: Catalog, history: History) -> str:
+    entries = []
+    for fullname in sorted(catalog.types):
+        t = catalog.types[fullname]
+        entries.append(f"<li><a href='events/{_slug(fullname)}.html'>{escape(fullname)}</a> <span class='tag'>{t.kind}</span> {escape((t.doc or '')[:100])}</li>")
+    entries += [f"<li><a href='topics/{_slug(t)}.html'>{escape(t)}</a> <span class='tag'>topic</span></li>" for t in sorted(catalog.topics)]
+    entries += [f"<li><a href='subjects/{_slug(x.name)}.html'>{escape(x.name)}</a> <span class='tag'>subject</span></li>" for x in catalog.subjects()]
+    entries += [f"<li><a href='services/{_slug(x)}.html'>{escape(x)}</a> <span class='tag'>service</span></li>" for x in _services(catalog, history)]
+    body = ('<input id="search" type="search" placeholder="Search events, topics, subjects, services">'
+            f'<ul id="entries">{"".join(entries)}</ul><h2>Topology</h2>{_topology(catalog, history, depth=0)}<script>{SEARCH}</script>')  # fmt: skip
+    return _page("Event catalog", body, depth=0)

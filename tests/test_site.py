@@ -1,0 +1,83 @@
+"""The event catalog site: offline, deterministic, complete, and what a browser shows of it (headless Chromium)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from contracts.cli import main
+from tests.conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+         "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def _build(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, ["docs", "build", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_the_site_is_deterministic_offline_and_its_links_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _build(tmp_path / "one", monkeypatch)
+    _build(tmp_path / "two", monkeypatch)
+    one = _tree(tmp_path / "one")
+    assert one == _tree(tmp_path / "two"), "a rebuild with no change gives identical files"
+    for rel, data in one.items():
+        text = data.decode()
+        remote = re.findall(r"""(?:src|href)=["']?(https?:)|url\((https?:)""", text)
+        assert not remote, f"{rel} loads something from the network"
+        for link in re.findall(r"""href=["']([^"'#]+)""", text):
+            assert (tmp_path / "one" / rel).parent.joinpath(link).resolve().is_file(), f"{rel}: broken link {link}"
+    assert "events/com.acme.orders.OrderCreated.html" in one and "services/payments-service.html" in one
+    assert "subjects/orders-com.acme.orders.OrderCreated.html" in one and "topology.html" in one
+
+
+def _dom(page: Path, profile: Path) -> str:
+    assert CHROMIUM is not None
+    done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def _screenshot(page: Path, profile: Path, png: Path) -> None:
+    assert CHROMIUM is not None
+    subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1200,1400", page.as_uri()],
+                   capture_output=True, timeout=60, check=False)  # fmt: skip
+    assert png.is_file() and png.stat().st_size > 10_000, f"no screenshot of {page}"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt)")
+def test_a_browser_follows_the_catalog_from_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, shots, profile = tmp_path / "site", tmp_path / "screenshots", tmp_path / "profile"
+    shots.mkdir()
+    _build(site, monkeypatch)
+    index = _dom(site / "index.html", profile)
+    _screenshot(site / "index.html", profile, shots / "index.png")
+    assert "<svg" in index and 'class="topology"' in index, "the topology picture is on the index"
+    event_link = re.search(r"href=\"?'?(events/com\.acme\.orders\.OrderCreated\.html)", index)
+    service_link = re.search(r"href=\"?'?(services/payments-service\.html)", index)
+    assert event_link and service_link
+    event = _dom(site / event_link.group(1), profile)
+    _screenshot(site / event_link.group(1), profile, shots / "event.png")
+    assert 'class="fields"' in event and "<code>total</code>" in event and "from contracts.events.com.acme.orders import OrderCreated" in event
+    service = _dom(site / service_link.group(1), profile)
+    _screenshot(site / service_link.group(1), profile, shots / "service.png")
+    assert "consumes" in service and "v1" in service and "orders-com.acme.orders.OrderCreated" in service
+    subject = _dom(site / "subjects" / "orders-com.acme.orders.OrderCreated.html", profile)
+    assert 'class="diff"' in subject and "+++ v2" in subject, "the version history shows a readable diff"
+    topology = _dom(site / "topology.html", profile)
+    links = re.findall(r'<a href="([^"]+)"', topology.split("<svg", 1)[1].split("</svg>", 1)[0])
+    assert links and all((site / link).is_file() for link in links), "every node links to its page"
+    assert 'class="edge skew"' in topology, "payments-service reads OrderCreated v1 while orders-service writes v2"
