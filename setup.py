@@ -1,7 +1,7 @@
 """Package layout only (everything else is in pyproject.toml).
 
 The generator in codegen/ installs as ``contracts.codegen``; the example domain in
-schemas/ ships inside the package as ``contracts/examples/schemas`` so that
+schemas/ and its history in compatibility/ ship inside the package as ``contracts/examples/`` so that
 ``contracts demo`` runs from an installed wheel too.
 """
 
@@ -15,12 +15,13 @@ from setuptools.command.build_py import build_py
 class BuildWithExamples(build_py):
     def run(self) -> None:
         super().run()
-        target = Path(self.build_lib) / "contracts" / "examples" / "schemas"
-        for src in sorted(Path("schemas").rglob("*")):
-            if src.is_file() and (src.suffix == ".avsc" or src.name == "catalog.toml"):
-                dest = target / src.relative_to("schemas")
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dest)
+        for folder in ("schemas", "compatibility"):
+            target = Path(self.build_lib) / "contracts" / "examples" / folder
+            for src in sorted(Path(folder).rglob("*")):
+                if src.is_file() and src.suffix in (".avsc", ".toml"):
+                    dest = target / src.relative_to(folder)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(src, dest)
 
 
 setup(

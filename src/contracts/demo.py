@@ -10,7 +10,9 @@ and leaves no process behind.
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import sys
 import tempfile
 import threading
@@ -37,6 +39,11 @@ from contracts.shutdown import Stopped, stop_on_signals
 from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
 
 ORDERS = 12
+def example_compatibility(schemas: Path) -> Path:
+    """The published history next to the example schemas (shipped with them)."""
+    return schemas.parent / "compatibility"
+
+
 def example_schemas() -> Path:
     """The order domain's schemas: shipped in the package (a wheel), or at the top of a checkout."""
     here = Path(__file__).resolve().parent
@@ -183,17 +190,57 @@ def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print) 
             "duplicates_skipped": sum(c.stats.duplicates for c in members) + notifications.stats.duplicates,
             "max_concurrent": {c.name: c.stats.max_concurrent for c in members},
         }
-        say("")
-        say("summary")
-        say(f"  orders          {orders} OrderCreated on topic orders")
-        for c in members:
-            say(f"  {c.name:<15} handled {c.stats.handled} order(s) from partitions {summary['partitions_by_member'][c.name]}"  # type: ignore[index]
-                f", up to {c.stats.max_concurrent} at once (key-ordered, 50 ms of I/O each)")  # fmt: skip
-        say(f"  payments        {summary['payments']} on topic payments")
-        say(f"  notifications   {dict(emails)} on topic notifications")
-        say(f"  dead letters    orders.dlq: {summary['dead_letters']} (unknown schema id 99)")
-        say(f"  duplicates      {summary['duplicates_skipped']} skipped by the idempotent consumers")
+        _tell(say, consumers, summary)
+        _gate_story(say, schemas or example_schemas())
         return summary
+
+
+def _tell(say: Any, consumers: list[EventConsumer], summary: dict[str, Any]) -> None:
+    """The summary as a small aligned table, then what happened to the poison message and the duplicate."""
+    say("")
+    say(f"  {'consumer':<17}{'group':<24}{'partitions':<34}{'events':>7}{'at once':>9}")
+    for c in consumers:
+        by_topic: dict[str, list[str]] = {}
+        for t, p in sorted(c.stats.by_partition):
+            by_topic.setdefault(t, []).append(str(p))
+        parts = ", ".join(f"{t} {','.join(ps)}" for t, ps in by_topic.items())
+        say(f"  {c.name:<17}{c.group_id:<24}{parts:<34}{c.stats.handled:>7}{max(1, c.stats.max_concurrent):>9}")
+    payments = summary["payments"]
+    emails = sum(summary["emails"].values())
+    say("")
+    say(f"  produced      {summary['orders']} OrderCreated to orders; {payments['processed']} PaymentProcessed and "
+        f"{payments['failed']} PaymentFailed to payments; {emails} EmailRequested to notifications")  # fmt: skip
+    say(f"  dead letters  {summary['dead_letters']['payments-service'] + summary['dead_letters']['notifications-service']} in orders.dlq: "
+        "the poison message (unknown schema id 99) could not be read, once per consumer group")  # fmt: skip
+    say(f"  duplicates    {summary['duplicates_skipped']} skipped: the redelivered OrderCreated carried an event id already handled")
+    say("  payments ran key-ordered with concurrency 8: each payment waits 50 ms on the provider, several at once")
+
+
+def _gate_story(say: Any, schemas: Path) -> None:
+    """In a temporary copy: one breaking change, and the gate refusing it as a user sees it."""
+    from contracts.compat import load_history, run_gate
+    from contracts.findings import render
+
+    history_root = example_compatibility(schemas)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "schemas"
+        shutil.copytree(schemas, copy)
+        order_file = copy / "com" / "acme" / "orders" / "OrderCreated.avsc"
+        data = json.loads(order_file.read_text())
+        data["fields"] = [f for f in data["fields"] if f["name"] != "total"]
+        order_file.write_text(json.dumps(data, indent=2))
+        result = run_gate(load_catalog(copy), load_history(history_root), jobs=1)
+    say("")
+    say("the gate, on a breaking change (a temporary copy of schemas/ where OrderCreated loses its required field `total`):")
+    for line in render(result.findings, "text", tool="compat", checked=result.checked).splitlines():
+        say(f"  {line}")
+    say(f"  -> exit {1 if result.blocking else 0}: CI stops the change before any producer ships it")
+    say("")
+    say("next steps")
+    say("  contracts compat check                 the gate on your own schemas/")
+    say("  contracts docs build -o site           the event catalog, with the topology picture")
+    say("  contracts asyncapi -o asyncapi.yaml    an AsyncAPI 3.0 document")
+    say("  contracts init DIR --package NAME      start in your own repository")
 
 
 def _stop_all(consumers: list[EventConsumer], threads: list[threading.Thread], deadline: float) -> None:
