@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -31,12 +32,12 @@ class ContractsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ContractsError as exc:
-            click.echo(f"error: {redact(str(exc))}", err=True)
+            _error(redact(str(exc)))
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except OSError as exc:
-            click.echo(f"error: {redact(str(exc))}", err=True)
+            _error(redact(str(exc)))
             sys.exit(EXIT_BAD_INPUT)
         except Stopped as exc:  # SIGTERM or SIGINT: the command cleaned up on its way out
             click.echo(str(exc), err=True)
@@ -44,6 +45,19 @@ class ContractsGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except Exception as exc:  # a bug: one line and a hint, the traceback only when asked for
+            if ctx.meta.get("contracts.debug"):
+                raise
+            _error(f"unexpected {type(exc).__name__}: {redact(str(exc))}", hint="this is a bug in event-contracts; --debug shows the traceback")
+            sys.exit(EXIT_BAD_INPUT)
+
+
+def _error(message: str, hint: str | None = None) -> None:
+    """``error: ...`` on stderr, red on a terminal unless NO_COLOR is set."""
+    colour = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    click.echo((click.style("error:", fg="red", bold=True) if colour else "error:") + f" {message}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
 
 
 def errors_in_format(tool: str) -> Callable[[F], F]:

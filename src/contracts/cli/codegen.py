@@ -23,6 +23,11 @@ def codegen(schemas: str | None, package: str | None, output: str | None, check:
 
     The generator owns its output folder: it refuses (exit 2) to write into a folder
     holding files it did not generate, and never deletes them.
+
+    \b
+    Examples:
+      contracts codegen --package billing.events
+      contracts codegen --check
     """
     from contracts.codegen import ForeignFilesError, generate
     from contracts.codegen import check as check_tree

@@ -26,7 +26,12 @@ from contracts.findings import Finding, render
 
 @click.group("compat")
 def command() -> None:
-    """Compatibility gate: check schemas/ against what has been published."""
+    """Compatibility gate: check schemas/ against what has been published.
+
+    \b
+    Example:
+      contracts compat check
+    """
 
 
 def _known_subjects(catalog: Catalog, subjects: tuple[str, ...]) -> None:
@@ -62,6 +67,11 @@ def check(
 
     Exit 0 when all pass, 1 on any finding not accepted by an override,
     2 on bad input, 3 when the registry is unreachable.
+
+    \b
+    Examples:
+      contracts compat check --format github
+      contracts compat check --against-git origin/main --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
     config, catalog = project_catalog(schemas)
     _known_subjects(catalog, subjects)
@@ -99,7 +109,12 @@ def check(
 @command.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def rules(fmt: str) -> None:
-    """List every compatibility rule id with its meaning (markdown: the docs page)."""
+    """List every compatibility rule id with its meaning (markdown: the docs page).
+
+    \b
+    Example:
+      contracts compat rules --format json
+    """
     if fmt == "markdown":
         from contracts.compat.docs import markdown
 
@@ -125,6 +140,11 @@ def publish(schemas: str | None, history: str | None, fmt: str, subjects: tuple[
     Refuses (exit 1, writing nothing) when any change breaks its subject's level
     and no override in compatibility/overrides.toml accepts it. A subject's
     first version is always accepted.
+
+    \b
+    Examples:
+      contracts compat publish --dry-run
+      contracts compat publish --subject orders-value
     """
     config, catalog = project_catalog(schemas)
     _known_subjects(catalog, subjects)

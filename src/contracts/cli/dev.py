@@ -23,7 +23,12 @@ STATE = Path(".contracts-dev") / "state.json"
 
 @click.group("dev")
 def command() -> None:
-    """Start and stop a local broker (Tansu) and schema registry (embedded)."""
+    """Start and stop a local broker (Tansu) and schema registry (embedded).
+
+    \b
+    Example:
+      eval "$(contracts dev up)"
+    """
 
 
 def _alive(pid: int) -> bool:
@@ -133,7 +138,12 @@ def _stop_all(state: dict[str, Any], echo: Any) -> None:
 
 @command.command("down")
 def down() -> None:
-    """Stop what `dev up` started."""
+    """Stop what `dev up` started.
+
+    \b
+    Example:
+      contracts dev down
+    """
     state = _load()
     if state is None:
         click.echo("nothing is running")
@@ -148,7 +158,12 @@ def _reap(pid: int) -> None:
 
 @command.command("status")
 def status() -> None:
-    """Say whether the local broker and registry run, and where."""
+    """Say whether the local broker and registry run, and where.
+
+    \b
+    Example:
+      contracts dev status
+    """
     state = _load()
     if state is None:
         click.echo("not running (contracts dev up starts them)")

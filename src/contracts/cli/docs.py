@@ -12,7 +12,12 @@ from contracts.cli._common import history_option, project_catalog, schemas_optio
 
 @click.group("docs")
 def command() -> None:
-    """The event catalog as a static site: events, subjects and their history, topics, services, topology."""
+    """The event catalog as a static site: events, subjects and their history, topics, services, topology.
+
+    \b
+    Example:
+      contracts docs build -o site
+    """
 
 
 @command.command("build")

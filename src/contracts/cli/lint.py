@@ -22,7 +22,13 @@ from contracts.lint import lint as run_lint
 @click.option("--list-rules", is_flag=True, help="List the lint rules and exit.")
 @errors_in_format("lint")
 def lint(schemas: str | None, fmt: str, list_rules: bool) -> None:
-    """Parse every schema and the catalog, and check the lint rules."""
+    """Parse every schema and the catalog, and check the lint rules.
+
+    \b
+    Examples:
+      contracts lint
+      contracts lint --format github
+    """
     if list_rules:
         if fmt == "markdown":
             click.echo(_markdown(), nl=False)

@@ -19,7 +19,12 @@ log = logging.getLogger("contracts.registry")
 
 @click.group("registry")
 def command() -> None:
-    """The embedded registry, and syncing schemas/ with any Confluent-compatible registry."""
+    """The embedded registry, and syncing schemas/ with any Confluent-compatible registry.
+
+    \b
+    Example:
+      contracts registry plan --registry-url http://127.0.0.1:8081
+    """
 
 
 def _target(schemas: str | None, registry_url: str, tls: dict[str, str | None]) -> tuple[Catalog, RegistryClient]:
@@ -47,7 +52,13 @@ def _client_options(f: F) -> F:
 @click.option("--data", default=None, help="SQLite file (default: the user data dir), or :memory:.")
 @click.option("--auth", default=None, help="Require HTTP basic auth user:password (or @file).")
 def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
-    """Serve the embedded Confluent-compatible schema registry until interrupted."""
+    """Serve the embedded Confluent-compatible schema registry until SIGTERM or Ctrl-C.
+
+    \b
+    Examples:
+      contracts registry serve --port 8081 --data registry.sqlite
+      contracts registry serve --auth @credentials.txt
+    """
     from contracts.registry.server import EmbeddedRegistry, default_data_path
     from contracts.registry.server.store import StoreError
 
@@ -67,7 +78,12 @@ def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
 @schemas_option
 @_client_options
 def plan(schemas: str | None, registry_url: str, **tls: str | None) -> None:
-    """What `push` would change. Exit 0: nothing to do; 1: changes pending."""
+    """What `push` would change. Exit 0: nothing to do; 1: changes pending.
+
+    \b
+    Example:
+      contracts registry plan --registry-url https://registry.internal --auth @credentials.txt
+    """
     catalog, client = _target(schemas, registry_url, tls)
     changes = sync.plan(client, catalog)
     summary = f"{len(changes)} change(s) pending; `contracts registry push` applies them"
@@ -82,6 +98,10 @@ def push(schemas: str | None, registry_url: str, **tls: str | None) -> None:
 
     Checks each subject with the engine first and stops at the first
     incompatible one (exit 1), having changed nothing for it.
+
+    \b
+    Example:
+      CONTRACTS_SCHEMA_REGISTRY_URL=http://127.0.0.1:8081 contracts registry push
     """
     catalog, client = _target(schemas, registry_url, tls)
     done = sync.push(client, catalog, echo=lambda line: click.echo(f"  {line}"))
@@ -92,7 +112,12 @@ def push(schemas: str | None, registry_url: str, **tls: str | None) -> None:
 @schemas_option
 @_client_options
 def diff(schemas: str | None, registry_url: str, **tls: str | None) -> None:
-    """Show how schemas/ differs from each subject's latest version in the registry (exit 1 if it does)."""
+    """Show how schemas/ differs from each subject's latest version in the registry (exit 1 if it does).
+
+    \b
+    Example:
+      contracts registry diff --registry-url http://127.0.0.1:8081
+    """
     catalog, client = _target(schemas, registry_url, tls)
     diffs = sync.diff(client, catalog)
     changed = [d.text for d in diffs if d.changed]
@@ -105,7 +130,13 @@ def diff(schemas: str | None, registry_url: str, **tls: str | None) -> None:
 @click.option("--history", type=click.Path(file_okay=False), default=None, help="Where to write (default: compatibility/).")
 @click.option("--all", "all_subjects", is_flag=True, help="Every subject in the registry, not just the catalog's.")
 def pull(schemas: str | None, registry_url: str, history: str | None, all_subjects: bool, **tls: str | None) -> None:
-    """Write the registry's subjects and versions into compatibility/ for the offline gate."""
+    """Write the registry's subjects and versions into compatibility/ for the offline gate.
+
+    \b
+    Examples:
+      contracts registry pull --registry-url http://127.0.0.1:8081
+      contracts registry pull --all --history compatibility
+    """
     catalog, client = _target(schemas, registry_url, tls)
     root = Path(history) if history else load_config().compatibility
     written = sync.pull(client, catalog, root, all_subjects=all_subjects)

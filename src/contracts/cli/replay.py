@@ -27,6 +27,11 @@ def command(bootstrap_servers: str, topic: str, from_beginning: bool, from_offse
     One destination is required: --to-topic NAME, or --to-original for dead letters.
     Reads with manual assignment (no consumer group, no committed offset moves).
     Exit 2 on bad flags or an unknown topic, 3 when the broker is unreachable.
+
+    \b
+    Examples:
+      contracts replay --topic orders.dlq --from-beginning --to-original
+      contracts replay --topic orders --from-time 2026-11-23T09:00:00+00:00 --to-topic orders-rebuild
     """
     if sum([from_beginning, from_offset is not None, from_time is not None]) > 1:
         raise BadInputError("choose one of --from-beginning, --from-offset, --from-time")
