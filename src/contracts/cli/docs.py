@@ -42,3 +42,17 @@ def build(schemas: str | None, history: str | None, output: Path) -> None:
     else:
         written = build_site(catalog, hist, output, package=config.package)
     click.echo(f"wrote {len(written)} pages to {output}; open {output / 'index.html'}")
+
+
+@command.command("cli-reference")
+def cli_reference() -> None:
+    """Print the command reference (every command's help) as markdown.
+
+    \b
+    Example:
+      contracts docs cli-reference > docs/cli.md
+    """
+    from contracts.cli import main
+    from contracts.cli.reference import markdown
+
+    click.echo(markdown(main), nl=False)
