@@ -66,7 +66,11 @@ def replay(
         },
         logger=logging.getLogger("contracts.kafka.librdkafka"),
     )
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True, "acks": "all"}) if handler is None else None
+    producer = (
+        Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True, "acks": "all"}, logger=logging.getLogger("contracts.kafka.librdkafka"))
+        if handler is None
+        else None
+    )
     result = ReplayResult()
     try:
         try:
