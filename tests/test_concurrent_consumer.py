@@ -185,7 +185,7 @@ def test_a_failing_key_does_not_delay_other_keys_and_is_dead_lettered(env: Env) 
     assert consumer.stats.dead_lettered == 1 and consumer.stats.failed_attempts == 4 and len(bad_attempts) == 4
     # 0.3 + 0.6 + 0.6 s of backoff for the bad key (sent first); the other keys did not wait for it
     assert max(finished_at.values()) < bad_attempts[-1], "other keys finished while the failing one waited out its backoff"
-    dlq = Consumer({"bootstrap.servers": env.bootstrap, "group.id": f"dlq-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"})
+    dlq = Consumer({"bootstrap.servers": env.bootstrap, "group.id": f"dlq-{uuid.uuid4().hex}", "auto.offset.reset": "earliest", "session.timeout.ms": 6000})
     dlq.subscribe([env.catalog.topics[env.orders].dlq])
     msg = None
     deadline = time.monotonic() + 30
