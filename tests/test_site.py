@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,14 @@ def test_a_browser_follows_the_catalog_from_the_index(tmp_path: Path, monkeypatc
     links = re.findall(r'<a href="([^"]+)"', topology.split("<svg", 1)[1].split("</svg>", 1)[0])
     assert links and all((site / link).is_file() for link in links), "every node links to its page"
     assert 'class="edge skew"' in topology, "payments-service reads OrderCreated v1 while orders-service writes v2"
+
+
+def test_progress_shows_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, ["docs", "build", "-o", str(tmp_path / "site")])
+    assert result.exit_code == 0 and "event pages" not in result.output and "%" not in result.output
+    if shutil.which("script") is None:
+        return
+    done = subprocess.run(["script", "-qc", f"contracts docs build -o {tmp_path / 'tty'}", "/dev/null"], capture_output=True, text=True,
+                          timeout=60, check=False, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})  # fmt: skip
+    assert "event pages" in done.stdout and "100%" in done.stdout

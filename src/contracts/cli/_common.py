@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -138,3 +139,26 @@ def project_catalog(schemas: str | None) -> tuple[ProjectConfig, Catalog]:
     catalog = load_catalog(Path(schemas) if schemas else config.schemas)
     catalog.require_contents()
     return config, catalog
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal, nothing otherwise: ``update(-total)`` sets its length, ``update(n)`` moves it."""
+    if not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    bar: Any = None
+    try:
+
+        def update(step: int) -> None:
+            nonlocal bar
+            if step < 0:
+                bar = click.progressbar(length=-step, label=label, file=sys.stderr)
+                bar.__enter__()
+            elif bar is not None:
+                bar.update(step)
+
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from contracts.cli._common import history_option, project_catalog, schemas_option
+from contracts.cli._common import history_option, progress_bar, project_catalog, schemas_option
 
 
 @click.group("docs")
@@ -36,11 +35,9 @@ def build(schemas: str | None, history: str | None, output: Path) -> None:
 
     config, catalog = project_catalog(schemas)
     hist = load_history(Path(history) if history else config.compatibility)
-    if sys.stderr.isatty():
-        with click.progressbar(length=len(catalog.types), label="event pages", file=sys.stderr) as bar:
-            written = build_site(catalog, hist, output, package=config.package, progress=lambda _: bar.update(1))
-    else:
-        written = build_site(catalog, hist, output, package=config.package)
+    with progress_bar("event pages") as update:
+        update(-len(catalog.types))
+        written = build_site(catalog, hist, output, package=config.package, progress=lambda _: update(1))
     click.echo(f"wrote {len(written)} pages to {output}; open {output / 'index.html'}")
 
 

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from contracts.catalog import Catalog
-from contracts.cli._common import F, make_client, project_catalog, read_auth, registry_auth_options, schemas_option
+from contracts.cli._common import (
+    F,
+    make_client,
+    progress_bar,
+    project_catalog,
+    read_auth,
+    registry_auth_options,
+    schemas_option,
+)
 from contracts.config import REGISTRY_URL_ENV, load_config
 from contracts.errors import EXIT_VIOLATION, BadInputError
 from contracts.registry import sync
@@ -104,7 +112,8 @@ def push(schemas: str | None, registry_url: str, **tls: str | None) -> None:
       CONTRACTS_SCHEMA_REGISTRY_URL=http://127.0.0.1:8081 contracts registry push
     """
     catalog, client = _target(schemas, registry_url, tls)
-    done = sync.push(client, catalog, echo=lambda line: click.echo(f"  {line}"))
+    with progress_bar("subjects") as update:
+        done = sync.push(client, catalog, echo=lambda line: click.echo(f"  {line}"), progress=update)
     click.echo(f"{len(done)} change(s) pushed to {registry_url}" if done else f"{registry_url} already up to date")
 
 

@@ -125,15 +125,25 @@ def plan(client: RegistryClient, catalog: Catalog) -> list[Change]:
     return changes
 
 
-def push(client: RegistryClient, catalog: Catalog, *, echo: Callable[[str], None] = lambda _: None) -> list[Change]:
+def push(
+    client: RegistryClient,
+    catalog: Catalog,
+    *,
+    echo: Callable[[str], None] = lambda _: None,
+    progress: Callable[[int], None] = lambda _: None,
+) -> list[Change]:
     """Register what changed, in dependency order, checking each subject first.
 
     Stops at the first incompatible subject, having changed nothing for it
     (earlier subjects stay pushed: each of them was compatible). Idempotent.
+    ``progress`` is told the number of subjects first, then called with 1 after each.
     """
     done: list[Change] = []
     versions: dict[str, int | None] = {}
-    for d in desired_state(catalog):
+    desired = desired_state(catalog)
+    progress(-len(desired))
+    for d in desired:
+        progress(1)
         refs = _references(d, versions) or []
         existing = client.versions(d.subject)
         found = client.lookup(d.subject, d.text, refs) if existing else None
