@@ -244,3 +244,13 @@ def test_sigterm_stops_a_serving_registry_promptly(tmp_path: Path) -> None:
     assert proc.wait(5) == 143
     assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
     assert os.path.exists(tmp_path / "r.sqlite")
+
+
+def test_a_connection_that_breaks_prints_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    # Regression: a request cut short by a shutdown printed socketserver's traceback on stderr (seen in the demo).
+    with EmbeddedRegistry() as reg:
+        try:
+            raise ConnectionResetError("the client went away")
+        except ConnectionResetError:
+            reg._server.handle_error(None, ("127.0.0.1", 1))
+    assert "Traceback" not in capsys.readouterr().err

@@ -36,6 +36,7 @@ from contracts.registry.server import EmbeddedRegistry
 from contracts.registry.sync import push
 from contracts.serde import EventDeserializer, EventSerializer, registry_client
 from contracts.shutdown import Stopped, stop_on_signals
+from contracts.shutdown import check as check_stopped
 from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
 
 ORDERS = 12
@@ -255,6 +256,7 @@ def _stop_all(consumers: list[EventConsumer], threads: list[threading.Thread], d
 def _wait(condition: object, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        check_stopped()  # a stop signal whose exception a librdkafka callback swallowed
         if condition():  # type: ignore[operator]
             return
         time.sleep(0.1)

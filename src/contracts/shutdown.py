@@ -26,8 +26,22 @@ class Stopped(BaseException):
         self.exit_code = 128 + signum
 
 
+_received: list[int] = []
+
+
 def _raise(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
     raise Stopped(signum)
+
+
+def check() -> None:
+    """Raise ``Stopped`` if a stop signal arrived but its exception was lost.
+
+    A signal handler's exception raised inside a callback that C code runs (a librdkafka
+    delivery report, say) can be swallowed there; loops that wait call this to make sure.
+    """
+    if _received:
+        raise Stopped(_received[-1])
 
 
 @contextmanager
@@ -41,8 +55,11 @@ def stop_on_signals() -> Iterator[None]:
         if sig == signal.SIGINT and signal.getsignal(sig) == signal.SIG_IGN:
             continue  # a background job: its shell decided Ctrl-C is not for it
         previous[sig] = signal.signal(sig, _raise)
+    _received.clear()
     try:
         yield
+        check()  # the block ended, but a signal came: it still means stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        _received.clear()

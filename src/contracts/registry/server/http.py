@@ -149,6 +149,11 @@ class _Server(ThreadingHTTPServer):
             self._slots.release()
             raise
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr; a client that went away (or a request cut short
+        # by a shutdown) is not the operator's problem: it goes to the debug log instead.
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
