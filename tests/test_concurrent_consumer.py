@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,7 +23,7 @@ from contracts.kafka.lanes import Lanes, Work
 from contracts.kafka.offsets import METADATA_LIMIT, PartitionOffsets, decode, encode
 from contracts.serde import EventDeserializer
 from contracts.testing import TansuBroker, create_topics
-from tests.test_kafka import Env, _run_until, _stop
+from tests.test_kafka import Env, _run_until, _stop, kill_9_then_restart
 
 # -- the bookkeeping, by property ----------------------------------------------------------
 
@@ -291,38 +287,10 @@ print("duplicates", stats.duplicates, flush=True)
 @pytest.mark.kafka
 @pytest.mark.slow
 def test_kill_9_with_out_of_order_completion_loses_nothing(env: Env, tmp_path: Path) -> None:
-    import sqlite3
-
     sent = _send(env, [f"k{i}" for i in range(150)])
-    db, group = tmp_path / "dedupe.sqlite", f"kill-{uuid.uuid4().hex[:6]}"
-    script = tmp_path / "consumer.py"
-    script.write_text(_KILL_SCRIPT)
-    args = [sys.executable, str(script), env.bootstrap, env.registry, str(env.catalog.root), str(db), group]
-
-    def effects() -> list[str]:
-        if not db.exists():
-            return []
-        with sqlite3.connect(db) as conn:
-            try:
-                return [r[0] for r in conn.execute("SELECT order_id FROM effects")]
-            except sqlite3.OperationalError:
-                return []
-
-    victim = subprocess.Popen(args)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(effects()) < 50:
-        time.sleep(0.02)
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.wait()
-    assert 0 < len(effects()) < len(sent)
-    survivor = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and len(set(effects())) < len(sent):
-        time.sleep(0.1)
-    survivor.send_signal(signal.SIGTERM)
-    survivor.communicate(timeout=30)
-    assert survivor.returncode == 0
-    done = effects()
+    at_kill, _, returncode, done = kill_9_then_restart(env, tmp_path, _KILL_SCRIPT, len(sent), 50)
+    assert 0 < at_kill < len(sent)
+    assert returncode == 0
     assert set(done) == {str(e.order_id) for e in sent}, "every event handled at least once"
     assert len(done) == len(sent), "and, with the dedupe store, exactly once"
 

@@ -276,16 +276,14 @@ print("duplicates", stats.duplicates, flush=True)
 """
 
 
-def test_kill_9_mid_batch_loses_nothing_and_dedupe_makes_it_exactly_once(env: Env, tmp_path: Path) -> None:
+def kill_9_then_restart(env: Env, tmp_path: Path, script_text: str, total: int, kill_after: int) -> tuple[int, str, int, list[str]]:
+    """Run a consumer script, ``kill -9`` it once ``kill_after`` effects are recorded, run it again until all
+    ``total`` are there, then SIGTERM it: (effects at the kill, the survivor's output, its exit code, all effects)."""
     import sqlite3
 
-    sent = [order(i) for i in range(150)]
-    with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as p:
-        for e in sent:
-            p.send(e, key=str(e.order_id))
     db, group = tmp_path / "dedupe.sqlite", f"kill-{uuid.uuid4().hex[:6]}"
     script = tmp_path / "consumer.py"
-    script.write_text(_CONSUMER_SCRIPT)
+    script.write_text(script_text)
     args = [sys.executable, str(script), env.bootstrap, env.registry, str(env.catalog.root), str(db), group]
 
     def effects() -> list[str]:
@@ -299,20 +297,29 @@ def test_kill_9_mid_batch_loses_nothing_and_dedupe_makes_it_exactly_once(env: En
 
     victim = subprocess.Popen(args, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(effects()) < 40:
-        time.sleep(0.05)
-    os.kill(victim.pid, signal.SIGKILL)  # mid-batch: stored offsets not yet committed
+    while time.monotonic() < deadline and len(effects()) < kill_after:
+        time.sleep(0.02)
+    os.kill(victim.pid, signal.SIGKILL)  # mid-batch: what finished last is not committed yet
     victim.wait()
-    assert 0 < len(effects()) < len(sent)
+    at_kill = len(effects())
     survivor = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and len(set(effects())) < len(sent):
+    while time.monotonic() < deadline and len(set(effects())) < total:
         time.sleep(0.1)
     survivor.send_signal(signal.SIGTERM)  # graceful: finish, commit, leave the group
     out, _ = survivor.communicate(timeout=30)
-    assert survivor.returncode == 0
+    return at_kill, out, survivor.returncode, effects()
+
+
+def test_kill_9_mid_batch_loses_nothing_and_dedupe_makes_it_exactly_once(env: Env, tmp_path: Path) -> None:
+    sent = [order(i) for i in range(150)]
+    with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as p:
+        for e in sent:
+            p.send(e, key=str(e.order_id))
+    at_kill, out, returncode, done = kill_9_then_restart(env, tmp_path, _CONSUMER_SCRIPT, len(sent), 40)
+    assert 0 < at_kill < len(sent)
+    assert returncode == 0
     assert int(out.split()[-1]) > 0, "the kill left uncommitted offsets: redelivered events were skipped"
-    done = effects()
     assert set(done) == {str(e.order_id) for e in sent}, "every event handled at least once"
     assert len(done) == len(sent), "and, with the dedupe store, exactly once"
 

@@ -76,7 +76,7 @@ class AvroRecord(BaseModel):
     def from_avro_bytes(cls, data: bytes, writer_schema: dict[str, Any] | None = None) -> Self:
         """Decode schemaless Avro binary, resolving ``writer_schema`` to this class's schema."""
         codec = codec_for(cls)
-        plan = codec.read_plan(None if writer_schema is None else codec.writer_schema(writer_schema))
+        plan = codec.read_plan(None) if writer_schema is None else codec.read_plan_for_json(writer_schema)
         return cast(Self, plan.read(io.BytesIO(data)))
 
 register = avro_class  # the decorator's earlier name, for modules generated before it

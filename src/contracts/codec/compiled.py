@@ -80,7 +80,7 @@ class Codec:
         # fastavro's own dict can become the instance's __dict__ when the keys are the attribute names.
         self._renames = any(name != attr for name, attr, *_ in self._fields_in)
         self._plans: dict[str | None, ReadPlan] = {}
-        self._writer_schemas: dict[str, s.Schema] = {}
+        self._json_plans: dict[str, ReadPlan] = {}
 
     @functools.cached_property
     def fastavro_schema(self) -> Any:
@@ -99,13 +99,13 @@ class Codec:
         """``obj`` as schemaless Avro binary, written to ``stream``."""
         fastavro.schemaless_writer(stream, self.raw_schema, self.compiled_encoder()(obj))
 
-    def writer_schema(self, data: dict[str, Any]) -> s.Schema:
-        """A writer's schema given as JSON, parsed once per distinct text."""
+    def read_plan_for_json(self, data: dict[str, Any]) -> ReadPlan:
+        """``read_plan`` for a writer's schema given as JSON: parsed and planned once per distinct text."""
         key = s.compact(data)
-        found = self._writer_schemas.get(key)
-        if found is None:
-            found = self._writer_schemas[key] = s.parse_schema(data)
-        return found
+        plan = self._json_plans.get(key)
+        if plan is None:
+            plan = self._json_plans[key] = self.read_plan(s.parse_schema(data))
+        return plan
 
     def read_plan(self, writer: s.Schema | None) -> ReadPlan:
         """How to read data written with ``writer`` (``None``: with this class's own schema) into the class.
@@ -115,13 +115,17 @@ class Codec:
         key = None if writer is None else s.canonical_form(writer)
         plan = self._plans.get(key)
         if plan is None:
-            if writer is None or key == s.canonical_form(self.record):
+            if writer is None or key == self._own_canonical:
                 # Same schema: no resolution, fastavro's plain read path, and its dict becomes the instance's own.
                 plan = ReadPlan(self.cls, self.raw_schema, None, self.compiled_builder(True))
             else:
                 plan = ReadPlan(self.cls, self.writer_layout(writer), self.raw_schema, self.compiled_builder(False))
             self._plans[key] = plan
         return plan
+
+    @functools.cached_property
+    def _own_canonical(self) -> str:
+        return s.canonical_form(self.record)
 
     def encode(self, obj: AvroRecord) -> dict[str, Any]:
         if self.dump_is_avro:

@@ -149,9 +149,7 @@ class ConcurrentLoop:
                 except Exception as exc:
                     self._fail_inline(Work(topic, partition, offset, msg.key(), (msg, event, fn)), exc)
                     return
-                finished = time.monotonic()
-                owner.stats.latencies.append(finished - started)
-                self._average += (finished - started - self._average) / 8
+                self._timed(started, started)
                 self._handled(tp, event, offset)
                 return
             item = (msg, event, fn)
@@ -164,6 +162,13 @@ class ConcurrentLoop:
         for started in self.lanes.ready(time.monotonic(), 1):
             self._running_works[started.lane] = started
         self._complete(work, error)
+
+    def _timed(self, dispatched: float, began: float) -> float:
+        """Record a handler call that began at ``began`` (latency counts from ``dispatched``); the time now."""
+        finished = time.monotonic()
+        self.owner.stats.latencies.append(finished - dispatched)
+        self._average += (finished - began - self._average) / 8  # a moving average of one handler call
+        return finished
 
     def _handled(self, tp: TP, event: Any, offset: int) -> None:
         stats = self.owner.stats
@@ -231,10 +236,7 @@ class ConcurrentLoop:
                     fn(event)
             except Exception as exc:
                 outcome = exc
-            finished = time.monotonic()
-            self.owner.stats.latencies.append(finished - started)
-            self._average += (finished - began - self._average) / 8  # a moving average of one handler call
-            began = finished
+            began = self._timed(started, began)
             if inline:
                 self._complete(work, outcome)
                 continue
@@ -354,13 +356,12 @@ class ConcurrentLoop:
         in_flight = sum(t.in_flight for t in self.offsets.values())
         self.owner.stats.in_flight = in_flight
         limit = self.owner.max_in_flight
-        assignment = [TopicPartition(t, p) for t, p in self.owner.assignment]
-        if not self._paused and in_flight >= limit and assignment:
-            self.kafka.pause(assignment)
+        if not self._paused and in_flight >= limit and self.owner.assignment:
+            self.kafka.pause([TopicPartition(t, p) for t, p in self.owner.assignment])
             self._paused = True
             self.owner.stats.pauses += 1
         elif self._paused and in_flight <= limit // 2:
-            self.kafka.resume(assignment)
+            self.kafka.resume([TopicPartition(t, p) for t, p in self.owner.assignment])
             self._paused = False
 
     def assigned(self, partitions: list[TopicPartition]) -> None:
