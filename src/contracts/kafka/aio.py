@@ -48,7 +48,7 @@ class AsyncEventProducer:
     def _poll(self) -> None:
         # Delivery reports are served here, so an awaiting coroutine wakes as soon as the broker answers.
         while not self._closing.is_set():
-            self._sync._producer.poll(0.05)
+            self._sync.kafka.poll(0.05)
 
     async def send(self, event: AvroRecord, *, key: str | bytes | None = None, topic: str | None = None) -> Delivered:
         """Produce ``event`` and wait for the acknowledgement; ``DeliveryError`` or ``InfrastructureError`` when it failed."""
@@ -62,7 +62,7 @@ class AsyncEventProducer:
         key_bytes = key.encode() if isinstance(key, str) else key
         while True:
             try:
-                self._sync._producer.produce(target, value=value, key=key_bytes, headers=headers, on_delivery=delivered)
+                self._sync.kafka.produce(target, value=value, key=key_bytes, headers=headers, on_delivery=delivered)
                 break
             except BufferError:
                 await asyncio.sleep(0.05)  # the local queue is full: let deliveries make room

@@ -58,7 +58,7 @@ class ConcurrentLoop:
         self.finished = 0
         self.completions: queue.SimpleQueue[tuple[tuple[Work, Any], bool]] = queue.SimpleQueue()
         self._running_works: dict[Any, Work] = {}  # by lane: what runs now
-        self._sync_only = not any(is_async(fn) for fn in owner._handlers.values())
+        self._sync_only = not any(is_async(fn) for fn in owner.handlers.values())
         self._average = 1.0  # seconds per handler call, measured; start as if slow
         self.pool = ThreadPoolExecutor(max_workers=owner.concurrency, thread_name_prefix=f"{owner.name}-handler")
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -75,7 +75,7 @@ class ConcurrentLoop:
         owner = self.owner
         last_activity = time.monotonic()
         try:
-            while not owner._stop.is_set() and self.fatal is None:
+            while not owner.stopping and self.fatal is None:
                 # Every call into librdkafka gives up the GIL, and taking it back from busy handler threads costs
                 # up to a switch interval: fetch only when the lanes run low (or every 50 ms, for rebalances).
                 hungry = self.lanes.queued < 4 * self.owner.concurrency or time.monotonic() - self._last_fetch > 0.05
@@ -135,7 +135,7 @@ class ConcurrentLoop:
         except EventDeserializationError as exc:
             item: tuple[Any, Any, Any] = (msg, None, exc)  # a poison message: dead-lettered in its turn
         else:
-            fn = owner._handlers.get(type(event))
+            fn = owner.handlers.get(type(event))
             if fn is None:
                 owner.stats.unhandled += 1
                 tracker.finished(offset)
@@ -257,7 +257,7 @@ class ConcurrentLoop:
     def _dead_letter(self, work: Work, error: BaseException, attempts: int) -> None:
         msg = work.item[0]
         try:
-            self.owner._dead_letters.send(msg, error, attempts=attempts, event_id=work.event_id or header(msg, "event-id"))
+            self.owner.dead_letters.send(msg, error, attempts=attempts, event_id=work.event_id or header(msg, "event-id"))
             outcome: Any = DEAD_LETTERED
         except DeadLetterError as exc:
             outcome = exc
@@ -308,7 +308,7 @@ class ConcurrentLoop:
             return
         if isinstance(outcome, DeadLetterError):
             self.fatal = outcome  # not acknowledged: the offset stays uncommitted and the message comes back
-            self.owner._stop.set()
+            self.owner.stop()
             return
         attempt = work.attempt + 1
         stats.failed_attempts += 1
@@ -317,7 +317,7 @@ class ConcurrentLoop:
             self.owner.name, attempt, self.owner.retry.attempts, work.event_id, work.topic, work.partition, work.offset,
             redact(repr(outcome)), extra=message_context(work.topic, work.partition, work.offset, work.event_id),
         )  # fmt: skip
-        delays = self.owner._delays
+        delays = self.owner.retry_delays
         if attempt < self.owner.retry.attempts:
             self.lanes.retry_at(work, time.monotonic() + delays[min(attempt, len(delays)) - 1])
         else:

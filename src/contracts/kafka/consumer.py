@@ -127,14 +127,14 @@ class EventConsumer:
         self.name = name
         self.dedupe = dedupe
         self.retry = retry or RetryPolicy()
-        self._delays = self.retry.delays()
+        self.retry_delays = self.retry.delays()
         self.stats = ConsumerStats()
         self._topics = topics
         self._handlers: dict[type[AvroRecord], Handler] = {}
         self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **conf}
         self._stop = threading.Event()
         self._consumer: Consumer | None = None
-        self._dead_letters = DeadLetters(bootstrap_servers, catalog, group_id=group_id, name=name)
+        self.dead_letters = DeadLetters(bootstrap_servers, catalog, group_id=group_id, name=name)
         self._stats_lock = threading.Lock()
         self.assignment: list[tuple[str, int]] = []
 
@@ -160,6 +160,16 @@ class EventConsumer:
                 raise ContractsError(f"no topic in the catalog carries {cls.__avro_fullname__}")
             names.add(t.name)
         return sorted(names)
+
+    @property
+    def handlers(self) -> dict[type[AvroRecord], Handler]:
+        """The handler of each event class (read-only: register with ``handler``/``on``)."""
+        return self._handlers
+
+    @property
+    def stopping(self) -> bool:
+        """Whether ``stop()`` (or a signal) asked the loop to stop."""
+        return self._stop.is_set()
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Messages behind the end of each partition, from the committed offsets (empty when not running)."""
@@ -262,7 +272,7 @@ class EventConsumer:
                     log.warning("final commit failed: %s", exc)
             self._consumer.close()  # leaves the group: partitions move at once
             self._consumer = None
-        self._dead_letters.flush(10)
+        self.dead_letters.flush(10)
 
     # -- one message ----------------------------------------------------------
     def _process(self, msg: Message, where: tuple[str, int], offset: int) -> None:
@@ -335,12 +345,12 @@ class EventConsumer:
             self.name, attempt, self.retry.attempts, event_id, topic, partition, offset, redact(repr(exc)),
             extra=message_context(topic, partition, offset, event_id),
         )  # fmt: skip
-        if attempt <= len(self._delays):
-            time.sleep(self._delays[attempt - 1])
+        if attempt <= len(self.retry_delays):
+            time.sleep(self.retry_delays[attempt - 1])
 
     def _dead_letter(self, msg: Message, error: BaseException, *, attempts: int, event_id: str | None) -> None:
         try:
-            self._dead_letters.send(msg, error, attempts=attempts, event_id=event_id)
+            self.dead_letters.send(msg, error, attempts=attempts, event_id=event_id)
         except DeadLetterError:
             self._stop.set()  # not acknowledged: the offset is not stored, so the message comes back after a restart
             raise

@@ -59,6 +59,11 @@ class EventProducer:
         config = {"bootstrap.servers": bootstrap_servers, "client.id": name, **SAFE_DEFAULTS, **conf}
         self._producer = Producer(config, logger=logging.getLogger("contracts.kafka.librdkafka"))
 
+    @property
+    def kafka(self) -> Producer:
+        """The confluent-kafka producer underneath (the asyncio producer serves its delivery reports)."""
+        return self._producer
+
     def send(self, event: AvroRecord, *, key: str | bytes | None = None, topic: str | None = None) -> None:
         """Serialize and enqueue; delivery is confirmed by ``flush()`` or reported to ``on_error``."""
         topic, value, headers = self.prepare(event, topic)
