@@ -83,10 +83,11 @@ def test_compatible_change_adds_a_version_and_pull_writes_history(project: Path,
     Path(ORDER).write_text(json.dumps(data))
     result = _run("registry", "push")
     assert result.exit_code == 0 and "add version" in result.output
-    assert requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions").json() == [1, 2]
+    # v1 and v2 replayed from compatibility/, then the change as v3.
+    assert requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions").json() == [1, 2, 3]
     shutil.rmtree(project / "compatibility/subjects")
     assert _run("registry", "pull").exit_code == 0
-    pulled = json.loads((project / "compatibility/subjects/orders-com.acme.orders.OrderCreated/v2.avsc").read_text())
+    pulled = json.loads((project / "compatibility/subjects/orders-com.acme.orders.OrderCreated/v3.avsc").read_text())
     assert pulled["fields"][-1]["name"] == "coupon"
     assert pulled["fields"][0]["type"]["name"] == "com.acme.common.EventMetadata", "references resolved: self-contained"
     (project / "compatibility/deployments.toml").unlink()
@@ -171,3 +172,34 @@ def test_gate_against_a_registry_with_references(project: Path, reg: EmbeddedReg
     (project / ORDER).write_text(json.dumps(data))
     result = _run("compat", "check", "--against-registry", reg.url, "--registry-only", "--format", "json")
     assert result.exit_code == 1 and {f["rule"] for f in json.loads(result.output)["findings"]} == {"FIELD_REMOVED_WITHOUT_DEFAULT"}
+
+
+HISTORY = "compatibility/subjects/orders-com.acme.orders.OrderCreated"
+
+
+def test_push_replays_the_recorded_history_so_numbers_match(project: Path, reg: EmbeddedRegistry) -> None:
+    # Regression: push registered only the current schema, so the registry's v1 was the history's v2.
+    plan = _run("registry", "plan")
+    assert plan.exit_code == 1 and f"replay version" in plan.output and f"v1 from {HISTORY}/v1.avsc" in plan.output, plan.output
+    assert _run("registry", "push").exit_code == 0
+    assert requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions").json() == [1, 2]
+    before = {p.name: p.read_text() for p in Path(HISTORY).iterdir()}
+    pulled = _run("registry", "pull")
+    assert pulled.exit_code == 0, pulled.output
+    assert {p.name: p.read_text() for p in Path(HISTORY).iterdir()} == before, "the same versions: files left as they were"
+    assert _run("registry", "plan").exit_code == 0
+
+
+def test_pull_never_overwrites_a_recorded_version_with_other_content(project: Path, reg: EmbeddedRegistry) -> None:
+    # Regression: after a push of only the current schema, pull overwrote the committed v1 with v2's text, exit 0.
+    assert _run("registry", "push", "--no-history").exit_code == 0
+    assert requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions").json() == [1]
+    v1 = Path(HISTORY, "v1.avsc")
+    before = {p: p.read_text() for p in Path("compatibility").rglob("*.avsc")}
+    result = _run("registry", "pull")
+    assert result.exit_code == 1, result.output
+    assert f"{HISTORY}/v1.avsc (registry v1 differs)" in result.output and "--force" in result.output
+    assert {p: p.read_text() for p in Path("compatibility").rglob("*.avsc")} == before, "nothing written"
+    forced = _run("registry", "pull", "--force")
+    assert forced.exit_code == 0
+    assert json.loads(v1.read_text()) == json.loads(Path(HISTORY, "v2.avsc").read_text())

@@ -15,6 +15,7 @@ naming the subject, when there is none. ``auto_register=True`` is for developmen
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import struct
@@ -32,7 +33,7 @@ from contracts.catalog import Catalog, subject_name
 from contracts.codec import ReadPlan, codec_for, known_classes
 from contracts.errors import ContractsError, InfrastructureError, status_is_infrastructure
 from contracts.record import AvroRecord
-from contracts.redaction import redact
+from contracts.redaction import redact, split_userinfo
 from contracts.registry.references import RefCache, parse_with_references
 
 MAGIC = 0
@@ -60,8 +61,29 @@ class EventDeserializationError(ContractsError):
 
 
 def registry_client(url: str, **conf: Any) -> SchemaRegistryClient:
-    """A confluent-kafka client; ``conf`` keys as confluent names them (``basic.auth.user.info``...)."""
-    return SchemaRegistryClient({"url": url, **conf})
+    """A confluent-kafka client; ``conf`` keys as confluent names them (``basic.auth.user.info``...).
+
+    User info in ``url`` becomes ``basic.auth.user.info`` and leaves the URL, so the HTTP
+    library's request log (and any error it raises) never carries the password.
+    """
+    clean, userinfo = split_userinfo(url)
+    if userinfo is not None and "basic.auth.user.info" not in conf:
+        conf = {**conf, "basic.auth.user.info": userinfo}
+    return SchemaRegistryClient({"url": clean, **conf})
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Failures of the registry's transport (refused, reset, timed out): OS errors and the HTTP library's own."""
+    errors: tuple[type[BaseException], ...] = (OSError,)
+    for module in ("httpx2", "httpx"):  # confluent-kafka's client runs on whichever is installed
+        try:
+            errors += (importlib.import_module(module).TransportError,)
+        except (ImportError, AttributeError):
+            continue
+    return errors
+
+
+_UNREACHABLE = _transport_errors()
 
 
 def _resolve_schema(client: SchemaRegistryClient, schema: Schema, cache: RefCache) -> s.Schema:
@@ -117,15 +139,18 @@ class EventSerializer:
         return subject_name(strategy, topic, cls.__avro_fullname__)
 
     def topic_for(self, cls: type[AvroRecord]) -> str:
-        t = self.catalog.topic_for(cls.__avro_fullname__)
-        if t is None:
-            raise SerializationError(f"no topic in the catalog carries {cls.__avro_fullname__}")
-        self._topics[cls] = t.name
-        return t.name
+        """The catalog's topic for ``cls`` (remembered; a topic passed to a call never is)."""
+        name = self._topics.get(cls)
+        if name is None:
+            t = self.catalog.topic_for(cls.__avro_fullname__)
+            if t is None:
+                raise SerializationError(f"no topic in the catalog carries {cls.__avro_fullname__}")
+            name = self._topics[cls] = t.name
+        return name
 
     def __call__(self, event: AvroRecord, topic: str | None = None) -> bytes:
         cls = type(event)
-        topic = topic or self._topics.get(cls) or self.topic_for(cls)
+        topic = topic or self.topic_for(cls)
         writer = self._writers.get((cls, topic))
         if writer is None:
             writer = self._resolve(cls, topic)
@@ -148,8 +173,8 @@ class EventSerializer:
                 if status_is_infrastructure(exc.http_status_code):
                     raise InfrastructureError(f"schema registry refused or failed for {subject}: {redact(str(exc))}") from exc
                 raise SerializationError(f"schema registry error for subject {subject}: {redact(str(exc))}") from exc
-            except (OSError, ConnectionError) as exc:
-                raise InfrastructureError(f"schema registry unreachable: {redact(str(exc))}") from exc
+            except _UNREACHABLE as exc:
+                raise InfrastructureError(f"schema registry unreachable: {redact(str(exc)) or type(exc).__name__}") from exc
             codec = codec_for(cls)
             writer = _Writer(schema_id, _HEADER.pack(MAGIC, schema_id), codec.raw_schema, codec.compiled_encoder())
             self._writers[(cls, topic)] = writer
@@ -268,8 +293,8 @@ class EventDeserializer:
             raise InfrastructureError(f"schema registry failed for id {schema_id}: {redact(str(exc))}") from exc
         except LookupError as exc:
             raise EventDeserializationError(str(exc), **where) from exc
-        except (OSError, ConnectionError) as exc:
-            raise InfrastructureError(f"schema registry unreachable: {redact(str(exc))}") from exc
+        except _UNREACHABLE as exc:
+            raise InfrastructureError(f"schema registry unreachable: {redact(str(exc)) or type(exc).__name__}") from exc
 
 
 def _error(reason: str, topic: str | None, partition: int | None, offset: int | None) -> EventDeserializationError:

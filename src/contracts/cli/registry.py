@@ -17,6 +17,7 @@ from contracts.cli._common import (
     registry_auth_options,
     schemas_option,
 )
+from contracts.compat.history import History, load_history
 from contracts.config import REGISTRY_URL_ENV, load_config
 from contracts.errors import EXIT_VIOLATION, BadInputError
 from contracts.registry import sync
@@ -47,6 +48,22 @@ def _report(pending: list[str], summary: str) -> None:
     click.echo(summary)
     if pending:
         raise SystemExit(EXIT_VIOLATION)
+
+
+def _recorded(history: str | None, no_history: bool) -> History | None:
+    """``compatibility/`` (or ``--history``) as the versions to replay, unless ``--no-history``."""
+    if no_history:
+        return None
+    root = Path(history) if history else load_config().compatibility
+    return load_history(root) if (root / "subjects").is_dir() else None
+
+
+def _history_options(f: F) -> F:
+    f = click.option(
+        "--no-history", is_flag=True,
+        help="Register only the current schemas, not the recorded versions a registry lacks (its numbers then differ from compatibility/).",
+    )(f)  # fmt: skip
+    return click.option("--history", type=click.Path(file_okay=False), default=None, help="Recorded history (default: compatibility/).")(f)
 
 
 def _client_options(f: F) -> F:
@@ -85,24 +102,33 @@ def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
 @command.command("plan")
 @schemas_option
 @_client_options
-def plan(schemas: str | None, registry_url: str, **tls: str | None) -> None:
+@_history_options
+def plan(schemas: str | None, registry_url: str, history: str | None, no_history: bool, **tls: str | None) -> None:
     """What `push` would change. Exit 0: nothing to do; 1: changes pending.
+
+    A subject whose registry is empty or behind compatibility/ gets the recorded
+    versions it lacks first, in order (`replay version`), so the registry's version
+    numbers match the history's; `--no-history` registers only the current schema.
 
     \b
     Example:
       contracts registry plan --registry-url https://registry.internal --auth @credentials.txt
     """
     catalog, client = _target(schemas, registry_url, tls)
-    changes = sync.plan(client, catalog)
+    changes = sync.plan(client, catalog, _recorded(history, no_history))
     summary = f"{len(changes)} change(s) pending; `contracts registry push` applies them"
-    _report([f"  + {c}" for c in changes], summary if changes else f"{registry_url} is up to date with schemas/")
+    _report([f"  + {c}" for c in changes], summary if changes else f"{client.url} is up to date with schemas/")
 
 
 @command.command("push")
 @schemas_option
 @_client_options
-def push(schemas: str | None, registry_url: str, **tls: str | None) -> None:
+@_history_options
+def push(schemas: str | None, registry_url: str, history: str | None, no_history: bool, **tls: str | None) -> None:
     """Register changed schemas (references first) and set each subject's compatibility level.
+
+    Recorded versions a subject's registry lacks are registered first, in order, so
+    version numbers match compatibility/ (see `plan`); `--no-history` skips them.
 
     Checks each subject with the engine first and stops at the first
     incompatible one (exit 1), having changed nothing for it.
@@ -113,8 +139,8 @@ def push(schemas: str | None, registry_url: str, **tls: str | None) -> None:
     """
     catalog, client = _target(schemas, registry_url, tls)
     with progress_bar("subjects") as update:
-        done = sync.push(client, catalog, echo=lambda line: click.echo(f"  {line}"), progress=update)
-    click.echo(f"{len(done)} change(s) pushed to {registry_url}" if done else f"{registry_url} already up to date")
+        done = sync.push(client, catalog, history=_recorded(history, no_history), echo=lambda line: click.echo(f"  {line}"), progress=update)
+    click.echo(f"{len(done)} change(s) pushed to {client.url}" if done else f"{client.url} already up to date")
 
 
 @command.command("diff")
@@ -138,8 +164,12 @@ def diff(schemas: str | None, registry_url: str, **tls: str | None) -> None:
 @_client_options
 @click.option("--history", type=click.Path(file_okay=False), default=None, help="Where to write (default: compatibility/).")
 @click.option("--all", "all_subjects", is_flag=True, help="Every subject in the registry, not just the catalog's.")
-def pull(schemas: str | None, registry_url: str, history: str | None, all_subjects: bool, **tls: str | None) -> None:
+@click.option("--force", is_flag=True, help="Overwrite recorded versions whose content differs from the registry's.")
+def pull(schemas: str | None, registry_url: str, history: str | None, all_subjects: bool, force: bool, **tls: str | None) -> None:
     """Write the registry's subjects and versions into compatibility/ for the offline gate.
+
+    A recorded version whose content differs from the registry's is never overwritten
+    without --force: exit 1, naming each one, and nothing is written.
 
     \b
     Examples:
@@ -148,7 +178,7 @@ def pull(schemas: str | None, registry_url: str, history: str | None, all_subjec
     """
     catalog, client = _target(schemas, registry_url, tls)
     root = Path(history) if history else load_config().compatibility
-    written = sync.pull(client, catalog, root, all_subjects=all_subjects)
+    written = sync.pull(client, catalog, root, all_subjects=all_subjects, force=force)
     for p in written:
         click.echo(f"  {p}")
     click.echo(f"wrote {len(written)} version file(s) under {root}")

@@ -54,7 +54,6 @@ class EventProducer:
         self._failures: list[tuple[str, str, bool]] = []  # topic, error, whether an outage
         self._lock = threading.Lock()
         self._sent = 0
-        self._topics: dict[type[AvroRecord], str] = {}
         self._constant_headers: dict[tuple[type[AvroRecord], str], Headers] = {}
         config = {"bootstrap.servers": bootstrap_servers, "client.id": name, **SAFE_DEFAULTS, **conf}
         self._producer = Producer(config, logger=logging.getLogger("contracts.kafka.librdkafka"))
@@ -72,12 +71,11 @@ class EventProducer:
     def prepare(self, event: AvroRecord, topic: str | None = None) -> tuple[str, bytes, Headers]:
         """The topic, the framed bytes and the headers ``send`` produces for ``event``."""
         cls = type(event)
-        topic = topic or self._topics.get(cls) or self.serializer.topic_for(cls)
+        topic = topic or self.serializer.topic_for(cls)  # an explicit topic holds for its call alone
         value = self.serializer(event, topic)
         constant = self._constant_headers.get((cls, topic))
         if constant is None:
             constant = self._constant_headers[(cls, topic)] = type_headers(cls, self.name, self.serializer.schema_id(cls, topic))
-            self._topics[cls] = topic
         return topic, value, identity_headers(event) + constant
 
     def send_raw(self, topic: str, value: bytes | None, *, key: str | bytes | None = None, headers: Headers | None = None, event: AvroRecord | None = None) -> None:

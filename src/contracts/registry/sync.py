@@ -19,10 +19,10 @@ from contracts import schema as s
 from contracts.catalog import Catalog
 from contracts.compat.checker import Checker
 from contracts.compat.engine import VersionedSchema, check_level
-from contracts.compat.history import subject_dir, write_version
+from contracts.compat.history import History, Version, load_history, subject_dir, write_version
 from contracts.errors import ContractViolation
 from contracts.findings import Finding
-from contracts.registry.client import RegistryClient
+from contracts.registry.client import RegistryClient, RegistryError
 from contracts.registry.references import parse_with_references
 from contracts.registry.snapshot import fetch_history, fetcher
 
@@ -103,8 +103,43 @@ def _references(d: Desired, versions: dict[str, int | None]) -> list[dict[str, A
     return refs
 
 
-def plan(client: RegistryClient, catalog: Catalog) -> list[Change]:
-    """What ``push`` would do; nothing is written."""
+@dataclass
+class Backlog:
+    """Recorded versions of a subject that the registry lacks, to register before the current schema.
+
+    ``versions`` are ``compatibility/`` versions past the registry's last one, oldest first,
+    registered as recorded (self-contained) so the registry's numbers match the history's;
+    ``current_is_last`` says the newest of them is the schema in ``schemas/`` (it is then
+    registered with its references, as the current schema always is). ``note`` says why
+    nothing is replayed when the registry's versions are not the history's first ones.
+    """
+
+    versions: list[Version] = field(default_factory=list)
+    current_is_last: bool = False
+    note: str = ""
+
+
+def backlog(client: RegistryClient, d: Desired, existing: list[int], history: History | None) -> Backlog:
+    """What of ``d.subject``'s recorded history the registry is behind on (nothing without a history)."""
+    recorded = history.versions(d.subject) if history is not None else []
+    if not recorded:
+        return Backlog()
+    live = fetch_history(client, [d.subject]).versions(d.subject) if existing else []
+    for mine, theirs in zip(recorded, live, strict=False):
+        if s.canonical_form(mine.schema) != s.canonical_form(theirs.schema) or mine.number != theirs.number:
+            return Backlog(note=f"registry v{theirs.number} differs from {mine.file}: the recorded history is not replayed")
+    if len(live) > len(recorded):
+        return Backlog()
+    missing = recorded[len(live):]
+    numbers = [v.number for v in recorded]
+    if numbers != list(range(1, len(numbers) + 1)):
+        return Backlog(note=f"recorded versions {numbers} have gaps: the registry would number them 1..{len(numbers)}; not replayed")
+    current = s.canonical_form(d.schema)
+    return Backlog(missing, bool(missing) and s.canonical_form(missing[-1].schema) == current)
+
+
+def plan(client: RegistryClient, catalog: Catalog, history: History | None = None) -> list[Change]:
+    """What ``push`` would do; nothing is written. With ``history``, recorded versions the registry lacks come first."""
     changes: list[Change] = []
     versions: dict[str, int | None] = {}
     for d in desired_state(catalog):
@@ -112,28 +147,39 @@ def plan(client: RegistryClient, catalog: Catalog) -> list[Change]:
         if current_level != d.level:
             changes.append(Change(d.subject, "set compatibility", f"{current_level or 'global'} -> {d.level}"))
         existing = client.versions(d.subject)
+        todo = backlog(client, d, existing, history)
+        if todo.note:
+            changes.append(Change(d.subject, "note", todo.note))
+        for v in todo.versions if not todo.current_is_last else todo.versions[:-1]:
+            changes.append(Change(d.subject, "replay version", f"v{v.number} from {v.file}"))
+            existing = [*existing, v.number]
         refs = _references(d, versions)
         found = client.lookup(d.subject, d.text, refs) if refs is not None and existing else None
         if found is not None:
             versions[d.subject] = found.version
             continue
         versions[d.subject] = None
-        if existing:
+        if todo.current_is_last:
+            changes.append(Change(d.subject, "replay version", f"v{todo.versions[-1].number} from {todo.versions[-1].file} (the current schema)"))
+        elif existing:
             changes.append(Change(d.subject, "add version", f"v{max(existing) + 1}"))
         else:
             changes.append(Change(d.subject, "create subject", f"{d.kind}, v1"))
-    return changes
+    return [c for c in changes if c.action != "note"] + [c for c in changes if c.action == "note"]
 
 
 def push(
     client: RegistryClient,
     catalog: Catalog,
     *,
+    history: History | None = None,
     echo: Callable[[str], None] = lambda _: None,
     progress: Callable[[int], None] = lambda _: None,
 ) -> list[Change]:
     """Register what changed, in dependency order, checking each subject first.
 
+    With ``history`` (``compatibility/``), a subject whose registry is empty or behind gets
+    its recorded versions first, in order, so its version numbers match the history's.
     Stops at the first incompatible subject, having changed nothing for it
     (earlier subjects stay pushed: each of them was compatible). Idempotent.
     ``progress`` is told the number of subjects first, then called with 1 after each.
@@ -146,9 +192,11 @@ def push(
         progress(1)
         refs = _references(d, versions) or []
         existing = client.versions(d.subject)
+        todo = backlog(client, d, existing, history)
         found = client.lookup(d.subject, d.text, refs) if existing else None
         current_level = client.config(d.subject)
-        if found is None and existing:
+        replay = todo.versions[:-1] if todo.current_is_last else todo.versions
+        if found is None and existing and not replay:
             findings = _check(client, d, refs)
             if findings:
                 lines = "\n".join(f"  {f.rule}: {f.message}" for f in findings)
@@ -157,16 +205,40 @@ def push(
             client.set_config(d.level, d.subject)
             done.append(Change(d.subject, "set compatibility", f"{current_level or 'global'} -> {d.level}"))
             echo(str(done[-1]))
+        for v in replay:
+            _replay(client, d.subject, v)
+            done.append(Change(d.subject, "replay version", f"v{v.number} from {v.file}"))
+            echo(str(done[-1]))
+        if replay:
+            found = client.lookup(d.subject, d.text, refs)
         if found is not None:
             versions[d.subject] = found.version
             continue
-        client.register(d.subject, d.text, refs)
+        try:
+            client.register(d.subject, d.text, refs)
+        except RegistryError as exc:
+            if exc.status != 409:
+                raise
+            raise ContractViolation(f"{d.subject}: the registry refused the current schema at {d.level}: {exc.message}") from exc
         registered = client.lookup(d.subject, d.text, refs)
         assert registered is not None
         versions[d.subject] = registered.version
-        done.append(Change(d.subject, "create subject" if not existing else "add version", f"v{registered.version}, id {registered.id}"))
+        done.append(Change(d.subject, "create subject" if not existing and not replay else "add version", f"v{registered.version}, id {registered.id}"))
         echo(str(done[-1]))
     return done
+
+
+def _replay(client: RegistryClient, subject: str, version: Version) -> None:
+    """Register one recorded version as it is kept in ``compatibility/`` (self-contained)."""
+    try:
+        client.register(subject, s.compact(version.raw))
+    except RegistryError as exc:
+        if exc.status != 409:
+            raise
+        raise ContractViolation(
+            f"{subject}: the registry refused recorded {version.file} ({exc.message}); "
+            "its level forbids a change the history accepted (an override): push with --no-history"
+        ) from exc
 
 
 def _check(client: RegistryClient, d: Desired, refs: list[dict[str, Any]]) -> list[Finding]:
@@ -211,14 +283,31 @@ def _pretty(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-def pull(client: RegistryClient, catalog: Catalog, root: Path, *, all_subjects: bool = False) -> list[Path]:
-    """Write the registry's versions into ``compatibility/subjects/`` (self-contained), for the offline gate."""
+def pull(client: RegistryClient, catalog: Catalog, root: Path, *, all_subjects: bool = False, force: bool = False) -> list[Path]:
+    """Write the registry's versions into ``compatibility/subjects/`` (self-contained), for the offline gate.
+
+    A version already recorded with another meaning is history: without ``force`` nothing is
+    written and ``ContractViolation`` names every version that differs. Files that already say
+    the same are left as they are.
+    """
     names = client.subjects() if all_subjects else [sub.name for sub in catalog.subjects()]
     for name in names:  # every name first: nothing is written when one of them is unsafe
         subject_dir(root, name)
     live = fetch_history(client, names)
-    written = []
+    recorded = load_history(root) if (root / "subjects").is_dir() else History(root)
+    todo: list[tuple[str, Version]] = []
+    differ: list[str] = []
     for name in names:
         for v in live.versions(name):
-            written.append(write_version(root, name, v.number, s.to_json(v.schema)))
-    return written
+            mine = recorded.version(name, v.number)
+            if mine is not None and s.fingerprint(mine.schema) == s.fingerprint(v.schema):
+                continue
+            if mine is not None:
+                differ.append(f"{mine.file} (registry v{v.number} differs)")
+            todo.append((name, v))
+    if differ and not force:
+        raise ContractViolation(
+            "the registry's versions differ from the recorded history; nothing was written "
+            "(`contracts registry pull --force` overwrites them):\n" + "\n".join(f"  {line}" for line in differ)
+        )
+    return [write_version(root, name, v.number, s.to_json(v.schema)) for name, v in todo]
