@@ -77,7 +77,12 @@ class GenerateResult:
 
 
 def render_package(catalog: Catalog, package: str = PACKAGE) -> dict[str, str]:
-    """The generated package as ``{relative path: text}``, without touching the disk."""
+    """The generated package as ``{relative path: text}``, without touching the disk.
+
+    An invalid default is refused (``SchemaError``, exit 2): it would be generated as a
+    default the class cannot encode.
+    """
+    catalog.require_valid_defaults()
     types = catalog.types
     ordered: list[NamedSchema] = [types[k] for k in sorted(types)]
     naming = decide_names(ordered)

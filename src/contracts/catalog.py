@@ -9,6 +9,7 @@ from typing import Any
 
 from contracts.errors import Location, SchemaError
 from contracts.levels import LEVEL_NAMES, parse_level
+from contracts.schema.defaults import check_defaults
 from contracts.schema.files import SchemaFile, display_path, iter_schema_files, load_schemas
 from contracts.schema.model import NamedSchema
 from contracts.specs import CatalogSpec, validate
@@ -99,6 +100,15 @@ class Catalog:
             )
         if not self.topics:
             raise SchemaError("the catalog names no topics: the gate would check nothing", Location(file=self.catalog_file), "NO_CATALOG")
+
+    def require_valid_defaults(self) -> None:
+        """Refuse (exit 2, rule ``INVALID_DEFAULT``) a schema whose default does not fit its field's type.
+
+        Lint reports every one as a finding; codegen, the gate and publish stop here, as a
+        registry that validates defaults refuses such a schema (42201).
+        """
+        for t in self.types.values():
+            check_defaults(t)
 
     def file_of(self, fullname: str) -> str:
         """The file (relative to the schemas root) that defines ``fullname``."""

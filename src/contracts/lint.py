@@ -132,17 +132,13 @@ def _missing_doc(catalog: Catalog) -> Iterator[Finding]:
 
 
 def _invalid_default(catalog: Catalog) -> Iterator[Finding]:
-    for record, f, path in _fields(catalog):
-        if f.has_default:
-            err = s.default_error(f.type, f.default)
-            if err:
+    for t in catalog.types.values():
+        for record, f, err in s.invalid_defaults(t):
+            if record is t:
                 yield _finding(
-                    "INVALID_DEFAULT",
-                    "correctness",
-                    f"default of field '{f.name}' ({s.type_label(f.type)}) is invalid: {err}; readers resolving old data would fail",
-                    record.file,
-                    path,
-                )
+                    "INVALID_DEFAULT", "correctness", f"{s.default_problem(record, f, err)}; readers resolving old data would fail",
+                    record.file, f"{record.fullname}.{f.name}",
+                )  # fmt: skip
 
 
 def _enum_default(catalog: Catalog) -> Iterator[Finding]:

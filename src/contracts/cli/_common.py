@@ -133,11 +133,16 @@ def make_client(url: str, *, auth: str | None = None, ca_location: str | None = 
     return RegistryClient(url, auth=read_auth(auth), ca_location=ca_location, cert=cert, key=key)
 
 
-def project_catalog(schemas: str | None) -> tuple[ProjectConfig, Catalog]:
-    """The project's configuration and its catalog, which must hold schemas and topics (exit 2 otherwise)."""
+def project_catalog(schemas: str | None, *, defaults: bool = True) -> tuple[ProjectConfig, Catalog]:
+    """The project's configuration and its catalog, which must hold schemas and topics (exit 2 otherwise).
+
+    ``defaults``: refuse an invalid default too (lint turns it into a finding instead).
+    """
     config = load_config()
     catalog = load_catalog(Path(schemas) if schemas else config.schemas)
     catalog.require_contents()
+    if defaults:
+        catalog.require_valid_defaults()
     return config, catalog
 
 

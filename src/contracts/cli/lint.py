@@ -39,7 +39,7 @@ def lint(schemas: str | None, fmt: str, list_rules: bool) -> None:
             for r in RULES:
                 click.echo(f"{r.id:<36} {r.category:<14} {r.summary}")
         return
-    config, catalog = project_catalog(schemas)
+    config, catalog = project_catalog(schemas, defaults=False)
     findings = run_lint(catalog, config.lint)
     checked = [f.path for f in catalog.files]
     click.echo(render(findings, fmt, tool="lint", checked=checked))

@@ -3,7 +3,7 @@
 ``from contracts import schema as s`` gives every public name of the package's modules.
 """
 
-from contracts.schema.defaults import default_error
+from contracts.schema.defaults import check_defaults, default_error, default_problem, invalid_defaults
 from contracts.schema.jsonform import canonical_form, compact, fingerprint, full_text, to_json
 from contracts.schema.model import (
     LOGICAL_PHYSICAL,
@@ -51,11 +51,14 @@ __all__ = [
     "bulk",
     "canonical_form",
     "children",
+    "check_defaults",
     "compact",
     "default_error",
+    "default_problem",
     "fingerprint",
     "full_text",
     "fullname_of",
+    "invalid_defaults",
     "parse_schema",
     "to_json",
     "type_label",

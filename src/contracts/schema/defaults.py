@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from contracts.schema.model import Array, Enum, Fixed, Map, Primitive, Schema, Union, type_label
+from contracts.errors import Location, SchemaError
+from contracts.schema.model import Array, Enum, Field, Fixed, Map, Primitive, Record, Schema, Union, type_label, walk_named
 
 _INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
@@ -84,3 +86,25 @@ def _default_error(schema: Schema, value: Any, stack: set[int]) -> str | None:
         elif not f.has_default:
             return f"record '{schema.fullname}' default lacks field '{f.name}', which has no default"
     return None
+
+
+def invalid_defaults(schema: Schema) -> Iterator[tuple[Record, Field, str]]:
+    """Every field reachable from ``schema`` whose default is not valid for its type, with why."""
+    for t in walk_named(schema):
+        if isinstance(t, Record):
+            for f in t.fields:
+                if f.has_default:
+                    err = default_error(f.type, f.default)
+                    if err:
+                        yield t, f, err
+
+
+def default_problem(record: Record, f: Field, err: str) -> str:
+    """The one sentence for an invalid default, in lint, codegen, the gate and the registry alike."""
+    return f"default of field '{f.name}' ({type_label(f.type)}) in {record.fullname} is invalid: {err}"
+
+
+def check_defaults(schema: Schema, *, file: str | None = None) -> None:
+    """Raise ``SchemaError`` (rule ``INVALID_DEFAULT``) for the first invalid default reachable from ``schema``."""
+    for record, f, err in invalid_defaults(schema):
+        raise SchemaError(default_problem(record, f, err), Location(file=record.file or file, path=f"{record.fullname}.{f.name}"), "INVALID_DEFAULT")

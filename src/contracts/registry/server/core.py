@@ -186,6 +186,14 @@ class RegistryCore:
         return value
 
 
+def require_valid_defaults(schema: s.Schema) -> None:
+    """A new version's defaults must fit their fields (42201), as Confluent's registry validates them."""
+    try:
+        s.check_defaults(schema)
+    except SchemaError as exc:
+        raise ApiError(422, 42201, f"Invalid schema: {exc.message}") from exc
+
+
 def json_body(body: bytes | None) -> dict[str, Any]:
     if not body:
         raise ApiError(400, 400, "Request body is required")

@@ -15,6 +15,7 @@ from contracts.registry.server.core import (
     Request,
     parse_schema_id,
     parse_version,
+    require_valid_defaults,
     schema_not_found,
     subject_not_found,
     version_body,
@@ -89,6 +90,7 @@ def register(app: RegistryCore, req: Request) -> dict[str, Any]:
         schema_id = tx.schema_id_by_fingerprint(parsed.fingerprint)
         if schema_id is not None and tx.version_of_schema(subject, schema_id) is not None:
             return {"id": schema_id}
+        require_valid_defaults(parsed.schema)
         level = app.level(tx, subject)
         latest = tx.latest(subject)
         if mode != "IMPORT" and latest is not None and level != "NONE":

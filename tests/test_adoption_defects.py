@@ -1,0 +1,131 @@
+"""Regressions for what a new user hit adopting the tool in their own repository (second round)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner, Result
+
+from contracts.catalog import load_catalog
+from contracts.cli import main
+from contracts.demo import order
+from contracts.errors import InfrastructureError
+from contracts.kafka import EventProducer
+from contracts.registry.server import EmbeddedRegistry
+from contracts.serde import EventSerializer, registry_client
+from tests.conftest import ROOT, SCHEMAS
+
+SECRET = "s3cret-hunter2"
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def secured() -> Iterator[EmbeddedRegistry]:
+    with EmbeddedRegistry(auth=f"admin:{SECRET}") as registry:
+        yield registry
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("schemas", "compatibility"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    (tmp_path / "pyproject.toml").write_text("[tool.contracts]\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _with_userinfo(url: str) -> str:
+    return url.replace("http://", f"http://admin:{SECRET}@")
+
+
+@pytest.mark.parametrize("via_env", [False, True])
+def test_registry_commands_never_print_the_password(project: Path, secured: EmbeddedRegistry, monkeypatch: pytest.MonkeyPatch, via_env: bool) -> None:
+    # Regression: `plan` printed "http://admin:s3cret@… is up to date", `push` "pushed to http://admin:s3cret@…".
+    url = _with_userinfo(secured.url)
+    flags = [] if via_env else ["--registry-url", url]
+    if via_env:
+        monkeypatch.setenv("CONTRACTS_SCHEMA_REGISTRY_URL", url)
+    for args in (["plan"], ["push"], ["push"], ["plan"], ["diff"], ["plan", "--no-history"]):
+        result = _run("registry", *args, *flags)
+        assert result.exit_code in (0, 1), result.output
+        assert SECRET not in result.output and "admin" not in result.output, result.output
+        if "up to date" in result.output:
+            assert secured.url in result.output, "the URL is shown, without its user info"
+    for fmt in ("json", "junit", "github", "markdown"):
+        result = _run("compat", "check", "--against-registry", url, "--format", fmt)
+        assert SECRET not in result.output, result.output
+
+
+def test_serializer_logs_no_password_and_authenticates(secured: EmbeddedRegistry, caplog: pytest.LogCaptureFixture) -> None:
+    # Regression: with logging at INFO the HTTP library logged every request URL, password included.
+    caplog.set_level(logging.DEBUG)
+    serializer = EventSerializer(registry_client(_with_userinfo(secured.url)), load_catalog(SCHEMAS), auto_register=True)
+    framed = serializer(order(1))
+    assert framed[0] == 0 and len(framed) > 5
+    assert caplog.records, "the HTTP library did log its requests"
+    assert SECRET not in caplog.text
+    assert all(SECRET not in json.dumps(vars(r), default=str) for r in caplog.records)
+
+
+def test_registry_outage_from_a_producer_is_infrastructure_error() -> None:
+    # Regression: EventProducer.send raised the HTTP library's ConnectError with a long traceback.
+    serializer = EventSerializer(registry_client(f"http://127.0.0.1:{_free_port()}"), load_catalog(SCHEMAS))
+    producer = EventProducer(f"127.0.0.1:{_free_port()}", serializer, name="t", **{"message.timeout.ms": 1000})
+    with pytest.raises(InfrastructureError, match="schema registry unreachable"):
+        producer.send(order(1))
+
+
+def test_an_explicit_topic_holds_for_its_call_only() -> None:
+    # Regression: the first explicit topic became the class's topic for every later send.
+    with EmbeddedRegistry() as registry:
+        serializer = EventSerializer(registry_client(registry.url), load_catalog(SCHEMAS), auto_register=True)
+        producer = EventProducer(f"127.0.0.1:{_free_port()}", serializer, name="t")
+        event = order(1)
+        assert producer.prepare(event, "audit-copy")[0] == "audit-copy"
+        assert producer.prepare(event)[0] == "orders"
+        assert producer.prepare(event, "audit-copy")[0] == "audit-copy"
+        assert producer.prepare(event)[0] == "orders"
+        assert serializer.topic_for(type(event)) == "orders"
+
+
+def _bad_default(project: Path) -> None:
+    path = project / "schemas/com/acme/orders/OrderCreated.avsc"
+    data = json.loads(path.read_text())
+    data["fields"].append({"name": "attempts", "type": "int", "default": "zero", "doc": "How many tries."})
+    path.write_text(json.dumps(data, indent=2))
+
+
+def test_an_invalid_default_is_refused_everywhere(project: Path, tmp_path: Path) -> None:
+    # Regression: only lint refused "default": "zero" on an int; codegen, the gate, publish and the registry took it.
+    _bad_default(project)
+    lint = _run("lint")
+    assert lint.exit_code == 1 and "INVALID_DEFAULT" in lint.output
+    for args in (["codegen", "--package", "evs", "--output", str(tmp_path / "out")], ["compat", "check"], ["compat", "publish", "--dry-run"]):
+        result = _run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "INVALID_DEFAULT" in result.output and "'attempts'" in result.output and "OrderCreated.avsc" in result.output
+    assert not (tmp_path / "out").exists(), "nothing generated"
+    with EmbeddedRegistry() as registry:
+        push = _run("registry", "push", "--registry-url", registry.url)
+        assert push.exit_code == 2 and "INVALID_DEFAULT" in push.output
+        schema = {"type": "record", "name": "T", "fields": [{"name": "n", "type": "int", "default": "zero"}]}
+        answer = requests.post(f"{registry.url}/subjects/t-value/versions", json={"schema": json.dumps(schema)})
+        assert answer.status_code == 422 and answer.json()["error_code"] == 42201, answer.text
+        assert "default of field 'n'" in answer.json()["message"]
+        assert requests.get(f"{registry.url}/subjects").json() == []
