@@ -129,3 +129,49 @@ def test_an_invalid_default_is_refused_everywhere(project: Path, tmp_path: Path)
         assert answer.status_code == 422 and answer.json()["error_code"] == 42201, answer.text
         assert "default of field 'n'" in answer.json()["message"]
         assert requests.get(f"{registry.url}/subjects").json() == []
+
+
+class _Dist:
+    def __init__(self, direct_url: dict[str, object] | None) -> None:
+        self.direct_url = direct_url
+
+    def read_text(self, name: str) -> str | None:
+        return json.dumps(self.direct_url) if name == "direct_url.json" and self.direct_url is not None else None
+
+
+def _init_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct_url: dict[str, object] | None) -> tuple[Result, str]:
+    from contracts import scaffold
+
+    monkeypatch.setattr(scaffold.metadata, "distribution", lambda name: _Dist(direct_url))
+    repo = tmp_path / "repo"
+    result = CliRunner().invoke(main, ["init", str(repo), "--package", "billing.events"])
+    assert result.exit_code == 0, result.output
+    return result, (repo / ".github/workflows/contracts.yml").read_text()
+
+
+def test_init_installs_from_where_the_tool_came_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: the workflow said `pip install "event-contracts"`, which is not on any index, and nothing warned.
+    import subprocess
+
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    subprocess.run(["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    subprocess.run(["git", "-C", str(checkout), "remote", "add", "origin", "https://git.example.org/platform/event-contracts.git"], check=True)
+    commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    result, workflow = _init_with(tmp_path / "a", monkeypatch, {"url": checkout.as_uri(), "dir_info": {"editable": True}})
+    spec = f"event-contracts @ git+https://git.example.org/platform/event-contracts.git@{commit}"
+    assert f'pip install "{spec}"' in workflow and spec in result.output
+    result, workflow = _init_with(tmp_path / "b", monkeypatch, {"url": "https://git.example.org/x.git", "vcs_info": {"vcs": "git", "commit_id": "abc"}})
+    assert 'pip install "event-contracts @ git+https://git.example.org/x.git@abc"' in workflow
+    result, workflow = _init_with(tmp_path / "c", monkeypatch, {"url": (tmp_path / "event_contracts-0-py3-none-any.whl").as_uri(), "archive_info": {}})
+    assert "warning: CI cannot install this copy" in result.output and "--install" in result.output
+    assert 'pip install "event-contracts"' not in workflow and "exit 1" in workflow, "the step fails, saying what to do"
+
+
+def test_init_ignores_local_state_and_gives_a_plain_hint_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["init", ".", "--package", "billing.events", "--install", "event-contracts"])
+    assert result.exit_code == 0
+    assert "next: contracts codegen" in result.output and "cd ." not in result.output
+    assert {".contracts-cache/", ".contracts-dev/"} <= set((tmp_path / ".gitignore").read_text().splitlines())

@@ -11,7 +11,7 @@ from contracts.errors import Location, SchemaError
 from contracts.levels import LEVEL_NAMES, parse_level
 from contracts.schema.defaults import check_defaults
 from contracts.schema.files import SchemaFile, display_path, iter_schema_files, load_schemas
-from contracts.schema.model import NamedSchema
+from contracts.schema.model import NamedSchema, Primitive, Record, Schema, Union, type_label
 from contracts.specs import CatalogSpec, validate
 from contracts.textfiles import read_json, read_toml
 
@@ -48,6 +48,8 @@ class Topic:
     dead_letter_topic: str | None = None
     key: str = "string"
     doc: str | None = None
+    idempotency_keys: dict[str, str | None] = field(default_factory=dict)
+    """Event type -> the field path that identifies one event (``None``: no stable key)."""
 
     @property
     def dlq(self) -> str:
@@ -114,6 +116,14 @@ class Catalog:
         """The file (relative to the schemas root) that defines ``fullname``."""
         t = self.types[fullname]
         return t.file or ""
+
+    def idempotency_key(self, fullname: str) -> str | None:
+        """The field path (``metadata.event_id``) that identifies one ``fullname`` event, ``None`` if it has none."""
+        topic = self.topic_for(fullname)
+        if topic is not None and fullname in topic.idempotency_keys:
+            return topic.idempotency_keys[fullname]
+        schema = self.types.get(fullname)
+        return DEFAULT_IDEMPOTENCY_KEY if schema is not None and field_at(schema, DEFAULT_IDEMPOTENCY_KEY) is not None else None
 
     def topic_for(self, fullname: str) -> Topic | None:
         for topic in self.topics.values():
@@ -186,8 +196,55 @@ def _topics(spec: CatalogSpec, types: dict[str, NamedSchema], file: str) -> tupl
             dead_letter_topic=t.dead_letter_topic,
             key=t.key,
             doc=t.doc,
+            idempotency_keys=_idempotency_keys(t.idempotency_key, values, types, f"{base}.idempotency_key", err),
         )
     return default_level, topics
+
+
+DEFAULT_IDEMPOTENCY_KEY = "metadata.event_id"
+"""The convention where an event type has it: the metadata record's event id."""
+
+
+def field_at(schema: NamedSchema, path: str) -> Schema | None:
+    """The type of the field at a dotted path through records (a nullable record counts), ``None`` when absent."""
+    node: Schema = schema
+    for name in path.split("."):
+        if isinstance(node, Union):
+            records = [b for b in node.branches if isinstance(b, Record)]
+            node = records[0] if len(records) == 1 else node
+        found = node.field_named(name) if isinstance(node, Record) else None
+        if found is None:
+            return None
+        node = found.type
+    return node
+
+
+def _idempotency_keys(given: str | dict[str, str] | None, values: list[str], types: dict[str, NamedSchema], path: str, err: Any) -> dict[str, str | None]:
+    """Each event type's key field: ``given`` for all, or per type; else the convention where the type has it."""
+    if isinstance(given, dict):
+        for name in given:
+            if name not in values:
+                close = difflib.get_close_matches(name, values, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; the topic carries {', '.join(values)}"
+                raise err(f"'{name}' is not an event type of this topic{hint}", f'{path}."{name}"', "UNKNOWN_TYPE")
+    out: dict[str, str | None] = {}
+    for value in values:
+        key = given.get(value) if isinstance(given, dict) else given
+        where = f'{path}."{value}"' if isinstance(given, dict) else path
+        if key is None:
+            out[value] = DEFAULT_IDEMPOTENCY_KEY if field_at(types[value], DEFAULT_IDEMPOTENCY_KEY) is not None else None
+            continue
+        found = field_at(types[value], key)
+        if found is None:
+            record = types[value]
+            names = [f.name for f in record.fields] if isinstance(record, Record) else []
+            close = difflib.get_close_matches(key.rsplit(".", 1)[-1], names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; its fields: {', '.join(names)}"
+            raise err(f"{value} has no field '{key}' to use as its idempotency key{hint}", where, "UNKNOWN_FIELD")
+        if not isinstance(found, Primitive) or found.type not in ("string", "int", "long"):
+            raise err(f"idempotency key '{key}' of {value} is {type_label(found)}; it must be a string, int or long (a uuid is a string)", where)
+        out[value] = key
+    return out
 
 
 def _level(value: str, path: str, err: Any) -> str:

@@ -9,7 +9,9 @@ pre-commit hooks and a CI workflow. Right after it, ``contracts codegen`` and
 from __future__ import annotations
 
 import json
+import subprocess
 import tomllib
+import urllib.parse
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -53,6 +55,7 @@ subject_name_strategy = "TopicNameStrategy"  # or RecordNameStrategy, TopicRecor
 doc = "Invoices, keyed by invoice id."
 value = "com.example.billing.InvoiceIssued"  # a list needs TopicRecordNameStrategy
 partitions = 4
+idempotency_key = "invoice_id"             # the field that identifies one event: consumers skip a resent one
 producers = ["billing-service"]
 consumers = ["ledger-service"]
 # dead_letter_topic = "invoices.dlq"       # the default: <topic>.dlq
@@ -136,7 +139,7 @@ jobs:
         with:
           python-version: "3.11"
       - name: Install event-contracts
-        run: pip install "{install}"
+        run: {install}
       - name: Lint
         run: contracts lint --format github
       - name: Generated code in sync
@@ -156,18 +159,61 @@ class Plan:
     tool_table: str
 
 
-def install_spec() -> str:
-    """How CI installs this tool: the URL it was installed from when that was a VCS URL (PEP 610), else its name."""
+@dataclass(frozen=True)
+class InstallSource:
+    """What CI should pip-install, and how that was decided (``spec`` is ``None`` when it cannot be told)."""
+
+    spec: str | None
+    how: str
+
+
+def install_source() -> InstallSource:
+    """Where this tool came from (PEP 610's ``direct_url.json``), as a line CI can install from.
+
+    A VCS URL is kept as it is; a local checkout becomes its git remote at its commit; a
+    package index install keeps the name; a wheel or folder with no remote cannot be
+    reached from CI, so there is no spec and ``init`` says so.
+    """
     try:
-        direct = metadata.distribution("event-contracts").read_text("direct_url.json")
+        dist = metadata.distribution("event-contracts")
     except metadata.PackageNotFoundError:
-        direct = None
-    if direct:
-        data = json.loads(direct)
-        vcs = data.get("vcs_info")
-        if vcs and data.get("url"):
-            return f"event-contracts @ {vcs.get('vcs', 'git')}+{data['url']}@{vcs.get('commit_id', '')}".rstrip("@")
-    return "event-contracts"
+        return InstallSource(None, "event-contracts is not installed as a distribution")
+    direct = dist.read_text("direct_url.json")
+    if not direct:
+        return InstallSource("event-contracts", "installed from a package index")
+    data = json.loads(direct)
+    url = str(data.get("url", ""))
+    vcs = data.get("vcs_info")
+    if vcs and url:
+        return InstallSource(f"event-contracts @ {vcs.get('vcs', 'git')}+{url}@{vcs.get('commit_id', '')}".rstrip("@"), "the VCS URL it was installed from")
+    if "dir_info" in data and url.startswith("file://"):
+        remote = _git_remote(Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path)))
+        if remote:
+            return InstallSource(f"event-contracts @ git+{remote[0]}@{remote[1]}", "the git remote and commit of the checkout it was installed from")
+        return InstallSource(None, f"installed from the folder {urllib.parse.unquote(url)}, which has no git remote CI could clone")
+    return InstallSource(None, f"installed from the file {urllib.parse.unquote(url)}, which CI cannot reach")
+
+
+def _git_remote(folder: Path) -> tuple[str, str] | None:
+    """``(remote URL, commit)`` of a git checkout, or ``None``."""
+    try:
+        remote = subprocess.run(["git", "-C", str(folder), "remote", "get-url", "origin"], capture_output=True, text=True, timeout=10)
+        commit = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if remote.returncode or commit.returncode or not remote.stdout.strip():
+        return None
+    url = remote.stdout.strip()
+    if url.startswith("git@") and ":" in url:  # scp-like syntax is not a URL pip takes
+        host, _, path = url[4:].partition(":")
+        url = f"ssh://git@{host}/{path}"
+    return url, commit.stdout.strip()
+
+
+UNKNOWN_INSTALL = (
+    'echo "::error::edit .github/workflows/contracts.yml: say where CI installs event-contracts from '
+    '(contracts init --install SPEC writes it)" && exit 1'
+)
 
 
 def plan(package: str, *, schemas: str = "schemas", compatibility: str = "compatibility", install: str | None = None) -> Plan:
@@ -179,7 +225,7 @@ def plan(package: str, *, schemas: str = "schemas", compatibility: str = "compat
         f"{compatibility}/deployments.toml": DEPLOYMENTS,
         f"{compatibility}/overrides.toml": OVERRIDES,
         ".pre-commit-config.yaml": PRE_COMMIT.format(schemas=schemas, compatibility=compatibility),
-        ".github/workflows/contracts.yml": WORKFLOW.format(install=install or install_spec()),
+        ".github/workflows/contracts.yml": WORKFLOW.format(install=f'pip install "{install}"' if install else UNKNOWN_INSTALL),
     }
     tool = (
         "[tool.contracts]\n"
@@ -188,6 +234,10 @@ def plan(package: str, *, schemas: str = "schemas", compatibility: str = "compat
         f'package = "{package}"          # import name of the generated classes (their folder follows from it)\n'
     )
     return Plan(files, tool)
+
+
+LOCAL_ONLY = (".contracts-cache/", ".contracts-dev/")
+"""The codegen cache and `contracts dev`'s state: local, never committed."""
 
 
 def conflicts(root: Path, p: Plan) -> list[str]:
@@ -217,8 +267,9 @@ def write(root: Path, p: Plan, *, force: bool) -> list[str]:
         written.append(rel)
     ignore = root / ".gitignore"
     lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
-    if ".contracts-cache/" not in lines:  # the codegen cache: local, never committed
-        ignore.write_text("\n".join([*lines, ".contracts-cache/"]) + "\n", encoding="utf-8")
+    missing = [entry for entry in LOCAL_ONLY if entry not in lines]
+    if missing:
+        ignore.write_text("\n".join([*lines, *missing]) + "\n", encoding="utf-8")
         written.append(".gitignore")
     pyproject = root / "pyproject.toml"
     if "pyproject.toml [tool.contracts]" not in clash:

@@ -40,6 +40,7 @@ class TopicSpec(Spec):
     partitions: PositiveInt = 4
     dead_letter_topic: NonEmptyStr | None = None
     key: NonEmptyStr = "string"
+    idempotency_key: NonEmptyStr | dict[NonEmptyStr, NonEmptyStr] | None = None
     doc: StrictStr | None = None
 
 

@@ -29,7 +29,17 @@ def init(directory: Path, package: str, install: str | None, force: bool) -> Non
     if not PACKAGE_NAME.match(package):
         raise BadInputError(f"--package {package!r} is not a Python import name (dotted identifiers, like mypkg.events)")
     directory.mkdir(parents=True, exist_ok=True)
-    written = scaffold.write(directory, scaffold.plan(package, install=install), force=force)
+    source = scaffold.InstallSource(install, "--install") if install else scaffold.install_source()
+    written = scaffold.write(directory, scaffold.plan(package, install=source.spec), force=force)
     for rel in written:
         click.echo(f"  wrote {rel}")
-    click.echo(f"next: cd {directory} && contracts codegen && contracts compat check")
+    if source.spec:
+        click.echo(f'CI installs the tool with: pip install "{source.spec}" ({source.how})')
+    else:
+        click.echo(
+            f"warning: CI cannot install this copy of event-contracts ({source.how}); the workflow's install step fails "
+            "until you set it: rerun with --install SPEC (a git URL, an index name) or edit .github/workflows/contracts.yml",
+            err=True,
+        )
+    here = directory.resolve() == Path.cwd().resolve()
+    click.echo(("next: " if here else f"next: cd {directory} && ") + "contracts codegen && contracts compat check")

@@ -25,7 +25,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.deadletter import DeadLetterError
-from contracts.kafka.headers import event_id_of, header
+from contracts.kafka.headers import header
 from contracts.kafka.lanes import Lanes, Work
 from contracts.kafka.offsets import PartitionOffsets, decode
 from contracts.serde import EventDeserializationError
@@ -153,7 +153,7 @@ class ConcurrentLoop:
                 self._handled(tp, event, offset)
                 return
             item = (msg, event, fn)
-        event_id = header(msg, "event-id") if owner.dedupe is not None else None
+        event_id = owner.event_id(msg, item[1]) if owner.dedupe is not None else None
         self.lanes.add(Work(topic, partition, offset, msg.key(), item, event_id))
 
     def _fail_inline(self, work: Work, error: Exception) -> None:
@@ -228,7 +228,7 @@ class ConcurrentLoop:
             try:
                 outcome: Any = HANDLED
                 if self.owner.dedupe is not None:
-                    event_id = work.event_id or event_id_of(work.item[0], event)
+                    event_id = work.event_id or self.owner.event_id(work.item[0], event)
                     call = (lambda fn=fn, event=event: self._await(fn(event))) if not self._sync_only and is_async(fn) else (lambda fn=fn, event=event: fn(event))
                     processed, _ = self.owner.dedupe.process(event_id, call)
                     outcome = HANDLED if processed else DUPLICATE

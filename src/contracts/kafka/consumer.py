@@ -131,6 +131,7 @@ class EventConsumer:
         self.stats = ConsumerStats()
         self._topics = topics
         self._handlers: dict[type[AvroRecord], Handler] = {}
+        self._keys: dict[type[AvroRecord], str | None] = {}
         self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **conf}
         self._stop = threading.Event()
         self._consumer: Consumer | None = None
@@ -148,7 +149,12 @@ class EventConsumer:
 
     def on(self, cls: type[E], fn: Callable[[E], object]) -> None:
         self._handlers[cls] = fn
+        self._keys[cls] = self.catalog.idempotency_key(cls.__avro_fullname__)
         self.deserializer.prefer(cls)
+
+    def event_id(self, msg: Message, event: AvroRecord | None) -> str:
+        """What the dedupe store keys on: the catalog's idempotency key of the event, else its ``event-id`` header."""
+        return event_id_of(msg, event, self._keys.get(type(event)) if event is not None else None)
 
     def topics(self) -> list[str]:
         if self._topics:
@@ -315,12 +321,12 @@ class EventConsumer:
         event_id = ""
         last = failed
         if failed is not None:
-            event_id = event_id_of(msg, event)
+            event_id = self.event_id(msg, event)
             self._attempt_failed(1, event_id, where, offset, failed)
         for attempt in range(1 if failed is None else 2, self.retry.attempts + 1):
             try:
                 if self.dedupe is not None:
-                    event_id = event_id or event_id_of(msg, event)
+                    event_id = event_id or self.event_id(msg, event)
                     processed, _ = self.dedupe.process(event_id, lambda: fn(event))
                     if not processed:
                         self.stats.duplicates += 1
@@ -332,7 +338,7 @@ class EventConsumer:
                 return
             except Exception as exc:
                 last = exc
-                event_id = event_id or event_id_of(msg, event)
+                event_id = event_id or self.event_id(msg, event)
                 self._attempt_failed(attempt, event_id, where, offset, exc)
         assert last is not None
         self._dead_letter(msg, last, attempts=self.retry.attempts, event_id=event_id)

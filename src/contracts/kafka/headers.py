@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -21,19 +22,34 @@ def type_headers(cls: type[AvroRecord], producer_name: str, schema_id: int) -> H
     ]
 
 
-def identity_headers(event: AvroRecord) -> Headers:
-    """The event's id and correlation id, from its metadata when it has one."""
+def identity_headers(event: AvroRecord, key: str | None = None) -> Headers:
+    """The event's id (its idempotency key when ``key`` names the field, else a fresh one) and correlation id."""
     meta = getattr(event, "metadata", None)
-    headers: Headers = [("event-id", str(getattr(meta, "event_id", None) or uuid.uuid4()).encode())]
+    found = key_of(event, key) if key else None
+    headers: Headers = [("event-id", (found or str(uuid.uuid4())).encode())]
     correlation = getattr(meta, "correlation_id", None)
     if correlation is not None:
         headers.append(("correlation-id", str(correlation).encode()))
     return headers
 
 
-def event_headers(event: AvroRecord, producer_name: str, schema_id: int) -> Headers:
-    """Every header an event carries."""
-    return identity_headers(event) + type_headers(type(event), producer_name, schema_id)
+def key_of(event: Any, path: str) -> str | None:
+    """The value at ``path`` (Avro field names, dotted: ``metadata.event_id``) as text, ``None`` when unset."""
+    value = event
+    for name in path.split("."):
+        value = getattr(value, _attribute(type(value), name), None)
+        if value is None:
+            return None
+    return str(value)
+
+
+@functools.cache
+def _attribute(cls: type, avro_name: str) -> str:
+    """The Python attribute of ``cls`` for an Avro field name (``from`` is ``from_``)."""
+    for attr, info in getattr(cls, "model_fields", {}).items():
+        if (info.alias or attr) == avro_name:
+            return str(attr)
+    return avro_name
 
 
 def message_headers(msg: Message) -> Headers:
@@ -50,7 +66,10 @@ def header(msg: Message, name: str) -> str | None:
     return None
 
 
-def event_id_of(msg: Message, event: Any) -> str:
-    """The event's id: its header, else its metadata, else where it sits in the log."""
-    found = header(msg, "event-id") or getattr(getattr(event, "metadata", None), "event_id", None)
+def event_id_of(msg: Message, event: Any, key: str | None = None) -> str:
+    """The event's id: its idempotency key (``key``, from the catalog) when it has one, else its header, else where it sits in the log.
+
+    The key is read from the event itself, so a duplicate is recognised whoever produced it.
+    """
+    found = (key_of(event, key) if key and event is not None else None) or header(msg, "event-id")
     return str(found) if found else f"{msg.topic()}:{msg.partition()}:{msg.offset()}"

@@ -54,7 +54,8 @@ class EventProducer:
         self._failures: list[tuple[str, str, bool]] = []  # topic, error, whether an outage
         self._lock = threading.Lock()
         self._sent = 0
-        self._constant_headers: dict[tuple[type[AvroRecord], str], Headers] = {}
+        # Per class and topic: the headers every such event shares, and its idempotency key field.
+        self._constant_headers: dict[tuple[type[AvroRecord], str], tuple[Headers, str | None]] = {}
         config = {"bootstrap.servers": bootstrap_servers, "client.id": name, **SAFE_DEFAULTS, **conf}
         self._producer = Producer(config, logger=logging.getLogger("contracts.kafka.librdkafka"))
 
@@ -73,10 +74,22 @@ class EventProducer:
         cls = type(event)
         topic = topic or self.serializer.topic_for(cls)  # an explicit topic holds for its call alone
         value = self.serializer(event, topic)
-        constant = self._constant_headers.get((cls, topic))
-        if constant is None:
-            constant = self._constant_headers[(cls, topic)] = type_headers(cls, self.name, self.serializer.schema_id(cls, topic))
-        return topic, value, identity_headers(event) + constant
+        known = self._constant_headers.get((cls, topic))
+        if known is None:
+            known = self._constant_headers[(cls, topic)] = (type_headers(cls, self.name, self.serializer.schema_id(cls, topic)), self._key_field(cls))
+        constant, key = known
+        return topic, value, identity_headers(event, key) + constant
+
+    def _key_field(self, cls: type[AvroRecord]) -> str | None:
+        """The catalog's idempotency key of ``cls``; without one, say once that duplicates cannot be told apart."""
+        key = self.catalog.idempotency_key(cls.__avro_fullname__)
+        if key is None:
+            log.warning(
+                "%s has no idempotency key (no metadata.event_id field and no idempotency_key for its topic in the catalog): "
+                "each send gets a fresh event id, so a consumer cannot tell a resent event from a new one",
+                cls.__avro_fullname__,
+            )
+        return key
 
     def send_raw(self, topic: str, value: bytes | None, *, key: str | bytes | None = None, headers: Headers | None = None, event: AvroRecord | None = None) -> None:
         on_error = self.on_error
