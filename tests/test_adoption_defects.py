@@ -175,3 +175,82 @@ def test_init_ignores_local_state_and_gives_a_plain_hint_in_place(tmp_path: Path
     assert result.exit_code == 0
     assert "next: contracts codegen" in result.output and "cd ." not in result.output
     assert {".contracts-cache/", ".contracts-dev/"} <= set((tmp_path / ".gitignore").read_text().splitlines())
+
+
+def _git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=cwd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _drop_field(project: Path, rel: str, name: str) -> None:
+    path = project / rel
+    data = json.loads(path.read_text())
+    data["fields"] = [f for f in data["fields"] if f["name"] != name]
+    path.write_text(json.dumps(data, indent=2))
+
+
+EMAIL = "schemas/com/acme/notifications/EmailRequested.avsc"
+
+
+def test_against_git_runs_the_same_gate_deployments_included(project: Path) -> None:
+    # Regression: --against-git skipped the deployment check silently and exited on any finding.
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", ".")
+    _git(project, "commit", "-q", "-m", "x")
+    _drop_field(project, EMAIL, "to")  # BACKWARD allows it; email-gateway, deployed on v1, requires `to`
+    plain = _run("compat", "check", "--format", "json")
+    git = _run("compat", "check", "--against-git", "HEAD", "--format", "json")
+    assert plain.exit_code == git.exit_code == 1, (plain.output, git.output)
+    ours = json.loads(git.output)["findings"]
+    assert [f["rule"] for f in ours] == [f["rule"] for f in json.loads(plain.output)["findings"]]
+    assert any("email-gateway" in f.get("services", []) for f in ours), ours
+    text = _run("compat", "check", "--against-git", "HEAD")
+    assert "vHEAD" not in text.output and "this change" not in text.output
+    skipped = _run("compat", "check", "--against-git", "HEAD", "--no-deployments")
+    assert skipped.exit_code == 0, "only the deployment check objects to it"
+
+
+def test_against_git_names_ref_and_working_tree(project: Path) -> None:
+    shutil.rmtree(project / "compatibility")
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", ".")
+    _git(project, "commit", "-q", "-m", "x")
+    _drop_field(project, "schemas/com/acme/orders/OrderCreated.avsc", "total")
+    for fmt, shown in (("text", "HEAD -> working tree"), ("github", "HEAD -> working tree"), ("markdown", "HEAD"), ("junit", "HEAD -&gt; working tree")):
+        result = _run("compat", "check", "--against-git", "HEAD", "--format", fmt)
+        assert result.exit_code == 1 and shown in result.output and "vHEAD" not in result.output, (fmt, result.output)
+
+
+def test_an_unknown_service_in_deployments_is_bad_input(project: Path) -> None:
+    path = project / "compatibility/deployments.toml"
+    path.write_text(path.read_text().replace("[services.email-gateway]", "[services.email-gatway]"))
+    result = _run("compat", "check")
+    assert result.exit_code == 2
+    assert "unknown service" in result.output and "did you mean 'email-gateway'" in result.output and "deployments.toml" in result.output
+
+
+def test_shallow_clone_hint_is_a_command_that_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: the hint `git fetch --no-tags --depth=1 origin origin/main` fails.
+    import subprocess
+
+    upstream = tmp_path / "upstream"
+    shutil.copytree(ROOT / "schemas", upstream / "schemas")
+    (upstream / "pyproject.toml").write_text("[tool.contracts]\n")
+    _git(upstream, "init", "-q", "-b", "main")
+    _git(upstream, "add", ".")
+    _git(upstream, "commit", "-q", "-m", "main")
+    _git(upstream, "checkout", "-q", "-b", "feature")
+    _git(upstream, "commit", "-q", "--allow-empty", "-m", "feature")
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", "--depth=1", "--single-branch", "--branch=feature", upstream.as_uri(), str(clone))
+    monkeypatch.chdir(clone)
+    missing = _run("compat", "check", "--against-git", "origin/main")
+    assert missing.exit_code == 2, missing.output
+    hint = missing.output.split("fetch it first: ", 1)[1].strip().splitlines()[0]
+    assert hint == "git fetch --no-tags --depth=1 origin main:refs/remotes/origin/main"
+    done = subprocess.run(hint.split(), cwd=clone, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _run("compat", "check", "--against-git", "origin/main").exit_code == 0

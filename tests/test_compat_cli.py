@@ -213,6 +213,7 @@ def test_against_git_checks_schemas_at_a_ref(project: Path) -> None:
     assert result.exit_code == 1
     (finding,) = json.loads(result.output)["findings"]
     assert finding["rule"] == "FIELD_REMOVED_WITHOUT_DEFAULT" and finding["path"] == "total" and finding["subject"] == SUBJECT
-    assert "still on HEAD" in finding["message"] and "this change" in finding["message"]
+    assert "still on HEAD" in finding["message"] and "the working tree's schema" in finding["message"]
+    assert (finding["old_version"], finding["new_version"]) == ("HEAD", "working tree")  # not "vHEAD -> vthis change"
     missing = _run("compat", "check", "--against-git", "origin/main")
     assert missing.exit_code == 2 and "git fetch" in missing.output

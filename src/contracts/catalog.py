@@ -117,6 +117,10 @@ class Catalog:
         t = self.types[fullname]
         return t.file or ""
 
+    def services(self) -> set[str]:
+        """Every service the catalog names as a producer or consumer of a topic."""
+        return {name for t in self.topics.values() for name in (*t.producers, *t.consumers)}
+
     def idempotency_key(self, fullname: str) -> str | None:
         """The field path (``metadata.event_id``) that identifies one ``fullname`` event, ``None`` if it has none."""
         topic = self.topic_for(fullname)

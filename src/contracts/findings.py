@@ -46,10 +46,10 @@ class Finding:
         if len(self.versions) > 1:
             news = {new for _, new in self.versions}
             if len(news) == 1:
-                return ", ".join(f"v{old}" for old, _ in self.versions) + f" -> v{next(iter(news))}"
-            return ", ".join(f"v{old} -> v{new}" for old, new in self.versions)
+                return ", ".join(_v(old) for old, _ in self.versions) + f" -> {_v(next(iter(news)))}"
+            return ", ".join(f"{_v(old)} -> {_v(new)}" for old, new in self.versions)
         if self.old_version is not None or self.new_version is not None:
-            return f"v{self.old_version} -> v{self.new_version}"
+            return f"{_v(self.old_version)} -> {_v(self.new_version)}"
         return ""
 
     def where(self) -> str:
@@ -75,6 +75,11 @@ class Finding:
             if key in out:
                 out[key] = list(out[key])
         return out
+
+
+def _v(version: int | str | None) -> str:
+    """``v3`` for a version number; a label (``origin/main``, ``working tree``) as it is."""
+    return f"v{version}" if isinstance(version, int) else str(version)
 
 
 def group_findings(findings: Sequence[Finding]) -> list[Finding]:

@@ -79,14 +79,10 @@ def check(
     strict = config.strict_logical_types if strict_logical_types is None else strict_logical_types
     findings: list[Finding] = []
     checked: list[str] = []
-    if git_ref:
-        from contracts.compat.against_git import check_against_git
+    if git_ref:  # another source of history for the same gate
+        from contracts.compat.against_git import history_at
 
-        findings = [f for f in check_against_git(catalog, git_ref, strict_logical_types=strict) if not subjects or f.subject in subjects]
-        click.echo(render(findings, fmt, tool="compat", checked=[s.name for s in catalog.subjects() if not subjects or s.name in subjects]))
-        if findings:
-            raise SystemExit(EXIT_VIOLATION)
-        return
+        hist = history_at(catalog, git_ref, hist)
     if not registry_only:
         result = run_gate(catalog, hist, strict_logical_types=strict, deployments=not no_deployments, subjects=subjects or None)
         findings += result.findings

@@ -1,21 +1,21 @@
-"""The gate against a git ref (``compat check --against-git main``), for teams that keep no ``compatibility/`` history.
+"""The gate against a git ref (``compat check --against-git main``): a source of history like any other.
 
-Each subject in ``schemas/`` is checked at its catalog level against the same subject
-as the schemas at the ref define it; a subject the ref does not have is new (accepted).
+The ref's published versions and its schemas become the history each subject in
+``schemas/`` is checked against, by the same gate (levels, deployments, overrides,
+formats and exit rule); a subject the ref does not have is new (accepted).
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 
 from contracts.catalog import Catalog, load_catalog
-from contracts.compat.checker import Checker
-from contracts.compat.engine import VersionedSchema, check_level
+from contracts.compat.history import History, Version, load_history
 from contracts.errors import BadInputError, SchemaError
-from contracts.findings import Finding, group_findings
 from contracts.schema import to_json
 
 
@@ -26,21 +26,30 @@ def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
         raise BadInputError("--against-git needs git on the PATH") from exc
 
 
-def _materialize(ref: str, schemas: Path, into: Path) -> None:
-    """Write the ``.avsc`` files and ``catalog.toml`` that ``schemas`` held at ``ref`` into ``into``."""
-    top = _git(["rev-parse", "--show-toplevel"], schemas)
+def fetch_hint(ref: str, root: Path) -> str:
+    """The ``git fetch`` that brings ``ref`` into a shallow clone (``origin/main`` is branch main of remote origin)."""
+    remotes = _git(["remote"], root).stdout.decode().split()
+    remote, _, branch = ref.partition("/")
+    if branch and remote in remotes:
+        return f"git fetch --no-tags --depth=1 {remote} {branch}:refs/remotes/{remote}/{branch}"
+    origin = "origin" if "origin" in remotes or not remotes else remotes[0]
+    if re.fullmatch(r"[0-9a-f]{7,40}", ref):
+        return f"git fetch --no-tags --depth=1 {origin} {ref}"
+    return f"git fetch --no-tags --depth=1 {origin} {ref}:{ref}"
+
+
+def _materialize(ref: str, folder: Path, into: Path, wanted: Callable[[str], bool]) -> None:
+    """Write the files under ``folder`` that ``wanted`` picks, as they were at ``ref``, into ``into``."""
+    top = _git(["rev-parse", "--show-toplevel"], folder)
     if top.returncode != 0:
-        raise BadInputError(f"--against-git {ref}: {schemas} is not inside a git repository")
+        raise BadInputError(f"--against-git {ref}: {folder} is not inside a git repository")
     root = Path(top.stdout.decode().strip())
     if _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root).returncode != 0:
-        raise BadInputError(
-            f"--against-git {ref}: no such commit here; in a shallow CI clone fetch it first: "
-            f"git fetch --no-tags --depth=1 origin {ref}"
-        )
-    rel = schemas.resolve().relative_to(root.resolve()).as_posix()
+        raise BadInputError(f"--against-git {ref}: no such commit here; in a shallow CI clone fetch it first: {fetch_hint(ref, root)}")
+    rel = folder.resolve().relative_to(root.resolve()).as_posix()
     listed = _git(["ls-tree", "-r", "-z", "--name-only", ref, "--", rel], root)
     for name in listed.stdout.decode().split("\0"):
-        if not name or not (name.endswith(".avsc") or name.endswith("/catalog.toml") or name == "catalog.toml"):
+        if not name or not wanted(name):
             continue
         shown = _git(["show", f"{ref}:{name}"], root)
         target = into / Path(name).relative_to(rel)
@@ -48,28 +57,38 @@ def _materialize(ref: str, schemas: Path, into: Path) -> None:
         target.write_bytes(shown.stdout)
 
 
-def check_against_git(catalog: Catalog, ref: str, *, strict_logical_types: bool = False) -> list[Finding]:
-    """Findings for every subject of ``catalog`` against the same subject at ``ref``."""
+def history_at(catalog: Catalog, ref: str, recorded: History) -> History:
+    """The history the gate checks against for ``--against-git REF``: what was published and current at ``ref``.
+
+    Each subject's versions are those ``compatibility/`` held at ``ref``, then, when the ref's
+    ``schemas/`` define the subject otherwise than its last such version (or it has none),
+    the ref's schema as one more version, labelled with the ref. Deployments and overrides
+    are the working tree's (what runs now, what this change accepts), so the one gate path
+    applies the same deployment check, overrides and exit rule as without ``--against-git``.
+    """
+    history = History(recorded.root, deployments=recorded.deployments, overrides=recorded.overrides)
+    history.candidate_label = "working tree"
     with tempfile.TemporaryDirectory() as tmp:
-        old_root = Path(tmp) / "schemas"
-        old_root.mkdir()
-        _materialize(ref, catalog.root, old_root)
-        if not any(old_root.rglob("*.avsc")):
-            return []  # nothing at the ref: every subject is new
+        old_schemas, old_compat = Path(tmp) / "schemas", Path(tmp) / "compatibility"
+        _materialize(ref, catalog.root, old_schemas, lambda name: name.endswith(".avsc") or Path(name).name == "catalog.toml")
+        if recorded.root.is_dir():
+            _materialize(ref, recorded.root, old_compat, lambda name: "/subjects/" in f"/{name}" and name.endswith(".avsc"))
         try:
-            old = {sub.name: sub for sub in load_catalog(old_root).subjects()}
+            old = {sub.name: sub for sub in load_catalog(old_schemas).subjects()} if any(old_schemas.rglob("*.avsc")) else {}
+            published = load_history(old_compat) if (old_compat / "subjects").is_dir() else History(old_compat)
+            for sub in catalog.subjects():
+                versions = [Version(v.subject, v.number, v.schema, v.raw, f"{ref}:{_shown(recorded.root, v.number, sub.name)}") for v in published.versions(sub.name)]
+                before = old.get(sub.name)
+                if before is not None and (not versions or versions[-1].raw != to_json(before.schema)):
+                    number = versions[-1].number + 1 if versions else 1
+                    versions.append(Version(sub.name, number, before.schema, to_json(before.schema), f"{ref}:{before.file}"))
+                    history.labels.setdefault(sub.name, {})[number] = ref
+                if versions:
+                    history.subjects[sub.name] = versions
         except SchemaError as exc:
             raise SchemaError(f"at {ref}: {exc.message}", exc.location, exc.rule) from exc
-    checker = Checker(strict_logical_types=strict_logical_types)
-    labels = {1: ref, 2: "this change"}
-    findings: list[Finding] = []
-    for sub in catalog.subjects():
-        before = old.get(sub.name)
-        if before is None or to_json(before.schema) == to_json(sub.schema):
-            continue
-        found = check_level(
-            checker, sub.schema, [VersionedSchema(1, before.schema)], sub.compatibility,
-            subject=sub.name, new_version=2, file=sub.file, label=labels.__getitem__,
-        )  # fmt: skip
-        findings += [replace(f, old_version=ref, new_version="this change") for f in found]
-    return group_findings(findings)
+    return history
+
+
+def _shown(root: Path, number: int, subject: str) -> str:
+    return (root / "subjects" / subject / f"v{number}.avsc").as_posix()

@@ -56,6 +56,7 @@ class _Task:
     consumers_on: dict[int, list[str]]  # old version -> services deployed consuming it
     producers_on: dict[int, list[str]]
     strict: bool
+    labels: dict[int, str] = field(default_factory=dict)  # version number -> its name in sentences, when not "v<n>"
 
 
 def _run_tasks(tasks: Sequence[_Task]) -> list[Finding]:
@@ -83,6 +84,7 @@ def _run_tasks_now(tasks: Sequence[_Task]) -> list[Finding]:
             file=task.file,
             consumers_on=_on(task.consumers_on),
             producers_on=_on(task.producers_on),
+            label=lambda number, labels=task.labels: labels.get(number, f"v{number}"),
         )
     return findings
 
@@ -118,7 +120,7 @@ def run_gate(
 
     Large catalogs are checked in ``jobs`` worker processes (default: one per CPU).
     """
-    check_names(history, {sub.name for sub in catalog.subjects()}, set(BY_ID) | set(DEPLOYMENT_RULES))
+    check_names(history, {sub.name for sub in catalog.subjects()}, set(BY_ID) | set(DEPLOYMENT_RULES), catalog.services())
     checker = Checker(strict_logical_types=strict_logical_types)
     result = GateResult()
     tasks: list[_Task] = []
@@ -142,10 +144,29 @@ def run_gate(
                 history.deployed(sub.name, "consumes"),
                 history.deployed(sub.name, "produces"),
                 strict_logical_types,
+                {**history.labels.get(sub.name, {}), **({state.next_version: f"the {history.candidate_label}'s schema"} if history.candidate_label else {})},
             )
         )
     result.findings += _check_levels(tasks, jobs if jobs is not None else (os.cpu_count() or 1))
     if deployments:
         result.findings += deployment_findings(catalog, history, checker, result.states)
     result.findings = group_findings(apply_overrides(result.findings, history.overrides))
+    if history.labels or history.candidate_label:
+        result.findings = _relabel(result.findings, history, {st.subject.name: st.next_version for st in result.states})
     return result
+
+
+def _relabel(findings: list[Finding], history: History, candidates: dict[str, int]) -> list[Finding]:
+    """Versions as the history names them (``origin/main -> working tree``), once overrides have matched numbers."""
+    out = []
+    for f in findings:
+        if f.subject is None:
+            out.append(f)
+            continue
+        new = candidates.get(f.subject)
+
+        def name(n: int | str | None, subject: str = f.subject, new: int | None = new) -> int | str | None:
+            return history.label(subject, n, new)
+
+        out.append(replace(f, old_version=name(f.old_version), new_version=name(f.new_version), versions=tuple((name(a), name(b)) for a, b in f.versions)))
+    return out

@@ -98,6 +98,18 @@ class History:
     subjects: dict[str, list[Version]] = field(default_factory=dict)
     deployments: list[Deployment] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
+    labels: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Subject -> version number -> how findings name it (``origin/main`` for a version taken from a git ref)."""
+    candidate_label: str | None = None
+    """How findings name the candidate from ``schemas/`` (``working tree``), instead of its next number."""
+
+    def label(self, subject: str, number: int | str | None, candidate: int | None) -> int | str | None:
+        """How a finding names version ``number`` of ``subject`` (``candidate``: the number the candidate would get)."""
+        if isinstance(number, int):
+            if number == candidate and self.candidate_label:
+                return self.candidate_label
+            return self.labels.get(subject, {}).get(number, number)
+        return number
 
     def versions(self, subject: str) -> list[Version]:
         return self.subjects.get(subject, [])
@@ -159,10 +171,11 @@ def _load_overrides(path: Path) -> list[Override]:
     return [Override(o.subject, o.version, o.rule, o.reason, o.path, o.against) for o in spec.override]
 
 
-def check_names(history: History, subjects: set[str], rules: set[str]) -> None:
-    """Every subject and rule id that deployments.toml and overrides.toml name must exist (exit 2 otherwise).
+def check_names(history: History, subjects: set[str], rules: set[str], services: set[str] | None = None) -> None:
+    """Every subject, rule id and service that deployments.toml and overrides.toml name must exist (exit 2 otherwise).
 
     ``subjects`` are the catalog's; a subject with published versions counts as known too.
+    ``services`` are the catalog's producers and consumers (when it names any).
     """
     known = subjects | set(history.subjects)
 
@@ -174,6 +187,8 @@ def check_names(history: History, subjects: set[str], rules: set[str]) -> None:
         return SchemaError(f"unknown {what} '{name}'{hint}", Location(file=_display(history.root / file), path=key), "INVALID_HISTORY")
 
     for d in history.deployments:
+        if services and d.service not in services:
+            raise unknown(d.service, services, "service (the catalog's producers and consumers)", DEPLOYMENTS, f"services.{d.service}")
         for role in ("produces", "consumes"):
             for subject in getattr(d, role):
                 if subject not in known:
