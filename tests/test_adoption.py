@@ -89,6 +89,17 @@ def test_a_new_team_goes_from_an_empty_repository_to_typed_events_and_a_gate(ven
     done = _run(venv, repo, "python", "-c", roundtrip, env=clean_env)
     assert done.stdout.strip() == "roundtrip ok", done.stderr
 
+    # mypy --strict in the user's repository sees the generated classes as typed (the installed package is py.typed).
+    (repo / "typed_ok.py").write_text(roundtrip.replace('print("roundtrip ok")', ""))
+    (repo / "typed_wrong.py").write_text(roundtrip.replace('parcel_id="P1"', "parcel_id=1"))
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-executable", str(venv / "bin" / "python")]
+    ok = subprocess.run([*mypy, "typed_ok.py"], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stdout
+    wrong = subprocess.run([*mypy, "typed_wrong.py"], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 1 and 'Argument "parcel_id" to "ParcelShipped" has incompatible type "int"' in wrong.stdout, wrong.stdout
+    for name in ("typed_ok.py", "typed_wrong.py"):
+        (repo / name).unlink()
+
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "contracts")
     # A breaking edit: the gate against the last commit names the rule and the field.
@@ -113,7 +124,7 @@ def test_a_new_team_goes_from_an_empty_repository_to_typed_events_and_a_gate(ven
     try:
         wait_for_port("127.0.0.1", port)
         refused = _run(venv, repo, "contracts", "compat", "check", "--against-registry", url, env=clean_env)
-        assert refused.returncode == 3 and "--auth" in refused.stderr
+        assert refused.returncode == 2 and "--auth" in refused.stderr, "credentials refused: bad input, not an outage"
         with_auth = {**clean_env, "CONTRACTS_SCHEMA_REGISTRY_AUTH": "alice:s3cret"}
         pushed = _run(venv, repo, "contracts", "registry", "push", "--registry-url", url, env=with_auth)
         assert pushed.returncode == 0, pushed.stderr

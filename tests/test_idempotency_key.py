@@ -53,7 +53,7 @@ def test_catalog_key_validation(tmp_path: Path, scaffolded: Any) -> None:
 
     shutil.copytree(catalog.root, schemas)
     (schemas / "catalog.toml").write_text(text.replace('idempotency_key = "invoice_id"', 'idempotency_key = "invoice"'))
-    with pytest.raises(SchemaError, match="has no field 'invoice'.*did you mean 'invoice_id'") as exc:
+    with pytest.raises(SchemaError, match=r"has no field 'invoice'.*did you mean 'invoice_id'") as exc:
         load_catalog(schemas)
     assert exc.value.location.path == "topics.invoices.idempotency_key"
     (schemas / "catalog.toml").write_text(text.replace('idempotency_key = "invoice_id"', 'idempotency_key = "total"'))

@@ -407,3 +407,40 @@ def test_dev_up_after_a_partial_crash_leaves_no_orphan(tmp_path: Path) -> None:
     for pid in [*first.values(), *second.values()]:
         with pytest.raises(OSError):
             os.kill(pid, 0)
+
+
+def test_dev_up_creates_the_catalogs_topics_and_consumers_join_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: `dev up` created no topics (they appeared with 4 partitions on first produce), and a
+    # consumer with default settings took ~23 s to join (Tansu holds the first join for half the session timeout).
+    from confluent_kafka.admin import AdminClient
+
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    assert "partitions = 2" in (tmp_path / "schemas/catalog.toml").read_text().split("[topics.notifications]")[1]
+    (tmp_path / "pyproject.toml").write_text("[tool.contracts]\n")
+    cli = [sys.executable, "-m", "contracts", "dev"]
+    up = subprocess.run([*cli, "up", "--kafka-port", "0", "--registry-port", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    try:
+        assert up.returncode == 0, up.stderr
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines())
+        bootstrap = exports["CONTRACTS_KAFKA_BOOTSTRAP_SERVERS"]
+        topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).topics
+        made = {name: len(t.partitions) for name, t in topics.items() if not name.startswith("_")}
+        expected = {"orders": 4, "payments": 4, "notifications": 2, "orders.dlq": 1, "payments.dlq": 1, "notifications.dlq": 1}
+        assert made.items() >= expected.items(), made
+        assert exports["CONTRACTS_KAFKA_SESSION_TIMEOUT_MS"] == str(SESSION_TIMEOUT_MS)
+        monkeypatch.setenv("CONTRACTS_KAFKA_SESSION_TIMEOUT_MS", exports["CONTRACTS_KAFKA_SESSION_TIMEOUT_MS"])
+        client = registry_client(exports["CONTRACTS_SCHEMA_REGISTRY_URL"])
+        consumer = EventConsumer(bootstrap, EventDeserializer(client), load_catalog(tmp_path / "schemas"), group_id="dev-join", name="dev-1")
+        consumer.on(OrderCreated, lambda e: None)
+        started = time.monotonic()
+        thread = threading.Thread(target=consumer.run, kwargs={"handle_signals": False}, daemon=True)
+        thread.start()
+        while not consumer.assignment and time.monotonic() - started < 60:
+            time.sleep(0.05)
+        joined = time.monotonic() - started
+        consumer.stop()
+        thread.join(30)
+        assert consumer.assignment or joined < 60
+        assert joined < 15, f"joined after {joined:.1f} s: the dev session timeout did not apply"
+    finally:
+        subprocess.run([*cli, "down"], cwd=tmp_path, capture_output=True, text=True, timeout=60)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from contracts.errors import InfrastructureError
+from contracts.errors import CredentialsError, InfrastructureError
 from contracts.registry.client import RegistryClient, RegistryError
 from contracts.registry.server import EmbeddedRegistry
 from contracts.retry import RetryPolicy
@@ -111,8 +111,9 @@ def test_wrong_path_says_it_is_not_a_registry() -> None:
 
 
 def test_401_names_the_options_that_supply_credentials() -> None:
+    # A refused secret is bad input (exit 2), not an outage (exit 3): CI tells them apart.
     with EmbeddedRegistry(auth="alice:s3cret") as reg:
         for client in (RegistryClient(reg.url), RegistryClient(reg.url, auth="alice:nope")):
-            with pytest.raises(InfrastructureError) as exc:
+            with pytest.raises(CredentialsError) as exc:
                 client.subjects()
             assert "--auth" in str(exc.value) and "CONTRACTS_SCHEMA_REGISTRY_AUTH" in str(exc.value) and "nope" not in str(exc.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from contracts.schema.defaults import check_defaults
 from contracts.schema.files import SchemaFile, display_path, iter_schema_files, load_schemas
 from contracts.schema.model import NamedSchema, Primitive, Record, Schema, Union, type_label
 from contracts.specs import CatalogSpec, validate
+from contracts.suggest import did_you_mean
 from contracts.textfiles import read_json, read_toml
 
 CATALOG_FILE = "catalog.toml"
@@ -148,7 +148,7 @@ class Catalog:
             if s.name == name:
                 return s
         names = [s.name for s in self.subjects()]
-        close = difflib.get_close_matches(name, names, n=1)
+        close = did_you_mean(name, names, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f"; the catalog's subjects: {', '.join(names) or 'none'}"
         raise SchemaError(f"unknown subject '{name}'{hint}", Location(file=self.catalog_file), "UNKNOWN_SUBJECT")
 
@@ -180,7 +180,7 @@ def _topics(spec: CatalogSpec, types: dict[str, NamedSchema], file: str) -> tupl
         values = [t.value] if isinstance(t.value, str) else list(t.value)
         for v in values:
             if v not in types:
-                close = difflib.get_close_matches(v, list(types), n=3)
+                close = did_you_mean(v, types, n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise err(f"unknown event type '{v}'{hint}", f"{base}.value", "UNKNOWN_TYPE")
         strategy = _strategy(t.subject_name_strategy or default_strategy, f"{base}.subject_name_strategy", err)
@@ -228,7 +228,7 @@ def _idempotency_keys(given: str | dict[str, str] | None, values: list[str], typ
     if isinstance(given, dict):
         for name in given:
             if name not in values:
-                close = difflib.get_close_matches(name, values, n=1)
+                close = did_you_mean(name, values, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; the topic carries {', '.join(values)}"
                 raise err(f"'{name}' is not an event type of this topic{hint}", f'{path}."{name}"', "UNKNOWN_TYPE")
     out: dict[str, str | None] = {}
@@ -242,7 +242,7 @@ def _idempotency_keys(given: str | dict[str, str] | None, values: list[str], typ
         if found is None:
             record = types[value]
             names = [f.name for f in record.fields] if isinstance(record, Record) else []
-            close = difflib.get_close_matches(key.rsplit(".", 1)[-1], names, n=1)
+            close = did_you_mean(key.rsplit(".", 1)[-1], names, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; its fields: {', '.join(names)}"
             raise err(f"{value} has no field '{key}' to use as its idempotency key{hint}", where, "UNKNOWN_FIELD")
         if not isinstance(found, Primitive) or found.type not in ("string", "int", "long"):

@@ -62,6 +62,10 @@ class BadInputError(ContractsError):
     """Bad usage or input that is not a schema: an unknown subject, a bad flag value."""
 
 
+class CredentialsError(BadInputError):
+    """A registry refused the credentials given, or needs some (HTTP 401/403): a wrong secret, not an outage (exit 2)."""
+
+
 class ContractViolation(ContractsError):
     """A contract was broken (incompatible change, lint error, drift): exit 1."""
 
@@ -81,10 +85,16 @@ TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
 def status_is_infrastructure(status: int) -> bool:
     """Whether an HTTP answer from a registry says it cannot serve us (exit 3), not that the request was wrong.
 
-    Credentials refused, overload and server failures are the infrastructure's; every other
-    4xx is about the request. One rule for the CLI's client and the serializers alike.
+    Overload and server failures are the infrastructure's; every 4xx is about the request,
+    refused credentials included (``status_refuses_credentials``: CI then tells a wrong
+    secret from a registry that is down). One rule for the CLI's client and the serializers alike.
     """
-    return status in (401, 403) or status in TRANSIENT_STATUS or status >= 500
+    return status in TRANSIENT_STATUS or status >= 500
+
+
+def status_refuses_credentials(status: int) -> bool:
+    """Whether an HTTP answer says the credentials are missing, wrong or not allowed this (exit 2)."""
+    return status in (401, 403)
 
 
 __all__ = [
@@ -95,6 +105,7 @@ __all__ = [
     "BadInputError",
     "ContractViolation",
     "ContractsError",
+    "CredentialsError",
     "InfrastructureError",
     "Location",
     "SchemaError",

@@ -60,7 +60,7 @@ class Finding:
             versions = self.versions_label()
             parts.append(f"subject {self.subject}" + (f" {versions}" if versions else ""))
         if self.path:
-            parts.append(f"field {self.path}")
+            parts.append(f"{'enum' if self.rule.startswith('ENUM_') else 'field'} {self.path}")
         return ", ".join(parts)
 
     def sentences(self) -> list[str]:
@@ -104,7 +104,11 @@ def group_findings(findings: Sequence[Finding]) -> list[Finding]:
                     pairs.append(pair)
         pairs.sort(key=lambda p: (_order(p[1]), _order(p[0])))
         sentences: list[str] = []
+        covered: set[str] = set()
         for f in members:
+            if f.services and covered.issuperset(f.services):
+                continue  # one sentence per service is enough: an earlier one already says what breaks for it
+            covered.update(f.services)
             sentences += [m for m in f.sentences() if m not in sentences]
         services = sorted({svc for f in members for svc in f.services})
         categories = sorted({f.category for f in members if f.category})

@@ -31,7 +31,13 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from contracts import schema as s
 from contracts.catalog import Catalog, subject_name
 from contracts.codec import ReadPlan, codec_for, known_classes
-from contracts.errors import ContractsError, InfrastructureError, status_is_infrastructure
+from contracts.errors import (
+    ContractsError,
+    CredentialsError,
+    InfrastructureError,
+    status_is_infrastructure,
+    status_refuses_credentials,
+)
 from contracts.record import AvroRecord
 from contracts.redaction import redact, split_userinfo
 from contracts.registry.references import RefCache, parse_with_references
@@ -170,6 +176,8 @@ class EventSerializer:
             try:
                 schema_id = self._find(subject, own, cls)
             except SchemaRegistryError as exc:
+                if status_refuses_credentials(exc.http_status_code):
+                    raise CredentialsError(f"schema registry refused the credentials for {subject} (HTTP {exc.http_status_code}): {redact(str(exc))}") from exc
                 if status_is_infrastructure(exc.http_status_code):
                     raise InfrastructureError(f"schema registry refused or failed for {subject}: {redact(str(exc))}") from exc
                 raise SerializationError(f"schema registry error for subject {subject}: {redact(str(exc))}") from exc
@@ -290,6 +298,8 @@ class EventDeserializer:
         except SchemaRegistryError as exc:
             if exc.http_status_code == 404:
                 raise EventDeserializationError(f"unknown schema id {schema_id}", **where) from exc
+            if status_refuses_credentials(exc.http_status_code):
+                raise CredentialsError(f"schema registry refused the credentials (HTTP {exc.http_status_code}) for id {schema_id}: {redact(str(exc))}") from exc
             raise InfrastructureError(f"schema registry failed for id {schema_id}: {redact(str(exc))}") from exc
         except LookupError as exc:
             raise EventDeserializationError(str(exc), **where) from exc

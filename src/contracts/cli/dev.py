@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from contracts.errors import InfrastructureError
-from contracts.testing.broker import TansuBroker, free_port, wait_for_port
+from contracts.kafka.consumer import SESSION_TIMEOUT_ENV
+from contracts.testing.broker import SESSION_TIMEOUT_MS, TansuBroker, create_topics, free_port, wait_for_port
 
 STATE = Path(".contracts-dev") / "state.json"
 
@@ -50,9 +51,35 @@ def _load() -> dict[str, Any] | None:
 
 
 def _exports(state: dict[str, Any]) -> None:
-    """The lines ``eval "$(contracts dev up)"`` runs: the same on every call."""
+    """The lines ``eval "$(contracts dev up)"`` runs: the same on every call.
+
+    The session timeout: Tansu holds a new group's first join for about half of
+    ``session.timeout.ms`` (librdkafka's default 45 s makes that ~23 s); consumers read
+    ``CONTRACTS_KAFKA_SESSION_TIMEOUT_MS`` as their default, so they join in ~3 s here.
+    """
     click.echo(f"export CONTRACTS_KAFKA_BOOTSTRAP_SERVERS={state['bootstrap']}")
     click.echo(f"export CONTRACTS_SCHEMA_REGISTRY_URL={state['registry']}")
+    click.echo(f"export {SESSION_TIMEOUT_ENV}={SESSION_TIMEOUT_MS}")
+
+
+def _create_catalog_topics(bootstrap: str) -> None:
+    """The catalog's topics with their partitions, and their dead-letter topics (when run in a project)."""
+    from contracts.catalog import load_catalog
+    from contracts.config import load_config
+    from contracts.errors import ContractsError
+
+    try:
+        config = load_config()
+        if not (config.schemas / "catalog.toml").is_file():
+            click.echo(f"no {config.schemas}/catalog.toml here: no topics created (they appear with 4 partitions on first use)", err=True)
+            return
+        catalog = load_catalog(config.schemas)
+    except ContractsError as exc:
+        click.echo(f"topics not created: {exc}", err=True)
+        return
+    topics = {t.name: t.partitions for t in catalog.topics.values()} | {t.dlq: 1 for t in catalog.topics.values()}
+    create_topics(bootstrap, topics)
+    click.echo(f"created the catalog's topics: {', '.join(f'{name} ({n})' for name, n in sorted(topics.items()))}", err=True)
 
 
 def _port_free(port: int) -> bool:
@@ -109,6 +136,7 @@ def up(kafka_port: int, registry_port: int) -> None:
         registry.kill()
         broker.stop()
         raise
+    _create_catalog_topics(broker.bootstrap_servers)
     state = {
         "bootstrap": broker.bootstrap_servers,
         "registry": f"http://127.0.0.1:{ports['registry']}",

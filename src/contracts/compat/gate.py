@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -84,9 +84,13 @@ def _run_tasks_now(tasks: Sequence[_Task]) -> list[Finding]:
             file=task.file,
             consumers_on=_on(task.consumers_on),
             producers_on=_on(task.producers_on),
-            label=lambda number, labels=task.labels: labels.get(number, f"v{number}"),
+            label=_labeller(task.labels),
         )
     return findings
+
+
+def _labeller(labels: dict[int, str]) -> Callable[[int], str]:
+    return lambda number: labels.get(number, f"v{number}")
 
 
 def _on(table: dict[int, list[str]]) -> ServicesOn:

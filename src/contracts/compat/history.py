@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from typing import Any
 from contracts import schema as s
 from contracts.errors import BadInputError, Location, SchemaError
 from contracts.specs import DeploymentsSpec, OverridesSpec, validate
+from contracts.suggest import did_you_mean
 from contracts.textfiles import read_json, read_toml
 
 _VERSION_FILE = re.compile(r"^v(\d+)\.avsc$")
@@ -180,7 +180,7 @@ def check_names(history: History, subjects: set[str], rules: set[str], services:
     known = subjects | set(history.subjects)
 
     def unknown(name: str, pool: set[str], what: str, file: str, key: str) -> SchemaError:
-        close = difflib.get_close_matches(name, sorted(pool), n=1)
+        close = did_you_mean(name, pool, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         if what == "rule id":
             hint += " (`contracts compat rules` lists them)"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 import time
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from contracts.catalog import Catalog
-from contracts.errors import ContractsError
+from contracts.errors import BadInputError, ContractsError
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.concurrent import ConcurrentLoop, is_async
 from contracts.kafka.deadletter import DeadLetterError, DeadLetters
@@ -46,6 +47,22 @@ CONSUMER_DEFAULTS = {
     "auto.commit.interval.ms": 1000,
     "auto.offset.reset": "earliest",
 }
+
+
+SESSION_TIMEOUT_ENV = "CONTRACTS_KAFKA_SESSION_TIMEOUT_MS"
+"""Default ``session.timeout.ms`` for consumers that set none (``contracts dev up`` exports it for Tansu)."""
+
+
+def _session_defaults(conf: dict[str, Any]) -> dict[str, Any]:
+    """``session.timeout.ms`` (and a heartbeat a third of it) from the environment, unless ``conf`` sets them."""
+    value = os.environ.get(SESSION_TIMEOUT_ENV)
+    if not value or "session.timeout.ms" in conf:
+        return {}
+    try:
+        timeout = int(value)
+    except ValueError:
+        raise BadInputError(f"{SESSION_TIMEOUT_ENV}={value!r} is not a number of milliseconds") from None
+    return {"session.timeout.ms": timeout, "heartbeat.interval.ms": min(conf.get("heartbeat.interval.ms", 3000), max(1, timeout // 3))}
 
 
 @dataclass
@@ -132,7 +149,7 @@ class EventConsumer:
         self._topics = topics
         self._handlers: dict[type[AvroRecord], Handler] = {}
         self._keys: dict[type[AvroRecord], str | None] = {}
-        self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **conf}
+        self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **_session_defaults(conf), **conf}
         self._stop = threading.Event()
         self._consumer: Consumer | None = None
         self.dead_letters = DeadLetters(bootstrap_servers, catalog, group_id=group_id, name=name)

@@ -37,7 +37,8 @@ def key_of(event: Any, path: str) -> str | None:
     """The value at ``path`` (Avro field names, dotted: ``metadata.event_id``) as text, ``None`` when unset."""
     value = event
     for name in path.split("."):
-        value = getattr(value, _attribute(type(value), name), None)
+        cls: Any = type(value)
+        value = getattr(value, _attribute(cls, name), None)
         if value is None:
             return None
     return str(value)

@@ -20,6 +20,7 @@ from contracts.errors import (
     TRANSIENT_STATUS,
     BadInputError,
     ContractsError,
+    CredentialsError,
     InfrastructureError,
     status_is_infrastructure,
 )
@@ -119,9 +120,9 @@ class RegistryClient:
             code, message = status, raw.decode(errors="replace")[:200]
         if status == 401:
             given = "refused the credentials" if "Authorization" in self._headers else "requires credentials"
-            return InfrastructureError(f"registry {self.url} {given} (HTTP 401): {AUTH_HINT}")
+            return CredentialsError(f"registry {self.url} {given} (HTTP 401): {AUTH_HINT}")
         if status == 403:
-            return InfrastructureError(f"registry {self.url} does not allow this for these credentials (HTTP 403)")
+            return CredentialsError(f"registry {self.url} does not allow this for these credentials (HTTP 403)")
         if status == 404 and code == 404:  # no 404xx code: the path is not a registry API's
             return RegistryError(
                 404, 404, f"{self.url}{path} is not a Schema Registry route: {self.url} does not look like a schema registry (check the URL and its path)"

@@ -7,7 +7,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from contracts.errors import Location, SchemaError
-from contracts.schema.model import Array, Enum, Field, Fixed, Map, Primitive, Record, Schema, Union, type_label, walk_named
+from contracts.schema.model import (
+    Array,
+    Enum,
+    Field,
+    Fixed,
+    Map,
+    Primitive,
+    Record,
+    Schema,
+    Union,
+    type_label,
+    walk_named,
+)
 
 _INT_RANGES = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 

@@ -64,9 +64,9 @@ def _scan(data: Any, namespace: str, defines: list[str], refs: list[str]) -> Non
         refs.append(fullname_of(type_, namespace))
 
 
-def _order_files(raws: dict[str, Any]) -> list[str]:
-    """Files in an order where every file comes after the files it references."""
-    defined_in: dict[str, str] = {}
+def _order_files(raws: dict[str, Any], defined_in: dict[str, str] | None = None) -> list[str]:
+    """Files in an order where every file comes after the files it references (``defined_in``: name -> file, filled in)."""
+    defined_in = {} if defined_in is None else defined_in
     deps: dict[str, set[str]] = {}
     for path, raw in raws.items():
         defines: list[str] = []
@@ -120,12 +120,13 @@ def load_schemas(root: Path) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
     for p in iter_schema_files(root):
         rel = p.relative_to(root).as_posix()
         raws[rel] = read_json(p, f"{shown}/{rel}")
+    defined_in: dict[str, str] = {}
     with bulk():
-        return _parse_in_order(raws, _order_files(raws), shown)
+        return _parse_in_order(raws, _order_files(raws, defined_in), shown, defined_in)
 
 
-def _parse_in_order(raws: dict[str, Any], ordered: list[str], shown: str) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
-    parser = SchemaParser()
+def _parse_in_order(raws: dict[str, Any], ordered: list[str], shown: str, defined_in: dict[str, str]) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
+    parser = SchemaParser(known=defined_in)
     files: list[SchemaFile] = []
     for rel in ordered:
         before = len(parser.names)  # names are kept in definition order

@@ -6,7 +6,7 @@ import difflib
 import gc
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from contracts.schema.model import (
     fullname_of,
     walk_named,
 )
+from contracts.suggest import did_you_mean
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SYMBOL_RE = _NAME_RE
@@ -41,8 +42,10 @@ class SchemaParser:
     reference earlier ones by full name; the loader orders files accordingly.
     """
 
-    def __init__(self, names: dict[str, NamedSchema] | None = None, *, shared: dict[str, Any] | None = None) -> None:
+    def __init__(self, names: dict[str, NamedSchema] | None = None, *, shared: dict[str, Any] | None = None, known: Iterable[str] = ()) -> None:
         self.names: dict[str, NamedSchema] = names if names is not None else {}
+        # Names other files define, not parsed yet: suggestions for an unknown type draw on them too.
+        self.known = frozenset(known)
         # With ``shared``, a nested record whose JSON was seen before (and that refers to no
         # type outside itself) is the same object: many versions of one subject then share it.
         self._shared = shared
@@ -111,9 +114,7 @@ class SchemaParser:
 
     def _suggest(self, name: str, full: str) -> str:
         """Close names among the defined types, the primitives and the logical types."""
-        close = difflib.get_close_matches(full, list(self.names), n=3, cutoff=0.6)
-        short = [n for n in self.names if n.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]]
-        suggestions = sorted(set(close) | set(short))
+        suggestions = did_you_mean(name if "." in name else full, [*self.names, *self.known])
         suggestions += difflib.get_close_matches(name, sorted(PRIMITIVES), n=2, cutoff=0.6)
         for logical in difflib.get_close_matches(name, sorted(model.LOGICAL_PHYSICAL), n=2, cutoff=0.6):
             physical = sorted(model.LOGICAL_PHYSICAL[logical] - {"fixed"})[0]
