@@ -128,6 +128,8 @@ def test_bad_input_exit_2(project: Path) -> None:
 def test_unknown_deployed_version_is_a_finding(project: Path) -> None:
     path = project / "compatibility/deployments.toml"
     path.write_text(path.read_text() + '\n[services.billing]\nconsumes = { "notifications-value" = 7 }\n')
+    catalog = project / "schemas/catalog.toml"  # a service the catalog knows (unknown ones are bad input)
+    catalog.write_text(catalog.read_text().replace('consumers = ["email-gateway"]', 'consumers = ["email-gateway", "billing"]'))
     result = _run("compat", "check", "--format", "json")
     assert result.exit_code == 1
     assert [f["rule"] for f in json.loads(result.output)["findings"]] == ["DEPLOYMENT_UNKNOWN_VERSION"]

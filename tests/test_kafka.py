@@ -192,6 +192,35 @@ def test_poison_and_failing_handler_go_to_the_dead_letter_topic(env: Env, caplog
     assert not [r for r in caplog.records if "hunter2" in r.getMessage()]
 
 
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_stats_are_the_same_on_every_path(env: Env, concurrency: int) -> None:
+    # Regression: the sequential consumer reported failed_attempts=0 and committed={} (so lag() had nothing).
+    events = [order(i) for i in range(4)]
+    bad = events[1].order_id
+    with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as p:
+        for e in events:
+            p.send(e, key=str(e.order_id))
+
+    def handle(e: OrderCreated) -> None:
+        if e.order_id == bad:
+            raise RuntimeError("down")
+
+    consumer = env.consumer(f"stats-{uuid.uuid4().hex[:6]}", "payments-1", retry=RetryPolicy(attempts=3, initial_backoff=0.01), concurrency=concurrency)
+    consumer.on(OrderCreated, handle)
+    thread = threading.Thread(target=consumer.run, kwargs={"handle_signals": False}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (consumer.stats.handled == 3 and consumer.stats.dead_lettered == 1 and sum(consumer.stats.committed.values()) >= 4):
+        time.sleep(0.05)
+    lag = consumer.lag()
+    _stop((consumer, thread))
+    stats = consumer.stats
+    assert (stats.handled, stats.failed_attempts, stats.dead_lettered) == (3, 3, 1)
+    assert sum(stats.committed.values()) == 4, stats.committed
+    assert lag and sum(lag.values()) == 0, lag
+    assert stats.max_concurrent >= 1
+
+
 def _read_all(bootstrap: str, topic: str, n: int, timeout: float = 30) -> list[dict[str, Any]]:
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{uuid.uuid4().hex}", "auto.offset.reset": "earliest", **FAST})
     c.subscribe([topic])

@@ -187,12 +187,13 @@ def check_names(history: History, subjects: set[str], rules: set[str], services:
         return SchemaError(f"unknown {what} '{name}'{hint}", Location(file=_display(history.root / file), path=key), "INVALID_HISTORY")
 
     for d in history.deployments:
-        if services and d.service not in services:
-            raise unknown(d.service, services, "service (the catalog's producers and consumers)", DEPLOYMENTS, f"services.{d.service}")
         for role in ("produces", "consumes"):
             for subject in getattr(d, role):
                 if subject not in known:
                     raise unknown(subject, known, "subject", DEPLOYMENTS, f'services.{d.service}.{role}."{subject}"')
+    for d in history.deployments:
+        if services and d.service not in services:
+            raise unknown(d.service, services, "service (the catalog's producers and consumers)", DEPLOYMENTS, f"services.{d.service}")
     for i, o in enumerate(history.overrides):
         if o.subject not in known:
             raise unknown(o.subject, known, "subject", OVERRIDES, f"override[{i}].subject")

@@ -102,6 +102,7 @@ class ConcurrentLoop:
                 self._backpressure()
                 if now - self._last_commit >= owner.commit_interval:
                     self.commit(asynchronous=True)
+                owner.refresh_watermarks(now)
                 if self.running or self.lanes.queued:
                     last_activity = now
                 if max_messages is not None and self.finished >= max_messages:

@@ -81,6 +81,7 @@ class ConsumerStats:
     by_type: Counter[str] = field(default_factory=Counter)
     by_partition: Counter[tuple[str, int]] = field(default_factory=Counter)
     committed: dict[tuple[str, int], int] = field(default_factory=dict)
+    high_watermarks: dict[tuple[str, int], int] = field(default_factory=dict)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
 
     def latency(self, quantile: float) -> float | None:
@@ -90,13 +91,13 @@ class ConsumerStats:
             return None
         return values[min(len(values) - 1, int(quantile * len(values)))]
 
-    def lag(self, consumer: Consumer) -> dict[tuple[str, int], int]:
-        """Messages behind the high watermark per partition, from the committed offsets."""
-        out = {}
-        for (topic, partition), committed in self.committed.items():
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-            out[(topic, partition)] = max(0, high - committed)
-        return out
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages behind the high watermark per partition, from the committed offsets.
+
+        The watermarks are the ones the poll thread last saw (every half second): reading them
+        from another thread while it polls could deadlock inside the client.
+        """
+        return {tp: max(0, self.high_watermarks.get(tp, committed) - committed) for tp, committed in dict(self.committed).items()}
 
 
 class EventConsumer:
@@ -149,6 +150,8 @@ class EventConsumer:
         self._topics = topics
         self._handlers: dict[type[AvroRecord], Handler] = {}
         self._keys: dict[type[AvroRecord], str | None] = {}
+        self._watermarks_at = 0.0
+        self._user_on_commit: Callable[[KafkaError | None, list[TopicPartition]], None] | None = None
         self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **_session_defaults(conf), **conf}
         self._stop = threading.Event()
         self._consumer: Consumer | None = None
@@ -195,8 +198,21 @@ class EventConsumer:
         return self._stop.is_set()
 
     def lag(self) -> dict[tuple[str, int], int]:
-        """Messages behind the end of each partition, from the committed offsets (empty when not running)."""
-        return self.stats.lag(self._consumer) if self._consumer is not None else {}
+        """Messages behind the end of each partition, from the committed offsets (as of the last half second)."""
+        return self.stats.lag()
+
+    def refresh_watermarks(self, now: float) -> None:
+        """On the poll thread, at most every half second: the high watermarks ``lag()`` compares with."""
+        if now - self._watermarks_at < 0.5 or self._consumer is None:
+            return
+        self._watermarks_at = now
+        for topic, partition in list(self.assignment):
+            try:
+                _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            except KafkaException:
+                continue
+            if high >= 0:
+                self.stats.high_watermarks[(topic, partition)] = high
 
     # -- lifecycle ------------------------------------------------------------
     def stop(self) -> None:
@@ -211,6 +227,8 @@ class EventConsumer:
                 previous[sig] = signal.signal(sig, self._on_signal)
         concurrent = self.concurrency > 1 or any(is_async(fn) for fn in self._handlers.values())
         conf = {**self._conf, "enable.auto.commit": False} if concurrent else self._conf  # it commits what finished
+        conf = {**conf, "on_commit": self._on_commit}
+        self._user_on_commit = self._conf.get("on_commit")
         self._consumer = Consumer(conf, logger=logging.getLogger("contracts.kafka.librdkafka"))
         self._consumer.subscribe(self.topics(), on_assign=self._on_assign, on_revoke=self._on_revoke)
         if concurrent:
@@ -231,6 +249,7 @@ class EventConsumer:
                 # consume(64, timeout) waits for a full batch: with a broker that answers fetches
                 # in small pieces, that stalls the loop for much of its time.
                 batch = self._consumer.consume(num_messages=64, timeout=0) or self._consumer.consume(num_messages=1, timeout=0.2)
+                self.refresh_watermarks(time.monotonic())
                 if not batch:
                     if idle_timeout is not None and time.monotonic() - last_message > idle_timeout:
                         break
@@ -268,6 +287,19 @@ class EventConsumer:
             self._consumer.store_offsets(offsets=offsets)
         except KafkaException as exc:  # revoked by a rebalance mid-batch: its new owner redelivers it
             log.info("%s: offsets %s not stored: %s", self.name, offsets, exc)
+
+    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """What the broker acknowledged as committed, whichever path committed it: ``stats.committed`` and so ``lag()``."""
+        if self._user_on_commit is not None:
+            self._user_on_commit(err, partitions)
+        if err is not None:
+            if err.code() != KafkaError._NO_OFFSET:
+                log.warning("%s: commit failed: %s", self.name, err)
+            return
+        with self._stats_lock:
+            for p in partitions:
+                if p.error is None and p.offset >= 0:
+                    self.stats.committed[(p.topic, p.partition)] = p.offset
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("%s: signal %d, stopping after the current message", self.name, signum)
@@ -326,6 +358,7 @@ class EventConsumer:
     def _count(self, cls: type[AvroRecord], where: tuple[str, int]) -> None:
         stats = self.stats
         stats.handled += 1
+        stats.max_concurrent = stats.max_concurrent or 1
         stats.by_type[cls.__name__] += 1
         stats.by_partition[where] += 1
 
@@ -361,8 +394,10 @@ class EventConsumer:
         self._dead_letter(msg, last, attempts=self.retry.attempts, event_id=event_id)
 
     def _attempt_failed(self, attempt: int, event_id: str, where: tuple[str, int], offset: int, exc: Exception) -> None:
-        """Log a failed attempt, then wait the backoff before the next one (if any)."""
+        """Count and log a failed attempt, then wait the backoff before the next one (if any)."""
         topic, partition = where
+        with self._stats_lock:
+            self.stats.failed_attempts += 1
         log.warning(
             "%s: handler failed (attempt %d/%d) for event %s on %s[%d]@%d: %s",
             self.name, attempt, self.retry.attempts, event_id, topic, partition, offset, redact(repr(exc)),
