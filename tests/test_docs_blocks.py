@@ -84,3 +84,12 @@ def test_the_quickstart_runs_as_written(tmp_path: Path, monkeypatch: pytest.Monk
     code = next(b for i, b in blocks if i == "python")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_service_guide_code_is_valid_python() -> None:
+    import ast
+
+    blocks = [b for kind, b in _blocks("services.md") if kind == "python"]
+    assert len(blocks) >= 2
+    for block in blocks:
+        ast.parse(block)
