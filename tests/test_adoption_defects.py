@@ -41,15 +41,6 @@ def secured() -> Iterator[EmbeddedRegistry]:
         yield registry
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("schemas", "compatibility"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    (tmp_path / "pyproject.toml").write_text("[tool.contracts]\n")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _with_userinfo(url: str) -> str:
     return url.replace("http://", f"http://admin:{SECRET}@")
 
