@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contracts.cli import main
 from tests.conftest import ROOT
@@ -94,3 +96,18 @@ def test_progress_shows_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.M
     done = subprocess.run(["script", "-qc", f"contracts docs build -o {tmp_path / 'tty'}", "/dev/null"], capture_output=True, text=True,
                           timeout=60, check=False, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})  # fmt: skip
     assert "event pages" in done.stdout and "100%" in done.stdout
+
+
+@given(st.lists(st.text(alphabet="abcdefghij", min_size=1, max_size=15), min_size=1, max_size=30))
+def test_summaries_end_on_a_word_with_an_ellipsis(words: list[str]) -> None:
+    # Regression: index summaries were cut mid-word, without an ellipsis.
+    from contracts.site.build import summary
+
+    text = " ".join(words)
+    out = summary(text)
+    if len(text) <= 100:
+        assert out == text
+    else:
+        assert out.endswith("…") and len(out) <= 100
+        kept = out[:-1].split(" ")
+        assert kept == words[: len(kept)] or (len(kept) == 1 and text.startswith(kept[0]))

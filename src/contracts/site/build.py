@@ -33,6 +33,15 @@ SEARCH = """document.getElementById('search').addEventListener('input',function(
 document.querySelectorAll('#entries li').forEach(function(li){li.className=li.textContent.toLowerCase().indexOf(q)<0?'hidden':''});});"""
 
 
+def summary(text: str, limit: int = 100) -> str:
+    """``text`` cut at a word boundary within ``limit`` characters, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)
 
@@ -192,7 +201,7 @@ def _index(catalog: Catalog, history: History) -> str:
     entries = []
     for fullname in sorted(catalog.types):
         t = catalog.types[fullname]
-        entries.append(f"<li><a href='events/{_slug(fullname)}.html'>{escape(fullname)}</a> <span class='tag'>{t.kind}</span> {escape((t.doc or '')[:100])}</li>")
+        entries.append(f"<li><a href='events/{_slug(fullname)}.html'>{escape(fullname)}</a> <span class='tag'>{t.kind}</span> {escape(summary(t.doc or ''))}</li>")
     entries += [f"<li><a href='topics/{_slug(t)}.html'>{escape(t)}</a> <span class='tag'>topic</span></li>" for t in sorted(catalog.topics)]
     entries += [f"<li><a href='subjects/{_slug(x.name)}.html'>{escape(x.name)}</a> <span class='tag'>subject</span></li>" for x in catalog.subjects()]
     entries += [f"<li><a href='services/{_slug(x)}.html'>{escape(x)}</a> <span class='tag'>service</span></li>" for x in _services(catalog, history)]
