@@ -151,7 +151,6 @@ class EventConsumer:
         self._handlers: dict[type[AvroRecord], Handler] = {}
         self._keys: dict[type[AvroRecord], str | None] = {}
         self._watermarks_at = 0.0
-        self._user_on_commit: Callable[[KafkaError | None, list[TopicPartition]], None] | None = None
         self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **_session_defaults(conf), **conf}
         self._stop = threading.Event()
         self._consumer: Consumer | None = None
@@ -227,8 +226,6 @@ class EventConsumer:
                 previous[sig] = signal.signal(sig, self._on_signal)
         concurrent = self.concurrency > 1 or any(is_async(fn) for fn in self._handlers.values())
         conf = {**self._conf, "enable.auto.commit": False} if concurrent else self._conf  # it commits what finished
-        conf = {**conf, "on_commit": self._on_commit}
-        self._user_on_commit = self._conf.get("on_commit")
         self._consumer = Consumer(conf, logger=logging.getLogger("contracts.kafka.librdkafka"))
         self._consumer.subscribe(self.topics(), on_assign=self._on_assign, on_revoke=self._on_revoke)
         if concurrent:
@@ -287,19 +284,12 @@ class EventConsumer:
             self._consumer.store_offsets(offsets=offsets)
         except KafkaException as exc:  # revoked by a rebalance mid-batch: its new owner redelivers it
             log.info("%s: offsets %s not stored: %s", self.name, offsets, exc)
-
-    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
-        """What the broker acknowledged as committed, whichever path committed it: ``stats.committed`` and so ``lag()``."""
-        if self._user_on_commit is not None:
-            self._user_on_commit(err, partitions)
-        if err is not None:
-            if err.code() != KafkaError._NO_OFFSET:
-                log.warning("%s: commit failed: %s", self.name, err)
             return
+        # Stored offsets are what auto-commit sends within auto.commit.interval.ms (and the close, at once).
+        # No on_commit callback: it runs inside consume() and could deadlock with another thread's client call.
         with self._stats_lock:
-            for p in partitions:
-                if p.error is None and p.offset >= 0:
-                    self.stats.committed[(p.topic, p.partition)] = p.offset
+            for p in offsets:
+                self.stats.committed[(p.topic, p.partition)] = p.offset
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("%s: signal %d, stopping after the current message", self.name, signum)
