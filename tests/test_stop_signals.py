@@ -64,3 +64,19 @@ def test_demo_stops_on_one_signal(sig: signal.Signals, after: str, code: int) ->
     assert "Traceback" not in stderr
     time.sleep(0.2)
     assert not [c for c in children if _alive(c)], "no broker left behind"
+
+
+def test_an_error_that_c_code_made_of_a_stop_signal_still_stops() -> None:
+    # Regression (a CI flake): SIGTERM while librdkafka read its settings came out as
+    # "TypeError: expected configuration property name", with a traceback and exit 1.
+    import os
+
+    from contracts.shutdown import Stopped, stop_on_signals
+
+    with pytest.raises(Stopped) as stopped, stop_on_signals():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        except Stopped:  # what the C layer does with it: swallows it and raises its own error
+            raise TypeError("expected configuration property name as type unicode string") from None
+    assert stopped.value.exit_code == 143

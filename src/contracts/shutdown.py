@@ -59,6 +59,12 @@ def stop_on_signals() -> Iterator[None]:
     try:
         yield
         check()  # the block ended, but a signal came: it still means stop
+    except Exception as exc:
+        # C code that was running Python when the signal came (librdkafka reading its settings, say)
+        # may turn our Stopped into an error of its own: after a stop signal, any error means stop.
+        if _received:
+            raise Stopped(_received[-1]) from exc
+        raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
