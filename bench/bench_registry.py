@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from contracts.registry.server import EmbeddedRegistry
+from contracts.testing.slowclients import dribbling
 
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 N = 400
@@ -57,7 +58,15 @@ def _ping(s: requests.Session, url: str, i: int) -> None:
 
 def _doc_schema(i: int) -> str:
     """Schemas that differ only in a doc: one subject can hold thousands of versions of them."""
-    return json.dumps({"type": "record", "name": "V", "namespace": "bench", "doc": f"version {i}", "fields": [{"name": "id", "type": "string"}]})
+    return json.dumps(
+        {
+            "type": "record",
+            "name": "V",
+            "namespace": "bench",
+            "doc": f"version {i}",
+            "fields": [{"name": "id", "type": "string"}],
+        }
+    )
 
 
 def _rates_at(url: str, subject: str, versions: int, n: int = 300) -> tuple[float, float, float]:
@@ -65,15 +74,30 @@ def _rates_at(url: str, subject: str, versions: int, n: int = 300) -> tuple[floa
     s = requests.Session()
     s.put(f"{url}/config/{subject}", data=json.dumps({"compatibility": "NONE"}), headers=CT)
     for i in range(versions):
-        assert s.post(f"{url}/subjects/{subject}/versions", data=json.dumps({"schema": _doc_schema(i)}), headers=CT).status_code == 200
+        assert (
+            s.post(
+                f"{url}/subjects/{subject}/versions", data=json.dumps({"schema": _doc_schema(i)}), headers=CT
+            ).status_code
+            == 200
+        )
     s.put(f"{url}/config/{subject}", data=json.dumps({"compatibility": "BACKWARD"}), headers=CT)
     started = time.perf_counter()
     for i in range(versions, versions + n):
-        assert s.post(f"{url}/subjects/{subject}/versions", data=json.dumps({"schema": _doc_schema(i)}), headers=CT).status_code == 200
+        assert (
+            s.post(
+                f"{url}/subjects/{subject}/versions", data=json.dumps({"schema": _doc_schema(i)}), headers=CT
+            ).status_code
+            == 200
+        )
     register = n / (time.perf_counter() - started)
     started = time.perf_counter()
     for i in range(n):
-        assert s.post(f"{url}/subjects/{subject}", data=json.dumps({"schema": _doc_schema(i * 7 % versions)}), headers=CT).status_code == 200
+        assert (
+            s.post(
+                f"{url}/subjects/{subject}", data=json.dumps({"schema": _doc_schema(i * 7 % versions)}), headers=CT
+            ).status_code
+            == 200
+        )
     lookup = n / (time.perf_counter() - started)
     started = time.perf_counter()
     for _ in range(n):
@@ -89,9 +113,49 @@ def version_scaling(tmp: str) -> None:
         with EmbeddedRegistry(Path(tmp) / f"scale{versions}.sqlite") as reg:
             results[versions] = _rates_at(reg.url, "big-value", versions)
     for versions, (register, lookup, latest) in results.items():
-        print(f"subject with {versions:>5} versions: register {register:.0f}/s, lookup {lookup:.0f}/s, GET latest {latest:.0f}/s")
+        print(
+            f"subject with {versions:>5} versions: register {register:.0f}/s, lookup {lookup:.0f}/s, GET latest {latest:.0f}/s"
+        )
     small, large = results[10], results[5000]
-    print("rate at 5,000 versions / rate at 10: " + ", ".join(f"{name} {b / a:.2f}" for name, a, b in zip(("register", "lookup", "latest"), small, large, strict=True)))
+    print(
+        "rate at 5,000 versions / rate at 10: "
+        + ", ".join(
+            f"{name} {b / a:.2f}" for name, a, b in zip(("register", "lookup", "latest"), small, large, strict=True)
+        )
+    )
+
+
+def slow_clients(slow: int = 1000, seconds: float = 5.0) -> None:
+    """A normal client's lookups while ``slow`` connections each send one byte every half second.
+
+    Goal (adoption round 2, item 19): no failed request, and the rate stays near the quiet one.
+    """
+    with EmbeddedRegistry() as reg:
+        s = requests.Session()
+        assert (
+            s.post(
+                f"{reg.url}/subjects/q-value/versions", data=json.dumps({"schema": _schema(0)}), headers=CT
+            ).status_code
+            == 200
+        )
+
+        def lookups() -> tuple[float, int]:
+            done = failed = 0
+            started = time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                r = s.post(
+                    f"{reg.url}/subjects/q-value", data=json.dumps({"schema": _schema(0)}), headers=CT, timeout=10
+                )
+                done += 1
+                failed += r.status_code != 200
+            return done / (time.perf_counter() - started), failed
+
+        quiet, _ = lookups()
+        host, port = reg.url.removeprefix("http://").rsplit(":", 1)
+        with dribbling(host, int(port), slow):
+            loaded, failed = lookups()
+    print(f"lookups beside {slow} slow clients: {loaded:.0f}/s, {failed} failed (quiet: {quiet:.0f}/s, ratio {loaded / quiet:.2f}); "
+          "goal: 0 failed")  # fmt: skip
 
 
 def main() -> None:
@@ -120,6 +184,7 @@ def main() -> None:
         print(f"AvroSerializer first message (associations, register, cache): {first * 1000:.1f} ms; "
               f"next messages {steady * 1e6:.0f} us (ratio {first / steady:.0f}x)")  # fmt: skip
         version_scaling(tmp)
+    slow_clients()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from contracts.registry.server.app import RegistryApp
 from contracts.registry.server.store import Store
 from contracts.schema import MAX_DEPTH
 from contracts.testing.broker import free_port, wait_for_port
+from contracts.testing.slowclients import dribbling
 
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 
@@ -130,11 +132,19 @@ def test_server_memory_stays_flat_while_registering_large_schemas(tmp_path: Path
         s = requests.Session()
 
         def register(i: int) -> None:
-            fields = [{"name": f"f{j}", "type": ["null", "string"], "default": None, "doc": "d" * 100} for j in range(4000)]
+            fields = [
+                {"name": f"f{j}", "type": ["null", "string"], "default": None, "doc": "d" * 100} for j in range(4000)
+            ]
             schema = json.dumps({"type": "record", "name": f"Big{i}", "fields": fields})  # ~0.6 MB
-            r = s.post(f"http://127.0.0.1:{port}/subjects/big{i}/versions", data=json.dumps({"schema": schema}), headers=CT)
+            r = s.post(
+                f"http://127.0.0.1:{port}/subjects/big{i}/versions", data=json.dumps({"schema": schema}), headers=CT
+            )
             assert r.status_code == 200, r.text
-            r = s.post(f"http://127.0.0.1:{port}/compatibility/subjects/big{i}/versions/latest", data=json.dumps({"schema": schema}), headers=CT)
+            r = s.post(
+                f"http://127.0.0.1:{port}/compatibility/subjects/big{i}/versions/latest",
+                data=json.dumps({"schema": schema}),
+                headers=CT,
+            )
             assert r.status_code == 200
 
         for i in range(30):  # past the cache budget: from here on, memory must not keep growing
@@ -211,7 +221,9 @@ def test_after_a_401_the_same_connection_stays_in_step() -> None:
         s = requests.Session()
         body = json.dumps({"schema": _doc_schema(1)})
         assert s.post(f"{reg.url}/subjects/a/versions", data=body, headers=CT).status_code == 401
-        assert s.post(f"{reg.url}/subjects/a/versions", data=body, headers=CT, auth=("alice", "s3cret")).status_code == 200
+        assert (
+            s.post(f"{reg.url}/subjects/a/versions", data=body, headers=CT, auth=("alice", "s3cret")).status_code == 200
+        )
         token = "YWxpY2U6czNjcmV0"  # alice:s3cret
         for scheme in ("basic", "BASIC", "Basic"):
             assert s.get(f"{reg.url}/subjects", headers={"Authorization": f"{scheme} {token}"}).status_code == 200
@@ -249,8 +261,45 @@ def test_sigterm_stops_a_serving_registry_promptly(tmp_path: Path) -> None:
 def test_a_connection_that_breaks_prints_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     # Regression: a request cut short by a shutdown printed socketserver's traceback on stderr (seen in the demo).
     with EmbeddedRegistry() as reg:
-        try:
-            raise ConnectionResetError("the client went away")
-        except ConnectionResetError:
-            reg._server.handle_error(None, ("127.0.0.1", 1))
+        sock = socket.create_connection(("127.0.0.1", _port(reg)))
+        sock.sendall(b"POST /subjects/a/versions HTTP/1.1\r\nHost: x\r\n")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset, mid-request
+        assert requests.get(f"{reg.url}/subjects", timeout=5).status_code == 200
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_dribbled_request_is_bounded_as_a_whole_not_per_read() -> None:
+    # Regression (adoption round 2, item 19): the timeout was per read, so a byte a second kept a request open forever.
+    with EmbeddedRegistry(read_timeout=1.0) as reg:
+        sock = socket.create_connection(("127.0.0.1", _port(reg)))
+        request = b"GET /subjects HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 200 + b"\r\n\r\n"
+        started = time.monotonic()
+        reply = b""
+        sock.settimeout(0.2)
+        for byte in request:
+            try:
+                sock.sendall(bytes([byte]))
+                reply += sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if reply:
+                break
+        sock.close()
+        assert reply.startswith(b"HTTP/1.1 408"), reply
+        assert time.monotonic() - started < 3.0
+
+
+def test_slow_clients_do_not_lock_out_normal_ones() -> None:
+    # Regression (item 19): 1,000 slow connections took every worker and everyone else got 503 for as long as they dribbled.
+    slow_count = 600
+    with EmbeddedRegistry(read_timeout=5.0) as reg:
+        statuses: list[int] = []
+        with dribbling("127.0.0.1", _port(reg), slow_count), requests.Session() as session:
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline:
+                statuses.append(session.get(f"{reg.url}/subjects", timeout=5).status_code)
+                statuses.append(requests.get(f"{reg.url}/config", timeout=5).status_code)  # a new connection each
+        assert len(statuses) > 20 and set(statuses) == {200}, statuses[:20]

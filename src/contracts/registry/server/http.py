@@ -1,25 +1,31 @@
 """The embedded registry over real HTTP: ``contracts registry serve`` and ``EmbeddedRegistry``.
 
-Standard library only (``http.server``), one thread per connection, bound to
-127.0.0.1 unless told otherwise. Optional HTTP basic auth guards every route;
-credentials never reach the log. Every connection has a read timeout and their
-number is capped, so idle or slow clients cannot pile up threads; a body shorter
-than its Content-Length is refused, never registered truncated.
+Standard library only. An asyncio loop in one thread owns every connection and
+reads each request whole (head and body, within one deadline); only a complete
+request is handed to a small pool of workers that run the route table. A client
+that dribbles bytes therefore holds a socket for at most ``read_timeout`` seconds
+and never a worker, so slow or idle clients cannot starve normal ones. Bound to
+127.0.0.1 unless told otherwise; optional HTTP basic auth guards every route, and
+credentials never reach the log; a body shorter than its Content-Length is
+refused, never registered truncated.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import contextlib
+import concurrent.futures
 import hmac
 import json
 import logging
+import resource
+import socket
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from contracts.registry.server.app import MAX_BODY, RegistryApp, Response
 from contracts.registry.server.store import Store
@@ -28,9 +34,11 @@ from contracts.shutdown import stop_on_signals
 
 log = logging.getLogger("contracts.registry")
 
-READ_TIMEOUT = 30.0  # seconds a connection may stay silent, idle or mid-request
-MAX_CONNECTIONS = 256  # open connections served at once; more are answered 503 and closed
-_BUSY = json.dumps({"error_code": 50003, "message": "Too many open connections; retry shortly"}).encode()
+READ_TIMEOUT = 30.0  # seconds a connection has to deliver a whole request (idle keep-alive included)
+MAX_CONNECTIONS = 4096  # open connections at once; more are answered 503 and closed
+WORKERS = 8  # threads that run complete requests against the store
+MAX_HEAD = 64 * 1024  # request line and headers
+_FD_RESERVE = 128  # descriptors kept for SQLite, logs and the process's own clients
 
 
 def default_data_path() -> Path:
@@ -41,124 +49,222 @@ def default_data_path() -> Path:
     return Path(base) / "event-contracts" / "registry.sqlite"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    wbufsize = -1  # buffer the response: headers and body leave in one write
+def _connection_cap(wanted: int) -> int:
+    # Past the process's descriptor limit accept() fails for everyone: answer 503 well before it.
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(1, min(wanted, soft - _FD_RESERVE)) if soft != resource.RLIM_INFINITY else wanted
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(self.server.read_timeout)
 
-    def _dispatch(self) -> None:
+def _error(status: int, message: str, code: int | None = None) -> Response:
+    return Response(status, {"error_code": code or status, "message": message})
+
+
+@dataclass
+class _Request:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes | None
+    keep_alive: bool
+
+
+class _Refused(Exception):
+    """A request the server answers itself and then closes the connection on."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.payload["message"])
+        self.response = response
+
+
+class _Connection:
+    """One client socket: reads requests whole into its own buffer, so it knows what has arrived."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.buffer = bytearray()
+
+    async def _fill(self) -> bool:
+        chunk = await self.reader.read(65536)
+        self.buffer += chunk
+        return bool(chunk)
+
+    async def read_request(self) -> _Request | None:
+        """The next request, or None when the client closed between requests."""
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            if len(self.buffer) > MAX_HEAD:
+                raise _Refused(_error(431, "Request header fields too large"))
+            if not await self._fill():
+                if self.buffer:
+                    raise ConnectionResetError("the client closed mid-request")
+                return None
+        method, target, version, headers = _parse_head(bytes(self.buffer[:end]))
+        del self.buffer[: end + 4]
+        length = _content_length(headers)
+        if length and len(self.buffer) < length and headers.get("expect", "").lower() == "100-continue":
+            self.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        while len(self.buffer) < length:
+            if not await self._fill():  # half-closed early: never act on a truncated body
+                raise _Refused(_error(400, "Request body shorter than its Content-Length"))
+        body = bytes(self.buffer[:length]) if length else None
+        del self.buffer[:length]
+        connection = headers.get("connection", "").lower()
+        keep_alive = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
+        return _Request(method, target, headers, body, keep_alive)
+
+
+def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise _Refused(_error(400, "Bad request line"))
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name != name.strip():
+            raise _Refused(_error(400, "Bad header line"))
+        key = name.lower()
+        if key in headers and key == "content-length" and headers[key] != value.strip():
+            raise _Refused(_error(400, "Conflicting Content-Length headers"))
+        headers[key] = value.strip()
+    return parts[0].upper(), parts[1], parts[2], headers
+
+
+def _content_length(headers: dict[str, str]) -> int:
+    if "transfer-encoding" in headers:
+        raise _Refused(_error(411, "Send the body with a Content-Length, not a Transfer-Encoding"))
+    raw = headers.get("content-length", "0")
+    if not raw.isdigit():
+        raise _Refused(_error(400, "Invalid Content-Length"))
+    length = int(raw)
+    if length > MAX_BODY:
+        raise _Refused(_error(413, f"Request body larger than {MAX_BODY} bytes"))
+    return length
+
+
+def _encode(response: Response, head_only: bool, close: bool, extra: dict[str, str] | None = None) -> bytes:
+    data = json.dumps(response.payload).encode()
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = "Unknown"
+    lines = [f"HTTP/1.1 {response.status} {reason}", f"Content-Type: {CONTENT_TYPE}", f"Content-Length: {len(data)}"]
+    lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head_only else data)
+
+
+class _Server:
+    """The loop's side: accepts, reads, answers; the route table runs in the worker pool."""
+
+    def __init__(
+        self, sock: socket.socket, app: RegistryApp, auth: str | None, read_timeout: float, max_connections: int
+    ) -> None:
+        self.sock = sock
+        self.app = app
+        self.auth = auth
+        self.read_timeout = read_timeout
+        self.max_connections = _connection_cap(max_connections)
+        self.pool = concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="registry-worker")
+        self.open: set[asyncio.Task[None]] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stopping: asyncio.Event | None = None
+
+    async def serve(self, started: threading.Event) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.stopping = asyncio.Event()
+        server = await asyncio.start_server(self._accept, sock=self.sock, limit=MAX_HEAD)
+        started.set()
+        try:
+            await self.stopping.wait()
+        finally:
+            server.close()
+            for task in list(self.open):
+                task.cancel()
+            await asyncio.gather(*self.open, return_exceptions=True)
+            await server.wait_closed()
+
+    def request_stop(self) -> None:
+        if self.loop is not None and self.stopping is not None:
+            self.loop.call_soon_threadsafe(self.stopping.set)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if len(self.open) >= self.max_connections:
+            busy = _error(503, "Too many open connections; retry shortly", 50003)
+            await self._close(writer, _encode(busy, False, True, {"Retry-After": "1"}))
+            return
+        self.open.add(task)
+        try:
+            await self._converse(_Connection(reader, writer))
+        except (ConnectionError, OSError) as exc:  # a client that went away is not the operator's problem
+            log.debug("connection ended: %s", exc)
+        except asyncio.CancelledError:
+            pass  # the server is stopping; ending quietly keeps asyncio from reporting the connection as failed
+        finally:
+            self.open.discard(task)
+            writer.close()
+
+    async def _converse(self, conn: _Connection) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(self.read_timeout):  # the whole request, not each read
+                    request = await conn.read_request()
+            except TimeoutError:
+                if conn.buffer:  # silence between requests just closes; a request cut short is told why
+                    await self._close(conn.writer, _encode(_error(408, "Request not received in time"), False, True))
+                return
+            except _Refused as refused:
+                await self._close(conn.writer, _encode(refused.response, False, True))
+                return
+            if request is None:
+                return
+            response, extra = await self._answer(request)
+            conn.writer.write(_encode(response, request.method == "HEAD", not request.keep_alive, extra))
+            async with asyncio.timeout(self.read_timeout):  # a client that never reads its answers
+                await conn.writer.drain()
+            if not request.keep_alive:
+                return
+
+    async def _answer(self, request: _Request) -> tuple[Response, dict[str, str] | None]:
         # The body is read before anything is answered (a 401 included), so the connection stays in step.
-        length_header = self.headers.get("Content-Length")
-        try:
-            length = int(length_header) if length_header else 0
-        except ValueError:
-            self._send(Response(400, {"error_code": 400, "message": "Invalid Content-Length"}), close=True)
-            return
-        if length < 0 or length > MAX_BODY:
-            self._send(Response(413, {"error_code": 413, "message": f"Request body larger than {MAX_BODY} bytes"}), close=True)
-            return
-        try:
-            body = self.rfile.read(length) if length else None
-        except TimeoutError:
-            self._send(Response(408, {"error_code": 408, "message": "Request body not received in time"}), close=True)
-            return
-        if body is not None and len(body) < length:  # the client half-closed early: never act on a truncated body
-            self._send(Response(400, {"error_code": 400, "message": "Request body shorter than its Content-Length"}), close=True)
-            return
-        if not self._authorized():
-            self._send(Response(401, {"error_code": 401, "message": "Unauthorized"}), {"WWW-Authenticate": 'Basic realm="schema-registry"'})
-            return
-        url = urllib.parse.urlsplit(self.path)
+        if not self._authorized(request.headers.get("authorization", "")):
+            return _error(401, "Unauthorized"), {"WWW-Authenticate": 'Basic realm="schema-registry"'}
+        url = urllib.parse.urlsplit(request.target)
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        assert self.loop is not None
         try:
-            response = self.server.app.handle(self.command, url.path, query, body)
+            response = await self.loop.run_in_executor(
+                self.pool, self.app.handle, request.method, url.path, query, request.body
+            )
         except Exception:  # the API answers its own errors; anything else is a bug, not a crash
-            log.exception("unexpected error on %s %s", self.command, url.path)
-            response = Response(500, {"error_code": 50001, "message": "Internal error"})
-        self._send(response)
+            log.exception("unexpected error on %s %s", request.method, url.path)
+            response = _error(500, "Internal error", 50001)
+        log.debug("%s %s -> %d", request.method, url.path, response.status)  # never headers: no credentials
+        return response, None
 
-    def _authorized(self) -> bool:
-        expected = self.server.auth
-        if expected is None:
+    def _authorized(self, header: str) -> bool:
+        if self.auth is None:
             return True
-        scheme, _, token = self.headers.get("Authorization", "").strip().partition(" ")
+        scheme, _, token = header.strip().partition(" ")
         if scheme.lower() != "basic":  # RFC 7235: the scheme is case-insensitive
             return False
         try:
             given = base64.b64decode(token.strip(), validate=True).decode()
         except (ValueError, UnicodeDecodeError):
             return False
-        return hmac.compare_digest(given.encode(), expected.encode())
+        return hmac.compare_digest(given.encode(), self.auth.encode())
 
-    def _send(self, response: Response, headers: dict[str, str] | None = None, close: bool = False) -> None:
-        data = json.dumps(response.payload).encode()
-        self.send_response(response.status)
-        self.send_header("Content-Type", CONTENT_TYPE)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        self.wfile.flush()
-
-    # Every method reaches the auth check first; the app answers 405 for those it does not route.
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _dispatch
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # The request line only: never headers, so credentials stay out of the log.
-        log.debug("%s %s", self.address_string(), format % args)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # socketserver's default listen backlog is 5: a burst of clients (a deploy starting many producers)
-    # overflows it while the accept loop waits for the GIL, and Linux then resets connections.
-    request_queue_size = 1024
-
-    def __init__(self, address: tuple[str, int], app: RegistryApp, auth: str | None, read_timeout: float, max_connections: int) -> None:
-        super().__init__(address, _Handler)
-        self.app = app
-        self.auth = auth
-        self.read_timeout = read_timeout
-        self._slots = threading.BoundedSemaphore(max_connections)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            with contextlib.suppress(OSError):
-                request.settimeout(1.0)
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: " + CONTENT_TYPE.encode()
-                    + b"\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " + str(len(_BUSY)).encode()
-                    + b"\r\n\r\n" + _BUSY
-                )  # fmt: skip
-            self.shutdown_request(request)
-            return
+    async def _close(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # socketserver prints a traceback to stderr; a client that went away (or a request cut short
-        # by a shutdown) is not the operator's problem: it goes to the debug log instead.
-        log.debug("connection from %s ended with an error", client_address, exc_info=True)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
+            writer.write(data)
+            async with asyncio.timeout(1.0):
+                await writer.drain()
+        except (ConnectionError, OSError, TimeoutError):
+            pass
+        writer.close()
 
 
 class EmbeddedRegistry:
@@ -177,40 +283,53 @@ class EmbeddedRegistry:
         self.store = Store(data)
         self.app = RegistryApp(self.store)
         try:
-            self._server = _Server((host, port), self.app, auth, read_timeout, max_connections)
+            # A deploy starting many producers at once must not overflow the listen backlog.
+            sock = socket.create_server((host, port), backlog=1024, reuse_port=False)
         except BaseException:
             self.store.close()
             raise
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="embedded-registry", daemon=True
-        )
+        self._server = _Server(sock, self.app, auth, read_timeout, max_connections)
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="embedded-registry", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._server.serve(self._started))
+        finally:
+            self._started.set()
+            self._server.pool.shutdown(wait=True)  # requests in flight finish before the store closes
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.sock.getsockname()[:2]
         return f"http://{host!s}:{port}"
 
     def start(self) -> EmbeddedRegistry:
         self._thread.start()
+        self._started.wait()
         return self
 
     def stop(self) -> None:
-        if self._thread.is_alive():  # shutdown() waits for a serve loop that never started otherwise
-            self._server.shutdown()
-        self._server.server_close()
+        if self._thread.is_alive():
+            self._server.request_stop()
+            self._thread.join()
+        self._server.sock.close()
         self.store.close()
 
     def serve_forever(self) -> None:
-        """Serve in this thread until SIGTERM or SIGINT (``Stopped``), or ``shutdown()`` from another."""
+        """Serve until SIGTERM or SIGINT (``Stopped``) in this thread, or ``stop()`` from another."""
         try:
             with stop_on_signals():
-                self._server.serve_forever(poll_interval=0.2)
+                self.start()
+                while self._thread.is_alive():
+                    self._thread.join(0.2)
         finally:
-            self._server.server_close()
-            self.store.close()
+            self.stop()
 
     def __enter__(self) -> EmbeddedRegistry:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
