@@ -61,6 +61,10 @@ CASES: dict[str, tuple[dict[str, object], dict[str, object]]] = {
         {"acme/x/Thing.avsc": _record(fields=[{"name": "n", "type": ["null", "string", "long"], "default": None, "doc": "n"}])},
         {"acme/x/Thing.avsc": _record(fields=[{"name": "n", "type": {"type": "array", "items": ["bytes", "string"]}, "doc": "n"}])},
     ),
+    "INVALID_LOGICAL_TYPE": (
+        {"acme/x/Thing.avsc": _record(fields=[{"name": "d", "type": {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2}, "doc": "d"}])},
+        {"acme/x/Thing.avsc": _record(fields=[{"name": "d", "type": {"type": "bytes", "logicalType": "decimal", "precision": 2, "scale": 4}, "doc": "d"}])},
+    ),
     "NULLABLE_FIELD_WITHOUT_DEFAULT": (
         {"acme/x/Thing.avsc": _record(fields=[{"name": "n", "type": ["null", "string"], "default": None, "doc": "n"}])},
         {"acme/x/Thing.avsc": _record(fields=[{"name": "n", "type": ["null", "string"], "doc": "n"}])},

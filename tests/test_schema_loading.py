@@ -61,9 +61,9 @@ CASES = {
         {"x/Bad.avsc": {"type": "record", "name": "Bad", "fields": [{"name": "lines", "type": {"type": "array", "items": {"type": "record", "name": "L", "fields": [{"name": "q", "type": 5}]}}}]}},
         ["Bad.avsc", "lines[].q", "INVALID_SCHEMA"],
     ),
-    "bad_decimal": (
-        {"x/Bad.avsc": {"type": "record", "name": "Bad", "fields": [{"name": "d", "type": {"type": "bytes", "logicalType": "decimal", "precision": 2, "scale": 5}}]}},
-        ["Bad.avsc", "at d", "INVALID_DECIMAL"],
+    "bad_fixed_size": (
+        {"x/Bad.avsc": {"type": "record", "name": "Bad", "fields": [{"name": "d", "type": {"type": "fixed", "name": "F", "size": -1}}]}},
+        ["Bad.avsc", "at d", "non-negative integer 'size'", "INVALID_SCHEMA"],
     ),
     "bad_catalog": (
         {"x/Money.avsc": MONEY, "catalog.toml": '[topics.money]\nvalue = "x.common.Monee"\n'},

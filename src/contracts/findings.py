@@ -30,7 +30,7 @@ class Finding:
     old_version: int | str | None = None
     new_version: int | str | None = None
     category: str = ""
-    severity: str = "error"  # "error", or "accepted" when an override lets it through
+    severity: str = "error"  # "error"; "accepted" when an override lets it through; "warning": reported, never blocking
     reason: str | None = None  # the override's reason, for accepted findings
     line: int | None = None
     services: tuple[str, ...] = ()  # the deployed services it breaks, where known
@@ -140,6 +140,7 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str, checked: Sequenc
             "checked": len(checked),
             "errors": blocking,
             "accepted": sum(f.severity == "accepted" for f in findings),
+            "warnings": sum(f.severity == "warning" for f in findings),
             "findings": [f.to_dict() for f in findings],
         }
         return json.dumps(payload, indent=2, default=str)
@@ -175,7 +176,7 @@ def _markdown(findings: Sequence[Finding], tool: str, checked: Sequence[str]) ->
             where = f" on `{f.path}`" if f.path else ""
             versions = f" ({f.versions_label()})" if f.versions_label() else ""
             breaks = f", breaks {', '.join(f.services)}" if f.services else ""
-            state = "accepted by override" if not f.blocking else "error"
+            state = "error" if f.blocking else "warning" if f.severity == "warning" else "accepted by override"
             lines.append(f"- **`{f.rule}`**{where}{versions}{breaks} ({state}): {f.message}")
             lines += [f"  - {d}" for d in f.details]
             if f.reason:
@@ -186,7 +187,7 @@ def _markdown(findings: Sequence[Finding], tool: str, checked: Sequence[str]) ->
 def _text(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> str:
     lines = []
     for f in findings:
-        tag = "ACCEPTED " if f.severity == "accepted" else ""
+        tag = {"accepted": "ACCEPTED ", "warning": "WARNING "}.get(f.severity, "")
         lines.append(f"{tag}{f.rule}: {f.where()}")
         lines.extend(f"    {m}" for m in f.sentences())
         if f.services:
@@ -195,7 +196,10 @@ def _text(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> str
             lines.append(f"    override reason: {f.reason}")
     errors = sum(f.blocking for f in findings)
     accepted = sum(f.severity == "accepted" for f in findings)
+    warnings = sum(f.severity == "warning" for f in findings)
     summary = f"{tool}: {len(checked)} checked, {errors} error(s)"
+    if warnings:
+        summary += f", {warnings} warning(s)"
     if accepted:
         summary += f", {accepted} accepted by override"
     lines.append(summary)
@@ -203,7 +207,7 @@ def _text(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> str
 
 
 def _github(f: Finding) -> str:
-    level = "error" if f.blocking else "notice"
+    level = "error" if f.blocking else "warning" if f.severity == "warning" else "notice"
     props = []
     if f.file:
         props.append(f"file={_gh_escape(f.file, prop=True)}")
@@ -233,7 +237,7 @@ def _junit(findings: Sequence[Finding], tool: str, checked: Sequence[str]) -> st
             fail.text = "\n".join([f.where(), *f.sentences()])
         else:
             out = ET.SubElement(case, "system-out")
-            out.text = f"accepted by override: {f.reason or ''}"
+            out.text = f"warning: {f.message}" if f.severity == "warning" else f"accepted by override: {f.reason or ''}"
     failing = {f.subject or f.file for f in findings}
     for item in checked:
         if item not in failing:

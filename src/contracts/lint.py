@@ -11,6 +11,7 @@ Rules are configured in ``pyproject.toml``::
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from contracts import schema as s
 from contracts.catalog import Catalog
 from contracts.findings import Finding
+from contracts.suggest import did_you_mean
 
 _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -52,6 +54,7 @@ class Rule:
     summary: str
     check: Callable[[Catalog], Iterator[Finding]]
     example: str = ""
+    severity: str = "error"  # "warning": reported, never fails lint
 
 
 def _fields(catalog: Catalog) -> Iterator[tuple[s.Record, s.Field, str]]:
@@ -192,6 +195,36 @@ def _bytes_and_string(catalog: Catalog) -> Iterator[Finding]:
                 break
 
 
+def _ignored_logical_types(catalog: Catalog) -> Iterator[Finding]:
+    for t in catalog.types.values():
+        if isinstance(t, s.Fixed) and t.ignored:
+            yield _finding("INVALID_LOGICAL_TYPE", "correctness", _ignored_sentence(t.ignored, "fixed"), t.file, t.fullname)
+    for record, f, path in _fields(catalog):
+        for node in _unnamed_in(f.type):
+            if not isinstance(node, s.Primitive):
+                continue
+            problem = node.ignored
+            if node.logical and node.logical not in s.LOGICAL_PHYSICAL:
+                known = did_you_mean(node.logical, s.LOGICAL_PHYSICAL, n=1)
+                problem = f"unknown logical type '{node.logical}'" + (f" (did you mean {known[0]}?)" if known else "")
+            if problem:
+                yield _finding("INVALID_LOGICAL_TYPE", "correctness", _ignored_sentence(problem, node.type), record.file, path)
+                break
+
+
+def _ignored_sentence(problem: str, underlying: str) -> str:
+    return f"{problem}: Avro ignores the logical type and reads and writes a plain {underlying}; fix it or remove 'logicalType'"
+
+
+def _unnamed_in(t: s.Schema) -> Iterator[s.Schema]:
+    """A field's type and what it holds, not descending into named types (they are linted themselves)."""
+    if isinstance(t, s.Record | s.Enum | s.Fixed):
+        return
+    yield t
+    for child in s.children(t):
+        yield from _unnamed_in(child)
+
+
 def _catalog_types(catalog: Catalog) -> Iterator[Finding]:
     for topic in catalog.topics.values():
         for full in topic.value_types:
@@ -229,6 +262,10 @@ RULES: tuple[Rule, ...] = (
     Rule("ENUM_WITHOUT_DEFAULT", "evolution", "Every enum has a default symbol, so symbols can be added later.", _enum_default),
     Rule("NULLABLE_FIELD_WITHOUT_DEFAULT", "evolution", "A nullable field has a default (null).", _optional_without_default),
     Rule("UNION_BYTES_AND_STRING", "evolution", "No union holds both bytes and string: readers of another version may swap them.", _bytes_and_string),
+    Rule(
+        "INVALID_LOGICAL_TYPE", "correctness", "A logical type is valid for its type (else Avro ignores it): a warning.",
+        _ignored_logical_types, severity="warning",
+    ),
     Rule("CATALOG_VALUE_NOT_RECORD", "catalog", "Topics carry records.", _catalog_types),
     Rule("CATALOG_TOPIC_WITHOUT_PRODUCER", "catalog", "Every topic names its producers.", _topic_producers),
 )
@@ -245,5 +282,5 @@ def lint(catalog: Catalog, config: LintConfig | None = None) -> list[Finding]:
             if key in seen or not config.enabled(f.rule, f.file):
                 continue
             seen.add(key)
-            out.append(f)
+            out.append(f if rule.severity == "error" else dataclasses.replace(f, severity=rule.severity))
     return sorted(out, key=lambda f: (f.file or "", f.path or "", f.rule))

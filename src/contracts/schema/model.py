@@ -32,6 +32,8 @@ class Primitive:
     type: str
     logical: str | None = None
     props: dict[str, Any] = field(default_factory=dict)
+    ignored: str | None = None
+    """Why a ``logicalType`` given here was ignored (the spec's rule: the underlying type is used)."""
 
     @property
     def kind(self) -> str:
@@ -99,6 +101,8 @@ class Fixed(Named):
     size: int = 0
     logical: str | None = None
     props: dict[str, Any] = field(default_factory=dict)
+    ignored: str | None = None
+    """Why a ``logicalType`` given here was ignored (the spec's rule: the underlying type is used)."""
 
     kind = "fixed"
 

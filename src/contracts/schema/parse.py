@@ -35,6 +35,24 @@ recursively; one limit at parse time keeps every later walk far from Python's st
 so a schema that was accepted can always be read again."""
 
 
+_FIXED_SIZES = {"duration": 12, "uuid": 16}
+
+
+def _decimal_problem(props: Mapping[str, Any], size: int | None) -> str | None:
+    """What makes a decimal invalid (so Avro ignores its logical type), or None."""
+    precision = props.get("precision")
+    scale = props.get("scale", 0)
+    if not isinstance(precision, int) or isinstance(precision, bool) or precision < 1:
+        return "decimal needs a positive integer 'precision'"
+    if not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= precision:
+        return "decimal 'scale' must be an integer between 0 and precision"
+    if size is not None:
+        max_precision = int((8 * size - 1) * 0.30102999566398120)  # log10(2)
+        if precision > max_precision:
+            return f"decimal precision {precision} does not fit in fixed of size {size} (max {max_precision})"
+    return None
+
+
 class SchemaParser:
     """Parses Avro JSON into the typed model, sharing named types across files.
 
@@ -124,41 +142,26 @@ class SchemaParser:
     def _primitive(self, type_: str, data: Mapping[str, Any], file: str | None, path: str) -> model.Primitive:
         if len(data) == 1:
             return model.PLAIN[type_]
-        logical = data.get("logicalType")
+        given = data.get("logicalType")
         props = {k: v for k, v in data.items() if k not in ("type", "logicalType")}
-        if isinstance(logical, str) and type_ not in model.LOGICAL_PHYSICAL.get(logical, {type_}):
-            # The spec says invalid logical types are ignored; we keep that but
-            # the type must then be treated as the plain primitive.
+        logical = given if isinstance(given, str) else None
+        ignored = None
+        if logical is not None and type_ not in model.LOGICAL_PHYSICAL.get(logical, {type_}):
+            ignored = f"logical type '{logical}' does not apply to {type_}"
+        elif logical == "decimal":
+            ignored = _decimal_problem(props, size=None)
+        if ignored:  # the spec: an invalid logical type is ignored and the underlying type used, as Avro Java does
             logical = None
-        if logical == "decimal":
-            self._check_decimal(props, file, path, size=None)
         try:
-            key: tuple[Any, ...] = ("p", type_, logical if isinstance(logical, str) else None, *sorted(props.items()))
+            key: tuple[Any, ...] = ("p", type_, logical, ignored, *sorted(props.items()))
             hash(key)
         except TypeError:  # a property holding a list or an object
-            key = ("p", type_, logical if isinstance(logical, str) else None, json.dumps(props, sort_keys=True))
+            key = ("p", type_, logical, ignored, json.dumps(props, sort_keys=True))
         found = model.INTERNED.get(key)
         if found is None:
-            found = model.INTERNED[key] = model.Primitive(type_, logical if isinstance(logical, str) else None, props)
+            found = model.INTERNED[key] = model.Primitive(type_, logical, props, ignored)
             model.SHARED.add(id(found))
         return found  # type: ignore[return-value]
-
-    def _check_decimal(self, props: Mapping[str, Any], file: str | None, path: str, size: int | None) -> None:
-        precision = props.get("precision")
-        scale = props.get("scale", 0)
-        if not isinstance(precision, int) or isinstance(precision, bool) or precision < 1:
-            raise self._error("decimal needs a positive integer 'precision'", file, path, "INVALID_DECIMAL")
-        if not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= precision:
-            raise self._error("decimal 'scale' must be an integer between 0 and precision", file, path, "INVALID_DECIMAL")
-        if size is not None:
-            max_precision = int((8 * size - 1) * 0.30102999566398120)  # log10(2)
-            if precision > max_precision:
-                raise self._error(
-                    f"decimal precision {precision} does not fit in fixed of size {size} (max {max_precision})",
-                    file,
-                    path,
-                    "INVALID_DECIMAL",
-                )
 
     def _define_name(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> tuple[str, str]:
         name = data.get("name")
@@ -274,13 +277,19 @@ class SchemaParser:
         size = data.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise self._error(f"fixed '{full}' needs a non-negative integer 'size'", file, path)
-        logical = data.get("logicalType")
+        given = data.get("logicalType")
         props = {k: v for k, v in data.items() if k not in ("type", "name", "namespace", "aliases", "size", "logicalType", "doc")}
+        logical = given if isinstance(given, str) else None
+        ignored = None
         if logical == "decimal":
-            self._check_decimal(props, file, path, size=size)
-        elif (logical, size) not in (("duration", 12), ("uuid", 16)):
+            ignored = _decimal_problem(props, size=size)
+        elif logical in _FIXED_SIZES and size != _FIXED_SIZES[logical]:
+            ignored = f"logical type '{logical}' needs a fixed of size {_FIXED_SIZES[logical]}, not {size}"
+        elif logical in model.LOGICAL_PHYSICAL and "fixed" not in model.LOGICAL_PHYSICAL[logical]:
+            ignored = f"logical type '{logical}' does not apply to fixed"
+        if ignored or logical not in model.LOGICAL_PHYSICAL:  # ignored, or a logical type Avro does not know
             logical = None
-        fixed = model.Fixed(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, size, logical, props)
+        fixed = model.Fixed(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, size, logical, props, ignored)
         self.names[full] = fixed
         return fixed
 
