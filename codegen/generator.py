@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contracts import schema as schema_model
 from contracts.catalog import Catalog, load_catalog
 from contracts.schema import NamedSchema
 
@@ -91,10 +92,11 @@ def render_package(catalog: Catalog, package: str = PACKAGE) -> dict[str, str]:
     by_ns: dict[str, list[NamedSchema]] = {}
     for t in ordered:
         by_ns.setdefault(t.namespace, []).append(t)
+    rendered = {module_of(ns, package): (ns, renderer.render_module(ns, by_ns[ns])) for ns in sorted(by_ns)}
+    cycles = _import_cycles({name: set(r.imports) & set(rendered) for name, (_, r) in rendered.items()})
     out: dict[str, str] = {}
-    for ns in sorted(by_ns):
-        rel = _module_path(ns, package)
-        out[rel] = renderer.render_module(ns, by_ns[ns])
+    for name, (ns, module) in rendered.items():
+        out[_module_path(ns, package)] = module.text(deferred=frozenset(cycles.get(name, ())))
     for rel in list(out):
         parent = Path(rel).parent
         while parent != Path("."):
@@ -114,6 +116,21 @@ def render_package(catalog: Catalog, package: str = PACKAGE) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+def _import_cycles(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """For each module, the modules it imports that also import it, directly or through others."""
+    reach: dict[str, set[str]] = {}
+    for start in graph:
+        seen: set[str] = set()
+        stack = list(graph[start])
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.add(node)
+                stack.extend(graph.get(node, ()))
+        reach[start] = seen
+    return {a: {b for b in targets if a in reach[b]} for a, targets in graph.items()}
+
+
 def _module_path(namespace: str, package: str) -> str:
     parts = module_of(namespace, package).split(".")[len(package.split(".")) :]
     return "/".join([*parts, "__init__.py"])
@@ -121,8 +138,10 @@ def _module_path(namespace: str, package: str) -> str:
 
 def _inputs_hash(schemas: Path) -> str:
     h = hashlib.sha256(GENERATOR_VERSION.encode())
-    for src in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(src.read_bytes())
+    # The generator's own code and the schema model it renders from (JSON forms, parsing) decide the output.
+    for folder in (Path(__file__).parent, Path(schema_model.__file__).parent):
+        for src in sorted(folder.glob("*.py")):
+            h.update(src.read_bytes())
     for p in sorted(schemas.rglob("*")):
         if p.is_file() and (p.suffix == ".avsc" or p.name == "catalog.toml"):
             h.update(p.relative_to(schemas).as_posix().encode())

@@ -269,20 +269,50 @@ class Renderer:
             out += "    pass\n"
         return out
 
-    def render_module(self, namespace: str, types: list[s.NamedSchema]) -> str:
+    def render_module(self, namespace: str, types: list[s.NamedSchema]) -> RenderedModule:
         mod = _Module(namespace, sorted(types, key=lambda x: x.fullname))
         enums = [t for t in mod.types if isinstance(t, s.Enum)]
         records = _record_order([t for t in mod.types if isinstance(t, s.Record)])
         blocks = [self.render_enum(mod, e) for e in enums] + [self.render_record(mod, r) for r in records]
         sources = sorted({self.files[t.fullname] for t in mod.types if t.fullname in self.files})
         doc = f'"""Event types of the Avro namespace ``{namespace or "(none)"}``.\n\nSources: {", ".join(sources)}\n"""\n'
-        head = HEADER + doc + "\nfrom __future__ import annotations\n\n"
-        head += _imports(mod.imports)
         names = sorted(class_name(t) for t in enums + records)
-        body = "\n\n".join(blocks)
-        rebuild = "".join(f"{class_name(r)}.model_rebuild()\n" for r in records)
-        exports = "__all__ = [\n" + "".join(f"    {n!r},\n" for n in names) + "]\n"
-        return f"{head}\n\n{body}\n\n{rebuild}\n{exports}"
+        return RenderedModule(
+            head=HEADER + doc + "\nfrom __future__ import annotations\n\n",
+            imports=mod.imports,
+            body="\n\n".join(blocks),
+            records=[class_name(r) for r in records],
+            exports="__all__ = [\n" + "".join(f"    {n!r},\n" for n in names) + "]\n",
+        )
+
+
+@dataclass
+class RenderedModule:
+    """A namespace module in parts: which imports go where is decided once every module's imports are known."""
+
+    head: str
+    imports: dict[str, set[str]]
+    body: str
+    records: list[str]
+    exports: str
+
+    def text(self, deferred: frozenset[str] = frozenset()) -> str:
+        """The module; imports of the ``deferred`` modules come after the classes, just before they are rebuilt.
+
+        Namespaces whose types refer to each other (Avro allows it) would otherwise import each
+        other before either had defined its classes. Placed after the classes, each import finds
+        the other module's classes defined, and ``model_rebuild`` then resolves the annotations.
+        """
+        early = {m: set(n) for m, n in self.imports.items() if m not in deferred}
+        late = {m: n for m, n in self.imports.items() if m in deferred}
+        if not late:
+            rebuild = "".join(f"{name}.model_rebuild()\n" for name in self.records)
+            return f"{self.head}{_imports(early)}\n\n{self.body}\n\n{rebuild}\n{self.exports}"
+        early.setdefault("contracts.record", set()).add("complete_models")
+        tail = "# Imported here, after the classes above: these namespaces refer back to this one.\n"
+        tail += "".join(line + "  # noqa: E402\n" for line in _imports(late).splitlines() if line) + "\n"
+        tail += f"complete_models({', '.join(self.records)})\n"
+        return f"{self.head}{_imports(early)}\n\n{self.body}\n\n{tail}\n{self.exports}"
 
 
 def _imports(imports: dict[str, set[str]]) -> str:

@@ -81,4 +81,21 @@ class AvroRecord(BaseModel):
 
 register = avro_class  # the decorator's earlier name, for modules generated before it
 
-__all__ = ["AvroEnum", "AvroRecord", "avro_class", "register"]
+_waiting: list[type[BaseModel]] = []
+
+
+def complete_models(*models: type[BaseModel]) -> None:
+    """Resolve the annotations of generated classes in namespaces that refer to each other.
+
+    Such modules import each other after defining their classes; a class whose fields name
+    a class of a module still being imported cannot be completed yet and waits here. The
+    module that finishes last (the one imported first) completes every class left waiting.
+    """
+    pending = [*_waiting, *models]
+    _waiting.clear()
+    for model in pending:
+        if model.model_rebuild(raise_errors=False) is False:
+            _waiting.append(model)
+
+
+__all__ = ["AvroEnum", "AvroRecord", "avro_class", "complete_models", "register"]

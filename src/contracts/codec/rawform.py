@@ -212,7 +212,7 @@ def raw_schema(record: s.Record, *, with_defaults: bool = True) -> Any:
     return parsed
 
 
-def _strip(schema: s.Schema, *, stripped: bool, defined: set[str]) -> Any:
+def _strip(schema: s.Schema, *, stripped: bool, defined: set[str], namespace: str = "") -> Any:
     if isinstance(schema, s.Primitive):
         if stripped and converter(schema) is not None:
             return schema.type
@@ -222,11 +222,13 @@ def _strip(schema: s.Schema, *, stripped: bool, defined: set[str]) -> Any:
             return schema.fullname
         defined.add(schema.fullname)
         out: dict[str, Any] = {"type": "error" if schema.is_error else "record", "name": schema.fullname}
+        if namespace and not schema.namespace:
+            out["namespace"] = ""  # a bare name would inherit the enclosing namespace
         if schema.aliases:
             out["aliases"] = list(schema.aliases)
         fields = []
         for f in schema.fields:
-            fj: dict[str, Any] = {"name": f.name, "type": _strip(f.type, stripped=True, defined=defined)}
+            fj: dict[str, Any] = {"name": f.name, "type": _strip(f.type, stripped=True, defined=defined, namespace=schema.namespace)}
             if f.has_default:
                 fj["default"] = f.default
             if f.aliases:
@@ -235,13 +237,13 @@ def _strip(schema: s.Schema, *, stripped: bool, defined: set[str]) -> Any:
         out["fields"] = fields
         return out
     if isinstance(schema, s.Enum | s.Fixed):
-        return s.to_json(schema, defined=defined)
+        return s.to_json(schema, namespace=namespace, defined=defined)
     if isinstance(schema, s.Array):
-        return {"type": "array", "items": _strip(schema.items, stripped=stripped, defined=defined)}
+        return {"type": "array", "items": _strip(schema.items, stripped=stripped, defined=defined, namespace=namespace)}
     if isinstance(schema, s.Map):
-        return {"type": "map", "values": _strip(schema.values, stripped=stripped, defined=defined)}
+        return {"type": "map", "values": _strip(schema.values, stripped=stripped, defined=defined, namespace=namespace)}
     inner = stripped and not schema.multi_branch
-    return [_strip(b, stripped=inner, defined=defined) for b in schema.branches]
+    return [_strip(b, stripped=inner, defined=defined, namespace=namespace) for b in schema.branches]
 
 
 def _patch_defaults(node: Any, records: dict[str, s.Record]) -> None:

@@ -20,8 +20,10 @@ from contracts.schema.model import Array, Enum, Fixed, Map, Primitive, Record, S
 def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = None) -> Any:
     """Self-contained Avro JSON: each named type defined at first use, then referenced by full name.
 
-    Names are written in full (no namespace attribute), so the output means the
-    same wherever it is embedded. Docs, defaults, aliases and logical types are kept.
+    Names are written in full, so the output means the same wherever it is embedded;
+    ``namespace`` is the enclosing one, where a type in the null namespace needs an
+    explicit ``"namespace": ""`` (a bare name would inherit the enclosing namespace).
+    Docs, defaults, aliases and logical types are kept.
     """
     defined = set() if defined is None else defined
     if isinstance(schema, Primitive):
@@ -37,6 +39,9 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
             return schema.fullname
         defined.add(schema.fullname)
         out = {"type": "error" if isinstance(schema, Record) and schema.is_error else schema.kind, "name": schema.fullname}
+        if namespace and not schema.namespace:
+            out["namespace"] = ""
+        namespace = schema.namespace
         if schema.doc is not None:
             out["doc"] = schema.doc
         if schema.aliases:
@@ -44,7 +49,7 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
         if isinstance(schema, Record):
             fields = []
             for f in schema.fields:
-                fj: dict[str, Any] = {"name": f.name, "type": to_json(f.type, defined=defined)}
+                fj: dict[str, Any] = {"name": f.name, "type": to_json(f.type, namespace=namespace, defined=defined)}
                 if f.doc is not None:
                     fj["doc"] = f.doc
                 if f.has_default:
@@ -66,10 +71,10 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
             out.update(schema.props)
         return out
     if isinstance(schema, Array):
-        return {"type": "array", "items": to_json(schema.items, defined=defined)}
+        return {"type": "array", "items": to_json(schema.items, namespace=namespace, defined=defined)}
     if isinstance(schema, Map):
-        return {"type": "map", "values": to_json(schema.values, defined=defined)}
-    return [to_json(b, defined=defined) for b in schema.branches]
+        return {"type": "map", "values": to_json(schema.values, namespace=namespace, defined=defined)}
+    return [to_json(b, namespace=namespace, defined=defined) for b in schema.branches]
 
 
 def compact(data: Any) -> str:
