@@ -105,7 +105,8 @@ def test_serde_is_wire_compatible_with_confluent(env: Env) -> None:
 def test_deserializer_errors_carry_where_and_why(env: Env) -> None:
     de = EventDeserializer(env.client)
     good = env.serializer()(order(2))
-    cases = {b"\x01" + good[1:]: "magic", good[:3]: "shorter", b"\x00\x00\x00\x03\xe7" + good[5:]: "unknown schema id 999", good[:5] + b"\xff": "does not match"}
+    cases = {b"\x07" + good[1:]: "magic",  # 1 is the GUID framing now, so 7 stands for a foreign one
+              good[:3]: "shorter", b"\x00\x00\x00\x03\xe7" + good[5:]: "unknown schema id 999", good[:5] + b"\xff": "does not match"}
     for payload, why in cases.items():
         with pytest.raises(EventDeserializationError) as exc:
             de(payload, topic="t", partition=3, offset=42)

@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from contracts import wire
 from contracts.catalog import load_catalog
 from contracts.errors import BadInputError
 from contracts.events.com.acme.common import Address, EventMetadata, Money
@@ -168,7 +169,7 @@ def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print) 
                 for event in sent:
                     orders_out.send(event, key=str(event.order_id))
                 orders_out.send(sent[0], key=str(sent[0].order_id))  # a redelivery: same event id
-                orders_out.send_raw("orders", b"\x00\x00\x00\x00\x63not avro", key=b"poison")  # unknown schema id 99
+                orders_out.send_raw("orders", wire.frame(99) + b"not avro", key=b"poison")  # unknown schema id 99
             say(f"orders-service sent {orders} OrderCreated, 1 duplicate and 1 poison message")
 
             expected_payments = orders

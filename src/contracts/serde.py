@@ -1,7 +1,8 @@
 """Registry-aware serializers for generated event classes, in Confluent's wire format.
 
-Bytes are ``0x00`` + a 4-byte big-endian schema id + the Avro body: any Confluent
-client, in any language, reads what we write and we read what they write. Registry
+Bytes are ``0x00`` + a 4-byte big-endian schema id + the Avro body (``contracts.wire``);
+readers also take the schema GUID in a header or payload, as Confluent's newer clients
+send it: any Confluent client, in any language, reads what we write and we read what they write. Registry
 access goes through confluent-kafka's ``SchemaRegistryClient`` (so TLS and basic-auth
 settings pass straight through). Encoding and decoding take a thin path of their
 own: the schema id and the resolved reader are looked up once per class or id and
@@ -18,8 +19,8 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import struct
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from contracts import schema as s
+from contracts import wire
 from contracts.catalog import Catalog, subject_name
 from contracts.codec import ReadPlan, codec_for, known_classes
 from contracts.errors import (
@@ -42,8 +44,7 @@ from contracts.record import AvroRecord
 from contracts.redaction import redact, split_userinfo
 from contracts.registry.references import RefCache, parse_with_references
 
-MAGIC = 0
-_HEADER = struct.Struct(">bI")
+MAGIC = wire.MAGIC_ID  # kept for code written against the earlier name
 
 
 class SerializationError(ContractsError):
@@ -184,7 +185,7 @@ class EventSerializer:
             except _UNREACHABLE as exc:
                 raise InfrastructureError(f"schema registry unreachable: {redact(str(exc)) or type(exc).__name__}") from exc
             codec = codec_for(cls)
-            writer = _Writer(schema_id, _HEADER.pack(MAGIC, schema_id), codec.raw_schema, codec.compiled_encoder())
+            writer = _Writer(schema_id, wire.frame(schema_id), codec.raw_schema, codec.compiled_encoder())
             self._writers[(cls, topic)] = writer
             return writer
 
@@ -228,7 +229,7 @@ class EventDeserializer:
         self.client = client
         self._classes = {c.__avro_fullname__: c for c in classes} if classes else None
         self._preferred: dict[str, type[AvroRecord]] = {}
-        self._readers: dict[int, ReadPlan] = {}
+        self._readers: dict[int | uuid.UUID | None, ReadPlan] = {}  # by schema id or GUID
         self._refs: RefCache = {}
         self._lock = threading.Lock()
 
@@ -254,34 +255,45 @@ class EventDeserializer:
                 return cls
         return None
 
-    def _reader(self, schema_id: int) -> ReadPlan:
-        found = self._readers.get(schema_id)
+    def _reader(self, ref: wire.WriterRef) -> ReadPlan:
+        key = ref.id if ref.id is not None else ref.guid
+        found = self._readers.get(key)
         if found is not None:
             return found
         with self._lock:
-            registered = self.client.get_schema(schema_id)
+            registered = self.client.get_schema(ref.id) if ref.id is not None else self.client.get_schema_by_guid(str(ref.guid))
             writer = _resolve_schema(self.client, registered, self._refs)
             cls = self._class_for(writer)
             if cls is None:
                 name = writer.fullname if isinstance(writer, s.Record) else s.type_label(writer)
-                raise LookupError(f"no generated class for writer schema {name} (schema id {schema_id})")
+                raise LookupError(f"no generated class for writer schema {name} ({ref})")
             found = codec_for(cls).read_plan(writer)
-            self._readers[schema_id] = found
+            self._readers[key] = found
             return found
 
-    def __call__(self, data: bytes | None, *, topic: str | None = None, partition: int | None = None, offset: int | None = None) -> AvroRecord:
-        if data is None or len(data) < 5:
-            raise _error(f"payload of {len(data or b'')} bytes is shorter than the 5-byte header", topic, partition, offset)
-        magic, schema_id = _HEADER.unpack_from(data)
-        reader = self._readers.get(schema_id) if magic == MAGIC else None
+    def __call__(
+        self, data: bytes | None, *, topic: str | None = None, partition: int | None = None, offset: int | None = None,
+        headers: wire.Headers = None,
+    ) -> AvroRecord:
+        """The event in ``data``; ``headers`` (the message's) may carry the writer's schema GUID instead of the payload."""
+        if data is None:
+            raise _error("no payload (a tombstone)", topic, partition, offset)
+        # The classic framing with no schema header is the common case: one slice and one lookup.
+        schema_id = None if headers and wire.has_schema_header(headers) else wire.schema_id_of(data)
+        reader = self._readers.get(schema_id) if schema_id is not None else None
+        start = wire.ID_PREFIX_SIZE
         if reader is None:
-            reader = self._first_read(magic, schema_id, {"topic": topic, "partition": partition, "offset": offset})
+            try:
+                ref, start = wire.unframe(data, headers)
+            except wire.FramingError as exc:
+                raise _error(str(exc), topic, partition, offset) from exc
+            reader = self._first_read(ref, {"topic": topic, "partition": partition, "offset": offset})
         body = io.BytesIO(data)
-        body.seek(5)
+        body.seek(start)
         try:
             raw = fastavro.schemaless_reader(body, reader.writer, reader.reader, return_record_name=True)
         except Exception as exc:  # fastavro raises many types for bad bytes
-            raise _error(f"data does not match writer schema {schema_id}: {exc!r}", topic, partition, offset) from exc
+            raise _error(f"data does not match its writer schema: {exc!r}", topic, partition, offset) from exc
         if body.tell() != len(data):
             raise _error(f"{len(data) - body.tell()} trailing bytes after the Avro body", topic, partition, offset)
         try:
@@ -289,18 +301,16 @@ class EventDeserializer:
         except Exception as exc:
             raise _error(f"cannot build {reader.cls.__name__}: {exc!r}", topic, partition, offset) from exc
 
-    def _first_read(self, magic: int, schema_id: int, where: dict[str, Any]) -> ReadPlan:
-        """The reader for a schema id not seen yet, or the error for a foreign framing."""
-        if magic != MAGIC:
-            raise EventDeserializationError(f"unknown magic byte {magic} (expected 0, Confluent wire format)", **where)
+    def _first_read(self, ref: wire.WriterRef, where: dict[str, Any]) -> ReadPlan:
+        """The reader for a writer not seen yet, with the registry's failures as our errors."""
         try:
-            return self._reader(schema_id)
+            return self._reader(ref)
         except SchemaRegistryError as exc:
             if exc.http_status_code == 404:
-                raise EventDeserializationError(f"unknown schema id {schema_id}", **where) from exc
+                raise EventDeserializationError(f"unknown {ref}", **where) from exc
             if status_refuses_credentials(exc.http_status_code):
-                raise CredentialsError(f"schema registry refused the credentials (HTTP {exc.http_status_code}) for id {schema_id}: {redact(str(exc))}") from exc
-            raise InfrastructureError(f"schema registry failed for id {schema_id}: {redact(str(exc))}") from exc
+                raise CredentialsError(f"schema registry refused the credentials (HTTP {exc.http_status_code}) for {ref}: {redact(str(exc))}") from exc
+            raise InfrastructureError(f"schema registry failed for {ref}: {redact(str(exc))}") from exc
         except LookupError as exc:
             raise EventDeserializationError(str(exc), **where) from exc
         except _UNREACHABLE as exc:

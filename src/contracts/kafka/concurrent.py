@@ -132,7 +132,7 @@ class ConcurrentLoop:
             return
         owner = self.owner
         try:
-            event = owner.deserializer(msg.value(), topic=topic, partition=partition, offset=offset)
+            event = owner.deserializer(msg.value(), topic=topic, partition=partition, offset=offset, headers=msg.headers())
         except EventDeserializationError as exc:
             item: tuple[Any, Any, Any] = (msg, None, exc)  # a poison message: dead-lettered in its turn
         else:

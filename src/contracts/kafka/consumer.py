@@ -323,7 +323,7 @@ class EventConsumer:
     def _process(self, msg: Message, where: tuple[str, int], offset: int) -> None:
         topic, partition = where
         try:
-            event = self.deserializer(msg.value(), topic=topic, partition=partition, offset=offset)
+            event = self.deserializer(msg.value(), topic=topic, partition=partition, offset=offset, headers=msg.headers())
         except EventDeserializationError as exc:
             event_id = header(msg, "event-id")
             log.error("%s: event %s: %s; dead-lettering", self.name, event_id, redact(str(exc)), extra=message_context(topic, partition, offset, event_id))

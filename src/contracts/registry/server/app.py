@@ -53,7 +53,7 @@ class RegistryApp(RegistryCore):
                 params = {k: urllib.parse.unquote(v, errors="strict") for k, v in match.groupdict().items()}
             except UnicodeDecodeError:
                 raise ApiError(404, 404, "HTTP 404 Not Found: the path is not UTF-8") from None
-            request = Request(method, params, {k: v[-1] for k, v in query.items() if v}, body)
+            request = Request(method, params, {k: v[-1] for k, v in query.items() if v}, body, query)
             return Response(200, handler(self, request))
         if allowed:
             raise ApiError(405, 405, f"HTTP 405 Method {method} Not Allowed")

@@ -98,6 +98,7 @@ class AssociationBody(BaseModel):
     resourceName: StrictStr
     resourceNamespace: StrictStr = "-"
     resourceType: StrictStr = "topic"
+    resourceId: StrictStr | None = None
     associations: list[AssociationItem]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from contracts import schema as s
@@ -59,8 +59,9 @@ def schema_not_found() -> ApiError:
 class Request:
     method: str
     params: dict[str, str]  # from the path
-    query: dict[str, str]
+    query: dict[str, str]  # the last value of each parameter
     body: bytes | None
+    query_all: dict[str, list[str]] = field(default_factory=dict)  # every value, for parameters that repeat
 
     def flag(self, name: str) -> bool:
         return self.query.get(name, "false").lower() == "true"
@@ -233,8 +234,8 @@ def parse_schema_id(value: str) -> int:
     return number
 
 
-def version_body(subject: str, version: int, schema_id: int, text: str, refs_json: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"subject": subject, "version": version, "id": schema_id, "schema": text}
+def version_body(subject: str, version: int, schema_id: int, guid: str, text: str, refs_json: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"subject": subject, "version": version, "id": schema_id, "guid": guid, "schema": text}
     refs = json.loads(refs_json)
     if refs:
         out["references"] = refs

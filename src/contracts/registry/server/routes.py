@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from contracts.registry.server.core import (
     version_body,
     version_not_found,
 )
-from contracts.registry.server.store import GLOBAL, Association, Tx
+from contracts.registry.server.store import GLOBAL, Association, Tx, schema_guid
 
 Handler = Callable[[RegistryCore, Request], Any]
 
@@ -37,10 +38,14 @@ def schema_types(app: RegistryCore, req: Request) -> Any:
 
 def get_schema(app: RegistryCore, req: Request) -> dict[str, Any]:
     with app.store.read() as tx:
-        row = tx.schema(parse_schema_id(req.params["id"]))
+        if "guid" in req.params:
+            found = tx.schema_id_by_guid(req.params["guid"].lower())
+            row = None if found is None else tx.schema(found)
+        else:
+            row = tx.schema(parse_schema_id(req.params["id"]))
         if row is None:
             raise schema_not_found()
-        out: dict[str, Any] = {"schema": row.text}
+        out: dict[str, Any] = {"schema": row.text, "guid": row.guid}
         refs = json.loads(row.refs)
         if refs:
             out["references"] = refs
@@ -79,7 +84,7 @@ def lookup(app: RegistryCore, req: Request) -> dict[str, Any]:
         version = None if schema_id is None else tx.version_of_schema(subject, schema_id, deleted=req.flag("deleted"))
         if schema_id is None or version is None:
             raise schema_not_found()
-        return version_body(subject, version, schema_id, parsed.text, json.dumps(parsed.refs))
+        return version_body(subject, version, schema_id, schema_guid(parsed.fingerprint), parsed.text, json.dumps(parsed.refs))
 
 
 def register(app: RegistryCore, req: Request) -> dict[str, Any]:
@@ -89,7 +94,7 @@ def register(app: RegistryCore, req: Request) -> dict[str, Any]:
         parsed, body = app.parse(tx, req)
         schema_id = tx.schema_id_by_fingerprint(parsed.fingerprint)
         if schema_id is not None and tx.version_of_schema(subject, schema_id) is not None:
-            return {"id": schema_id}
+            return {"id": schema_id, "guid": schema_guid(parsed.fingerprint)}
         require_valid_defaults(parsed.schema)
         level = app.level(tx, subject)
         latest = tx.latest(subject)
@@ -113,7 +118,7 @@ def register(app: RegistryCore, req: Request) -> dict[str, Any]:
         if mode == "IMPORT" and body.version is not None and body.version > top:
             version = body.version
         tx.add_version(subject, version, schema_id)
-        return {"id": schema_id}
+        return {"id": schema_id, "guid": schema_guid(parsed.fingerprint)}
 
 
 def list_versions(app: RegistryCore, req: Request) -> list[int]:
@@ -131,7 +136,7 @@ def get_version(app: RegistryCore, req: Request) -> dict[str, Any]:
         row = app.resolve_version(tx, subject, req.params["version"], req.flag("deleted"))
         schema = tx.schema(row.schema_id)
         assert schema is not None  # versions reference schemas by foreign key
-        return version_body(subject, row.version, schema.id, schema.text, schema.refs)
+        return version_body(subject, row.version, schema.id, schema.guid, schema.text, schema.refs)
 
 
 def get_version_text(app: RegistryCore, req: Request) -> Any:
@@ -296,27 +301,41 @@ def associations(app: RegistryCore, req: Request) -> list[dict[str, Any]]:
         found = tx.associations(req.params["namespace"], req.params["name"], req.query.get("resourceType"), req.query.get("associationType"))
     return [
         {"subject": a.subject, "resourceName": a.resource_name, "resourceNamespace": a.resource_namespace,
-         "resourceType": a.resource_type, "associationType": a.association_type, "frozen": False}
+         "resourceId": a.resource_id, "resourceType": a.resource_type, "associationType": a.association_type,
+         "frozen": False}
         for a in found
     ]  # fmt: skip
 
 
 def create_association(app: RegistryCore, req: Request) -> dict[str, Any]:
     body: AssociationBody = _body_of(AssociationBody, req)
+    resource_id = body.resourceId or str(uuid.uuid4())  # a client that names none gets one to delete by
     with app.store.write() as tx:
         for item in body.associations:
-            tx.put_association(Association(item.subject, body.resourceName, body.resourceNamespace, body.resourceType, item.associationType))
+            tx.put_association(
+                Association(item.subject, body.resourceName, body.resourceNamespace, body.resourceType, item.associationType, resource_id)
+            )
     return {
         "resourceName": body.resourceName,
         "resourceNamespace": body.resourceNamespace,
+        "resourceId": resource_id,
+        "resourceType": body.resourceType,
         "associations": [{"subject": a.subject, "associationType": a.associationType} for a in body.associations],
     }
+
+
+def delete_associations(app: RegistryCore, req: Request) -> None:
+    """Forget a resource's associations (``associationType`` may repeat); serializers then use ``{topic}-value``."""
+    with app.store.write() as tx:
+        tx.delete_associations(req.params["resource_id"], req.query.get("resourceType"), req.query_all.get("associationType", []))
+    return None
 
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/", root),
     ("GET", "/schemas/types", schema_types),
     ("GET", "/schemas/ids/{id}", get_schema),
+    ("GET", "/schemas/guids/{guid}", get_schema),
     ("GET", "/schemas/ids/{id}/schema", get_schema_text),
     ("GET", "/schemas/ids/{id}/versions", schema_versions),
     ("GET", "/schemas/ids/{id}/subjects", schema_subjects),
@@ -339,4 +358,5 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/compatibility/subjects/{subject}/versions/{version}", compatibility),
     ("GET", "/associations/resources/{namespace}/{name}", associations),
     ("POST", "/associations", create_association),
+    ("DELETE", "/associations/resources/{resource_id}", delete_associations),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,9 +48,20 @@ CREATE TABLE IF NOT EXISTS associations (
     resource_namespace TEXT NOT NULL,
     resource_type TEXT NOT NULL,
     association_type TEXT NOT NULL,
+    resource_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (resource_namespace, resource_name, resource_type, association_type)
 );
 """
+# Columns added after the first release: a database written before them gets them on open.
+_ADDED_COLUMNS = {"schemas": ("guid", "TEXT"), "associations": ("resource_id", "TEXT NOT NULL DEFAULT ''")}
+
+
+def schema_guid(fingerprint: str) -> str:
+    """The schema's GUID (Confluent's second schema identity, sent in headers): derived from its content.
+
+    The same schema gets the same GUID in every registry of ours, as it gets one id within one.
+    """
+    return str(uuid.UUID(bytes=bytes.fromhex(fingerprint)[:16], version=4))
 
 GLOBAL = ""  # the config/mode row for the whole registry
 _SETTING_COLUMN = {"config": "compatibility", "mode": "mode"}
@@ -71,6 +83,7 @@ class SchemaRow:
     id: int
     text: str
     refs: str  # JSON list of {"name", "subject", "version"}
+    guid: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,7 @@ class Association:
     resource_namespace: str
     resource_type: str
     association_type: str
+    resource_id: str = ""
 
 
 class Store:
@@ -101,12 +115,21 @@ class Store:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
+            self._migrate()
         except (FileExistsError, NotADirectoryError) as exc:
             raise StoreError(f"cannot create the registry database {self.path}: a folder on its path is a file") from exc
         except (OSError, sqlite3.Error) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise StoreError(f"cannot open the registry database {self.path}: {reason}") from exc
         self._lock = threading.RLock()
+
+    def _migrate(self) -> None:
+        for table, (column, decl) in _ADDED_COLUMNS.items():
+            if column not in {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        missing = self._conn.execute("SELECT id, fingerprint FROM schemas WHERE guid IS NULL").fetchall()
+        self._conn.executemany("UPDATE schemas SET guid = ? WHERE id = ?", [(schema_guid(fp), i) for i, fp in missing])
+        self._conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS schemas_by_guid ON schemas(guid)")
 
     def close(self) -> None:
         with self._lock:
@@ -187,8 +210,12 @@ class Tx:
 
     # -- schemas ------------------------------------------------------------
     def schema(self, schema_id: int) -> SchemaRow | None:
-        r = self._c.execute("SELECT id, schema, refs FROM schemas WHERE id = ?", (schema_id,)).fetchone()
-        return None if r is None else SchemaRow(int(r[0]), str(r[1]), str(r[2]))
+        r = self._c.execute("SELECT id, schema, refs, guid FROM schemas WHERE id = ?", (schema_id,)).fetchone()
+        return None if r is None else SchemaRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]))
+
+    def schema_id_by_guid(self, guid: str) -> int | None:
+        r = self._c.execute("SELECT id FROM schemas WHERE guid = ?", (guid,)).fetchone()
+        return None if r is None else int(r[0])
 
     def schema_id_by_fingerprint(self, fingerprint: str) -> int | None:
         r = self._c.execute("SELECT id FROM schemas WHERE fingerprint = ?", (fingerprint,)).fetchone()
@@ -196,7 +223,8 @@ class Tx:
 
     def add_schema(self, fingerprint: str, text: str, refs_json: str, refs: list[tuple[str, int]], wanted_id: int | None) -> int:
         cur = self._c.execute(
-            "INSERT INTO schemas(id, fingerprint, schema, refs) VALUES (?, ?, ?, ?)", (wanted_id, fingerprint, text, refs_json)
+            "INSERT INTO schemas(id, fingerprint, schema, refs, guid) VALUES (?, ?, ?, ?, ?)",
+            (wanted_id, fingerprint, text, refs_json, schema_guid(fingerprint)),
         )
         schema_id = int(cur.lastrowid or 0)
         self._c.executemany("INSERT INTO refs(schema_id, subject, version) VALUES (?, ?, ?)", [(schema_id, s, v) for s, v in refs])
@@ -246,12 +274,25 @@ class Tx:
             sql += " AND association_type = ?"
             args.append(association_type)
         return [
-            Association(r["subject"], r["resource_name"], r["resource_namespace"], r["resource_type"], r["association_type"])
+            Association(r["subject"], r["resource_name"], r["resource_namespace"], r["resource_type"], r["association_type"], r["resource_id"])
             for r in self._c.execute(sql, args)
         ]
 
     def put_association(self, a: Association) -> None:
         self._c.execute(
-            "INSERT OR REPLACE INTO associations VALUES (?, ?, ?, ?, ?)",
-            (a.subject, a.resource_name, a.resource_namespace, a.resource_type, a.association_type),
+            "INSERT OR REPLACE INTO associations(subject, resource_name, resource_namespace, resource_type, association_type, resource_id) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (a.subject, a.resource_name, a.resource_namespace, a.resource_type, a.association_type, a.resource_id),
         )
+
+    def delete_associations(self, resource_id: str, resource_type: str | None, association_types: list[str]) -> int:
+        """Delete a resource's associations (only those of the given types, when any are named); how many went."""
+        sql = "DELETE FROM associations WHERE resource_id = ?"
+        args: list[str] = [resource_id]
+        if resource_type is not None:
+            sql += " AND resource_type = ?"
+            args.append(resource_type)
+        if association_types:
+            sql += f" AND association_type IN ({', '.join('?' * len(association_types))})"
+            args += association_types
+        return self._c.execute(sql, args).rowcount
