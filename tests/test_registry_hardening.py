@@ -112,6 +112,39 @@ def test_parsed_schema_cache_is_bounded_by_size() -> None:
     assert app.cache.weight <= 200_000 and 0 < len(app.cache) < 40
 
 
+_RSS_SCRIPT = """
+import gc, json, sys
+import requests
+from contracts.registry.server import EmbeddedRegistry
+from contracts.registry.server.app import RegistryApp
+def rss():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:"))
+with EmbeddedRegistry(sys.argv[1]) as reg:
+    reg.app.cache.budget = 8 * 1024 * 1024
+    s = requests.Session()
+    for i in range(10):
+        fields = [{"name": f"f{j}", "type": ["null", "string"], "default": None} for j in range(20000 + i)]
+        body = json.dumps({"schema": json.dumps({"type": "record", "name": "R", "fields": fields})})
+        assert s.post(reg.url + "/subjects/s/versions", data=body).status_code == 200
+        assert s.post(reg.url + "/compatibility/subjects/s/versions/latest", data=body).status_code == 200
+        del fields, body
+        gc.collect()
+        print(rss(), reg.app.cache.weight, len(reg.app.cache), flush=True)
+"""
+
+
+def test_parse_cache_memory_stays_within_its_budget(tmp_path: Path) -> None:
+    # Regression (adoption round 2, item 20): entries were weighed by text length, but a parsed schema holds
+    # several times its text, so 8 large versions grew RSS far past the budget. Test RSS, not the counter.
+    out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(tmp_path / "r.sqlite")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = [tuple(map(int, line.split())) for line in out.stdout.splitlines()]
+    budget_kib = 8 * 1024
+    assert all(weight <= budget_kib * 1024 for _, weight, _ in rows)
+    growth = rows[-1][0] - rows[2][0]  # after warming up: what keeps growing is what the cache keeps
+    assert growth < budget_kib, f"RSS grew {growth} KiB over 7 more versions with an 8 MiB budget: {rows}"
+
+
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

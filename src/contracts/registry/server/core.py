@@ -18,13 +18,14 @@ from contracts.errors import SchemaError
 from contracts.levels import DEFAULT_LEVEL, LEVELS
 from contracts.registry.references import reference_names
 from contracts.registry.server.bodies import MAX_ID, BodyError, SchemaBody, parse_body, subject_problem
-from contracts.registry.server.lru import WeightedLRU
+from contracts.registry.server.lru import WeightedLRU, memory_size
 from contracts.registry.server.store import GLOBAL, Store, Tx, VersionRow
+from contracts.schema.model import SHARED
 
 log = logging.getLogger("contracts.registry")
 MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT")
 PARSE_CACHE_BUDGET = 32 * 1024 * 1024
-"""Schema text (in characters) whose parsed form the registry keeps; a parse costs several times its text."""
+"""Bytes of memory the parsed schemas the registry keeps may hold (measured, not their text's length)."""
 
 
 @dataclass
@@ -91,7 +92,7 @@ class RegistryCore:
     def __init__(self, store: Store, default_level: str = DEFAULT_LEVEL, *, cache_budget: int = PARSE_CACHE_BUDGET) -> None:
         self.store = store
         self.default_level = default_level
-        # schema id -> (parsed schema, the names it and its references define); bounded by text size
+        # schema id -> (parsed schema, the names it and its references define); bounded by memory
         self.cache: WeightedLRU[int, tuple[s.Schema, dict[str, s.NamedSchema]]] = WeightedLRU(cache_budget)
 
     # -- schema parsing -----------------------------------------------------
@@ -108,7 +109,9 @@ class RegistryCore:
             parsed = s.SchemaParser(names).parse(json.loads(row.text))
         except (SchemaError, RecursionError) as exc:  # stored by an older build with other limits
             raise ApiError(422, 42201, f"Invalid schema: stored schema {schema_id} cannot be read: {exc}") from exc
-        self.cache.put(schema_id, (parsed, names), len(row.text) + sum(len(n) for n in names))
+        # Weighed by what the parsed model holds (about twice its text, more for short fields), names
+        # from references included only where this entry alone holds them.
+        self.cache.put(schema_id, (parsed, names), memory_size((parsed, names), SHARED))
         return parsed, names
 
     def reference_names(self, tx: Tx, refs: list[dict[str, Any]]) -> dict[str, s.NamedSchema]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
+import ctypes
+import ctypes.util
 import hmac
 import json
 import logging
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from contracts.registry.server.app import MAX_BODY, RegistryApp, Response
 from contracts.registry.server.store import Store
@@ -53,6 +56,24 @@ def _connection_cap(wanted: int) -> int:
     # Past the process's descriptor limit accept() fails for everyone: answer 503 well before it.
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return max(1, min(wanted, soft - _FD_RESERVE)) if soft != resource.RLIM_INFINITY else wanted
+
+
+_LARGE_BODY = 1024 * 1024  # a request this large parses into several times its size in short-lived objects
+
+
+def _release_memory() -> None:
+    """Hand memory freed after a large request back to the system (glibc keeps it otherwise)."""
+    global _trim
+    if _trim is None:
+        try:
+            _trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+            _trim = False
+    if _trim:
+        _trim(0)
+
+
+_trim: Any = None
 
 
 def _error(status: int, message: str, code: int | None = None) -> Response:
@@ -243,6 +264,8 @@ class _Server:
             log.exception("unexpected error on %s %s", request.method, url.path)
             response = _error(500, "Internal error", 50001)
         log.debug("%s %s -> %d", request.method, url.path, response.status)  # never headers: no credentials
+        if request.body is not None and len(request.body) > _LARGE_BODY:
+            self.loop.run_in_executor(self.pool, _release_memory)
         return response, None
 
     def _authorized(self, header: str) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
-from typing import Generic, TypeVar
+from collections.abc import Container
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -46,3 +48,32 @@ class WeightedLRU(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def memory_size(value: Any, shared: Container[int] = ()) -> int:
+    """Bytes ``value`` holds: the object, its attributes and everything they reach, each counted once.
+
+    Objects whose id is in ``shared`` (and what only they reach) belong to someone else and are
+    not counted. Iterative, so a deeply nested value cannot exhaust the stack.
+    """
+    seen: set[int] = set()
+    total = 0
+    stack = [value]
+    while stack:
+        obj = stack.pop()
+        key = id(obj)
+        if key in seen or key in shared or obj is None or isinstance(obj, bool | type):
+            continue
+        seen.add(key)
+        total += sys.getsizeof(obj)
+        if isinstance(obj, str | bytes | int | float):
+            continue
+        if isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            stack.extend(obj)
+        attrs = getattr(obj, "__dict__", None)
+        if attrs is not None:
+            stack.append(attrs)
+    return total
