@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from contracts.errors import ContractsError, InfrastructureError, SchemaError
 from contracts.redaction import redact
+from contracts.schema.locate import field_line, parse_with_lines
 
 FORMATS = ("text", "json", "junit", "github", "markdown")
 
@@ -151,6 +153,25 @@ def render(findings: Sequence[Finding], fmt: str, *, tool: str, checked: Sequenc
     if fmt == "markdown":
         return _markdown(findings, tool, checked)
     return _text(findings, tool, checked)
+
+
+def with_lines(findings: Sequence[Finding], base: Path) -> list[Finding]:
+    """Each finding on a field of an ``.avsc`` file (``base`` / its file) with the line declaring that field."""
+    documents: dict[str, Any] = {}
+    out = []
+    for f in findings:
+        if f.line is None and f.file and f.path and f.file.endswith(".avsc"):
+            if f.file not in documents:
+                try:
+                    documents[f.file] = parse_with_lines((base / f.file).read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError, ValueError):  # not on disk (a git ref's file), or not JSON
+                    documents[f.file] = None
+            document = documents[f.file]
+            line = field_line(document, f.path) if document is not None else None
+            if line is not None:
+                f = replace(f, line=line)
+        out.append(f)
+    return out
 
 
 def error_finding(exc: ContractsError) -> Finding:

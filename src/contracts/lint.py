@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from contracts import schema as s
 from contracts.catalog import Catalog
-from contracts.findings import Finding
+from contracts.findings import Finding, with_lines
 from contracts.suggest import did_you_mean
 
 _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -283,4 +283,4 @@ def lint(catalog: Catalog, config: LintConfig | None = None) -> list[Finding]:
                 continue
             seen.add(key)
             out.append(f if rule.severity == "error" else dataclasses.replace(f, severity=rule.severity))
-    return sorted(out, key=lambda f: (f.file or "", f.path or "", f.rule))
+    return sorted(with_lines(out, catalog.root.parent), key=lambda f: (f.file or "", f.path or "", f.rule))

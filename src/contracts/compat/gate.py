@@ -17,7 +17,7 @@ from contracts.compat.engine import ServicesOn, VersionedSchema, check_level
 from contracts.compat.history import DEPLOYMENT_RULES, History, Override, check_names
 from contracts.compat.rules import BY_ID
 from contracts.compat.states import SubjectState, subject_states
-from contracts.findings import Finding, group_findings
+from contracts.findings import Finding, group_findings, with_lines
 from contracts.textfiles import read_json
 
 
@@ -157,6 +157,7 @@ def run_gate(
     result.findings = group_findings(apply_overrides(result.findings, history.overrides))
     if history.labels or history.candidate_label:
         result.findings = _relabel(result.findings, history, {st.subject.name: st.next_version for st in result.states})
+    result.findings = with_lines(result.findings, catalog.root.parent)
     return result
 
 
