@@ -111,3 +111,36 @@ def test_summaries_end_on_a_word_with_an_ellipsis(words: list[str]) -> None:
         assert out.endswith("…") and len(out) <= 100
         kept = out[:-1].split(" ")
         assert kept == words[: len(kept)] or (len(kept) == 1 and text.startswith(kept[0]))
+
+
+def test_field_types_link_to_their_pages_and_the_index_is_grouped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _build(tmp_path, monkeypatch)
+    event = (tmp_path / "events" / "com.acme.orders.OrderCreated.html").read_text()
+    fields = event.split('class="fields"', 1)[1].split("</table>", 1)[0]
+    assert '<a href="com.acme.common.Money.html">com.acme.common.Money</a>' in fields
+    assert 'array&lt;<a href="com.acme.orders.OrderLine.html">' in fields
+    index = (tmp_path / "index.html").read_text()
+    titles = re.findall(r'<section class="group"><h2>([^<]+)</h2>', index)
+    assert titles == ["Events", "Types", "Topics", "Subjects", "Services"]
+    events = index.split("<h2>Events</h2>", 1)[1].split("</section>", 1)[0]
+    assert "com.acme.orders.OrderCreated" in events and "com.acme.common.Money" not in events, "only what topics carry"
+
+
+def test_skew_labels_sit_beside_their_consumer_and_never_overlap() -> None:
+    from contracts.site.topology import BOX_H, Edge, Node, render
+
+    def node(kind: str, name: str) -> Node:
+        return Node(f"{kind}:{name}", name, "#", "topic" if kind == "topic" else "service")
+
+    producers = [node("svc", f"p{i}") for i in range(3)]
+    topics = [node("topic", f"t{i}") for i in range(3)]
+    consumers = [node("svc", f"c{i}") for i in range(2)]
+    edges = [Edge(p.id, t.id) for p, t in zip(producers, topics, strict=True)]
+    edges += [Edge(t.id, c.id, f"v1 < v{i + 2}") for i, t in enumerate(topics) for c in consumers]
+    svg = render(producers, topics, consumers, edges)
+    labels = [(int(x), int(y)) for x, y in re.findall(r'<text class="skew" x="(\d+)" y="(\d+)"', svg)]
+    boxes = [(int(x), int(y)) for x, y in re.findall(r'<rect class="node service" x="(\d+)" y="(\d+)"', svg)][3:]  # the consumers
+    assert len(labels) == 6 and len(set(labels)) == 6, "every label has a place of its own"
+    for x, y in labels:
+        assert any(0 < bx - x <= 20 and by - 6 * 13 <= y <= by + BOX_H for bx, by in boxes), "beside a consumer box"
+    assert svg.rfind('class="edge') < svg.find('<text class="skew"'), "labels are drawn over the edges"

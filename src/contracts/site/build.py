@@ -27,10 +27,12 @@ header a{color:#fff;text-decoration:none;margin-right:16px}main{padding:16px 24p
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #cfd8dc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eceff1}code,pre{font-family:ui-monospace,monospace;font-size:13px}pre{background:#f5f5f5;padding:8px;overflow:auto}
 .add{color:#2e7d32}.del{color:#c62828}.tag{background:#eceff1;border-radius:4px;padding:1px 6px;font-size:12px}
-#search{padding:6px;width:320px;font-size:14px}li.hidden{display:none}"""
+#search{padding:6px;width:320px;font-size:14px}li.hidden,section.hidden{display:none}
+.entries{columns:2;column-gap:32px}"""
 
 SEARCH = """document.getElementById('search').addEventListener('input',function(e){var q=e.target.value.toLowerCase();
-document.querySelectorAll('#entries li').forEach(function(li){li.className=li.textContent.toLowerCase().indexOf(q)<0?'hidden':''});});"""
+document.querySelectorAll('.entries li').forEach(function(li){li.className=li.textContent.toLowerCase().indexOf(q)<0?'hidden':''});
+document.querySelectorAll('section.group').forEach(function(g){g.className='group'+(g.querySelector('li:not(.hidden)')?'':' hidden');});});"""
 
 
 def summary(text: str, limit: int = 100) -> str:
@@ -94,11 +96,24 @@ def _fields(record: s.Record) -> str:
         logical = getattr(f.type, "logical", None) or ""
         default = json.dumps(f.default) if f.has_default else ""
         rows.append(
-            f"<tr><td><code>{escape(f.name)}</code></td><td><code>{escape(s.type_label(f.type))}</code></td><td>{escape(logical)}</td>"
+            f"<tr><td><code>{escape(f.name)}</code></td><td><code>{_type_html(f.type)}</code></td><td>{escape(logical)}</td>"
             f"<td><code>{escape(default)}</code></td><td>{escape(f.doc or '')}</td><td>{escape(', '.join(f.aliases))}</td></tr>"
         )
     return ('<table class="fields"><tr><th>field</th><th>type</th><th>logical type</th><th>default</th><th>doc</th><th>aliases</th></tr>'
             + "".join(rows) + "</table>")  # fmt: skip
+
+
+def _type_html(t: s.Schema) -> str:
+    """``type_label``'s text, with each named type a link to its page (event pages sit side by side)."""
+    if isinstance(t, s.Record | s.Enum | s.Fixed):
+        return f'<a href="{_slug(t.fullname)}.html">{escape(t.fullname)}</a>'
+    if isinstance(t, s.Array):
+        return f"array&lt;{_type_html(t.items)}&gt;"
+    if isinstance(t, s.Map):
+        return f"map&lt;{_type_html(t.values)}&gt;"
+    if isinstance(t, s.Union):
+        return "union[" + ", ".join(_type_html(b) for b in t.branches) + "]"
+    return escape(s.type_label(t))
 
 
 def _event_page(catalog: Catalog, fullname: str, topics: list[str], package: str) -> str:
@@ -198,13 +213,26 @@ def _topology(catalog: Catalog, history: History, depth: int) -> str:
 
 
 def _index(catalog: Catalog, history: History) -> str:
-    entries = []
-    for fullname in sorted(catalog.types):
-        t = catalog.types[fullname]
-        entries.append(f"<li><a href='events/{_slug(fullname)}.html'>{escape(fullname)}</a> <span class='tag'>{t.kind}</span> {escape(summary(t.doc or ''))}</li>")
-    entries += [f"<li><a href='topics/{_slug(t)}.html'>{escape(t)}</a> <span class='tag'>topic</span></li>" for t in sorted(catalog.topics)]
-    entries += [f"<li><a href='subjects/{_slug(x.name)}.html'>{escape(x.name)}</a> <span class='tag'>subject</span></li>" for x in catalog.subjects()]
-    entries += [f"<li><a href='services/{_slug(x)}.html'>{escape(x)}</a> <span class='tag'>service</span></li>" for x in _services(catalog, history)]
+    on_topics = {name for t in catalog.topics.values() for name in t.value_types}
+
+    def item(href: str, label: str, tag: str, doc: str = "") -> str:
+        return f"<li><a href='{href}'>{escape(label)}</a> <span class='tag'>{tag}</span> {escape(summary(doc))}</li>"
+
+    types = [catalog.types[n] for n in sorted(catalog.types)]
+    groups = [
+        ("Events", "the records topics carry",
+         [item(f"events/{_slug(t.fullname)}.html", t.fullname, "event", t.doc or "") for t in types if t.fullname in on_topics]),
+        ("Types", "records, enums and fixed types the events use",
+         [item(f"events/{_slug(t.fullname)}.html", t.fullname, t.kind, t.doc or "") for t in types if t.fullname not in on_topics]),
+        ("Topics", "", [item(f"topics/{_slug(t)}.html", t, "topic") for t in sorted(catalog.topics)]),
+        ("Subjects", "each with its version history", [item(f"subjects/{_slug(x.name)}.html", x.name, x.compatibility) for x in catalog.subjects()]),
+        ("Services", "", [item(f"services/{_slug(x)}.html", x, "service") for x in _services(catalog, history)]),
+    ]  # fmt: skip
+    sections = "".join(
+        f'<section class="group"><h2>{title}</h2>' + (f"<p>{about}</p>" if about else "") + f'<ul class="entries">{"".join(items)}</ul></section>'
+        for title, about, items in groups
+        if items
+    )
     body = ('<input id="search" type="search" placeholder="Search events, topics, subjects, services">'
-            f'<ul id="entries">{"".join(entries)}</ul><h2>Topology</h2>{_topology(catalog, history, depth=0)}<script>{SEARCH}</script>')  # fmt: skip
+            f'{sections}<h2>Topology</h2>{_topology(catalog, history, depth=0)}<script>{SEARCH}</script>')  # fmt: skip
     return _page("Event catalog", body, depth=0)

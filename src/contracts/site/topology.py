@@ -46,6 +46,8 @@ def render(producers: list[Node], topics: list[Node], consumers: list[Node], edg
         offset = (rows - len(nodes)) * ROW // 2
         for i, node in enumerate(nodes):
             positions[(col, node.id)] = (COLUMNS[col], 20 + offset + i * ROW)
+    labels: list[str] = []
+    skews_into: dict[tuple[int, int], int] = {}
     for edge in edges:
         if (0, edge.source) in positions and (1, edge.target) in positions:
             a, b = positions[(0, edge.source)], positions[(1, edge.target)]
@@ -57,7 +59,14 @@ def render(producers: list[Node], topics: list[Node], consumers: list[Node], edg
         style = 'stroke="#c62828" stroke-dasharray="6 4"' if edge.skew else 'stroke="#555"'
         parts.append(f'<path class="edge{" skew" if edge.skew else ""}" d="M {x1} {y1} C {x1 + 60} {y1}, {x2 - 60} {y2}, {x2} {y2}" fill="none" {style} marker-end="url(#arrow)"/>')
         if edge.skew:
-            parts.append(f'<text class="skew" x="{(x1 + x2) // 2}" y="{(y1 + y2) // 2 - 4}" text-anchor="middle" fill="#c62828" font-size="11">{escape(edge.skew)}</text>')
+            # Beside the consumer, where this edge arrives (edges cross mid-way, never there); more than
+            # one late edge into the same box stack upwards. A white halo keeps the text readable over lines.
+            k = skews_into[b] = skews_into.get(b, -1) + 1
+            labels.append(
+                f'<text class="skew" x="{x2 - 12}" y="{y2 - 6 - 13 * k}" text-anchor="end" fill="#c62828" font-size="11" '
+                f'paint-order="stroke" stroke="#fff" stroke-width="3">{escape(edge.skew)}</text>'
+            )
+    parts += labels  # drawn after every edge, so no later edge runs over a label
     for col, nodes in enumerate((producers, topics, consumers)):
         for node in nodes:
             x, y = positions[(col, node.id)]
