@@ -27,9 +27,9 @@ KEYS = 200
 
 
 def _setup(tmp: str, broker: str, registry: str) -> Any:
-    from tests.test_kafka import Env, _catalog
+    from contracts.testing.pipeline import Pipeline, example_catalog
 
-    return Env(broker, registry, _catalog(Path(tmp), uuid.uuid4().hex[:8]))
+    return Pipeline(broker, registry, example_catalog(Path(tmp), uuid.uuid4().hex[:8]))
 
 
 def _produce(env: Any, n: int, keys: int, first: Any = None) -> dict[Any, float]:

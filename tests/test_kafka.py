@@ -21,13 +21,11 @@ from confluent_kafka import Consumer
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from contracts.catalog import Catalog, load_catalog
+from contracts.catalog import load_catalog
 from contracts.demo import order
 from contracts.errors import InfrastructureError
 from contracts.events.com.acme.orders import OrderCreated
 from contracts.kafka import DeliveryError, EventConsumer, EventProducer, RetryPolicy
-from contracts.registry.client import RegistryClient
-from contracts.registry.sync import push
 from contracts.serde import (
     EventDeserializationError,
     EventDeserializer,
@@ -36,38 +34,15 @@ from contracts.serde import (
     registry_client,
 )
 from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
+from contracts.testing.pipeline import FAST_JOIN, Pipeline, example_catalog
 from tests.conftest import ROOT, generate_into
 
 pytestmark = pytest.mark.kafka
-FAST = {"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 1000}
+FAST = FAST_JOIN
 
 
-def _catalog(tmp: Path, suffix: str, edit: Callable[[Path], None] | None = None) -> Catalog:
-    """The shipped schemas with topic names made unique to one test."""
-    schemas = tmp / "schemas"
-    shutil.copytree(ROOT / "schemas", schemas)
-    text = (schemas / "catalog.toml").read_text()
-    for topic in ("orders", "payments", "notifications"):
-        text = text.replace(f"[topics.{topic}]", f"[topics.{topic}-{suffix}]")
-    (schemas / "catalog.toml").write_text(text)
-    if edit:
-        edit(schemas)
-    return load_catalog(schemas)
-
-
-class Env:
-    def __init__(self, bootstrap: str, registry: str, catalog: Catalog) -> None:
-        self.bootstrap, self.registry, self.catalog = bootstrap, registry, catalog
-        self.client = registry_client(registry)
-        push(RegistryClient(registry), catalog)
-        create_topics(bootstrap, {t.name: 2 for t in catalog.topics.values()} | {t.dlq: 1 for t in catalog.topics.values()})
-        self.orders = next(t for t in catalog.topics if t.startswith("orders"))
-
-    def serializer(self, **kw: Any) -> EventSerializer:
-        return EventSerializer(self.client, self.catalog, **kw)
-
-    def consumer(self, group: str, name: str, **kw: Any) -> EventConsumer:
-        return EventConsumer(self.bootstrap, EventDeserializer(self.client, kw.pop("classes", None)), self.catalog, group_id=group, name=name, **FAST, **kw)
+_catalog = example_catalog
+Env = Pipeline
 
 
 @pytest.fixture
@@ -474,3 +449,25 @@ def test_dev_up_creates_the_catalogs_topics_and_consumers_join_fast(tmp_path: Pa
         assert joined < 15, f"joined after {joined:.1f} s: the dev session timeout did not apply"
     finally:
         subprocess.run([*cli, "down"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+
+def test_run_leaves_an_ignored_sigint_alone_and_stops_on_sigterm(env: Env) -> None:
+    # Regression (issue 16): run() installed its own SIGINT handler, so a consumer started as a shell's
+    # background job (SIGINT ignored) stopped on Ctrl-C meant for the foreground; signals now go through shutdown.py.
+    consumer = env.consumer(f"g-{uuid.uuid4().hex[:6]}", "sig")
+    consumer.on(OrderCreated, lambda event: None)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+        started = time.monotonic()
+        consumer.run(idle_timeout=3.0)
+        assert time.monotonic() - started >= 2.9, "SIGINT, ignored by whoever started us, did not stop the consumer"
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+        again = env.consumer(f"g-{uuid.uuid4().hex[:6]}", "sig2")
+        again.on(OrderCreated, lambda event: None)
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        started = time.monotonic()
+        again.run(idle_timeout=30.0)
+        assert time.monotonic() - started < 20, "SIGTERM stops it"
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -50,11 +50,7 @@ def stop_on_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous: dict[signal.Signals, Any] = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        if sig == signal.SIGINT and signal.getsignal(sig) == signal.SIG_IGN:
-            continue  # a background job: its shell decided Ctrl-C is not for it
-        previous[sig] = signal.signal(sig, _raise)
+    previous = _install(_raise)
     _received.clear()
     try:
         yield
@@ -66,6 +62,36 @@ def stop_on_signals() -> Iterator[None]:
             raise Stopped(_received[-1]) from exc
         raise
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        _restore(previous)
         _received.clear()
+
+
+@contextmanager
+def calling_on_signals(callback: Callable[[int], None]) -> Iterator[None]:
+    """Within the block, SIGTERM (and SIGINT unless ignored) call ``callback(signum)`` instead of raising.
+
+    For loops that stop at their own pace (a consumer finishes the message in hand); outside
+    the main thread, where Python delivers no signals, nothing is installed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = _install(lambda signum, frame: callback(signum))
+    try:
+        yield
+    finally:
+        _restore(previous)
+
+
+def _install(handler: Callable[[int, FrameType | None], Any]) -> dict[signal.Signals, Any]:
+    previous: dict[signal.Signals, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        if sig == signal.SIGINT and signal.getsignal(sig) == signal.SIG_IGN:
+            continue  # a background job: its shell decided Ctrl-C is not for it
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore(previous: dict[signal.Signals, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)

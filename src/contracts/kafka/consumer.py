@@ -12,21 +12,21 @@ a crash before its offset is committed means it is delivered again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import signal
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from contracts.catalog import Catalog
 from contracts.errors import BadInputError, ContractsError
+from contracts.kafka import clients
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.concurrent import ConcurrentLoop, is_async
 from contracts.kafka.deadletter import DeadLetterError, DeadLetters
@@ -36,6 +36,7 @@ from contracts.kafka.lanes import ORDERINGS, Ordering
 from contracts.record import AvroRecord
 from contracts.retry import RetryPolicy
 from contracts.serde import EventDeserializationError, EventDeserializer
+from contracts.shutdown import calling_on_signals
 
 log = logging.getLogger("contracts.kafka.consumer")
 E = TypeVar("E", bound=AvroRecord)
@@ -219,14 +220,18 @@ class EventConsumer:
         self._stop.set()
 
     def run(self, *, max_messages: int | None = None, idle_timeout: float | None = None, handle_signals: bool = True) -> ConsumerStats:
-        """Consume until ``stop()``, SIGTERM/SIGINT, ``max_messages`` or ``idle_timeout`` seconds without messages."""
-        previous: dict[signal.Signals, Any] = {}
-        if handle_signals and threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                previous[sig] = signal.signal(sig, self._on_signal)
+        """Consume until ``stop()``, SIGTERM/SIGINT, ``max_messages`` or ``idle_timeout`` seconds without messages.
+
+        A signal stops the loop after the message in hand; SIGINT is left alone where it is ignored
+        (a shell's background job), as every long-running command here does.
+        """
+        with calling_on_signals(self._on_signal) if handle_signals else contextlib.nullcontext():
+            return self._run(max_messages, idle_timeout)
+
+    def _run(self, max_messages: int | None, idle_timeout: float | None) -> ConsumerStats:
         concurrent = self.concurrency > 1 or any(is_async(fn) for fn in self._handlers.values())
         conf = {**self._conf, "enable.auto.commit": False} if concurrent else self._conf  # it commits what finished
-        self._consumer = Consumer(conf, logger=logging.getLogger("contracts.kafka.librdkafka"))
+        self._consumer = clients.consumer(None, **conf)
         self._consumer.subscribe(self.topics(), on_assign=self._on_assign, on_revoke=self._on_revoke)
         if concurrent:
             self._loop = ConcurrentLoop(self, self._consumer)
@@ -235,8 +240,6 @@ class EventConsumer:
             finally:
                 self._loop = None
                 self._close()
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
             return self.stats
         seen = 0
         last_message = time.monotonic()
@@ -271,8 +274,6 @@ class EventConsumer:
                     break
         finally:
             self._close()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         return self.stats
 
     def _store(self, done: dict[tuple[str, int], int]) -> None:
@@ -291,7 +292,7 @@ class EventConsumer:
             for p in offsets:
                 self.stats.committed[(p.topic, p.partition)] = p.offset
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+    def _on_signal(self, signum: int) -> None:
         log.info("%s: signal %d, stopping after the current message", self.name, signum)
         self._stop.set()
 

@@ -15,6 +15,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from contracts.catalog import Catalog, dead_letter_topic
 from contracts.errors import ContractsError
+from contracts.kafka import clients
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.headers import message_headers
 
@@ -41,10 +42,7 @@ class DeadLetters:
     def _get(self) -> Producer:
         with self._lock:
             if self._producer is None:
-                self._producer = Producer(
-                    {"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True, "acks": "all", "client.id": f"{self.name}-dlq"},
-                    logger=logging.getLogger("contracts.kafka.librdkafka"),
-                )
+                self._producer = clients.producer(self.bootstrap_servers, **{"client.id": f"{self.name}-dlq"})
             return self._producer
 
     def send(self, msg: Message, error: BaseException, *, attempts: int, event_id: str | None) -> None:

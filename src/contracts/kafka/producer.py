@@ -12,6 +12,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from contracts.catalog import Catalog
 from contracts.errors import ContractsError, InfrastructureError
+from contracts.kafka import clients
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.headers import Headers, header, identity_headers, type_headers
 from contracts.record import AvroRecord
@@ -19,8 +20,6 @@ from contracts.serde import EventSerializer
 
 log = logging.getLogger("contracts.kafka.producer")
 
-# Producer defaults: no duplicates from retries, every replica acknowledges.
-SAFE_DEFAULTS = {"enable.idempotence": True, "acks": "all", "linger.ms": 5, "message.timeout.ms": 30000}
 
 
 class DeliveryError(ContractsError):
@@ -56,8 +55,7 @@ class EventProducer:
         self._sent = 0
         # Per class and topic: the headers every such event shares, and its idempotency key field.
         self._constant_headers: dict[tuple[type[AvroRecord], str], tuple[Headers, str | None]] = {}
-        config = {"bootstrap.servers": bootstrap_servers, "client.id": name, **SAFE_DEFAULTS, **conf}
-        self._producer = Producer(config, logger=logging.getLogger("contracts.kafka.librdkafka"))
+        self._producer = clients.producer(bootstrap_servers, **{"client.id": name, **clients.SAFE_DEFAULTS, **conf})
 
     @property
     def kafka(self) -> Producer:

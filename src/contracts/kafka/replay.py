@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
 
 from contracts.errors import BadInputError, InfrastructureError
+from contracts.kafka import clients
 from contracts.kafka.headers import message_headers
 
 log = logging.getLogger("contracts.kafka.replay")
@@ -57,20 +58,11 @@ def replay(
 ) -> ReplayResult:
     if (handler is not None) + (to_topic is not None) + bool(to_original) != 1:
         raise BadInputError("replay needs exactly one destination: a handler, a topic, or the original topic")
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"contracts-replay-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        },
-        logger=logging.getLogger("contracts.kafka.librdkafka"),
+    consumer = clients.consumer(
+        bootstrap_servers,
+        **{"group.id": f"contracts-replay-{uuid.uuid4().hex}", "enable.auto.commit": False, "enable.partition.eof": True},
     )
-    producer = (
-        Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True, "acks": "all"}, logger=logging.getLogger("contracts.kafka.librdkafka"))
-        if handler is None
-        else None
-    )
+    producer = clients.producer(bootstrap_servers) if handler is None else None
     result = ReplayResult()
     try:
         try:
