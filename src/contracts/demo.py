@@ -35,7 +35,7 @@ from contracts.kafka import EventConsumer, EventProducer, MemoryDedupeStore, SQL
 from contracts.registry.client import RegistryClient
 from contracts.registry.server import EmbeddedRegistry
 from contracts.registry.sync import push
-from contracts.serde import EventDeserializer, EventSerializer, registry_client
+from contracts.serde import EventDeserializer, EventSerializer
 from contracts.shutdown import Stopped, stop_on_signals
 from contracts.shutdown import check as check_stopped
 from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
@@ -85,12 +85,12 @@ def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print) 
     with tempfile.TemporaryDirectory() as tmp, TansuBroker() as broker, EmbeddedRegistry(Path(tmp) / "registry.sqlite") as registry:
         bootstrap = broker.bootstrap_servers
         say(f"broker {bootstrap} (Tansu), schema registry {registry.url} (embedded)")
-        pushed = push(RegistryClient(registry.url), catalog)
+        client = RegistryClient(registry.url)  # one client: the sync and the serializers share it
+        pushed = push(client, catalog)
         say(f"registered {sum(c.action != 'set compatibility' for c in pushed)} subject version(s) from schemas/")
         topics = {t.name: t.partitions for t in catalog.topics.values()} | {t.dlq: 1 for t in catalog.topics.values()}
         create_topics(bootstrap, topics)
 
-        client = registry_client(registry.url)
         serializer = EventSerializer(client, catalog)
         consumer_conf: dict[str, Any] = {"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 1000}
         payments_out = EventProducer(bootstrap, serializer, name="payments-service")

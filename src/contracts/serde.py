@@ -16,7 +16,6 @@ naming the subject, when there is none. ``auto_register=True`` is for developmen
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import threading
@@ -26,8 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastavro
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from contracts import schema as s
 from contracts import wire
@@ -35,14 +33,13 @@ from contracts.catalog import Catalog, subject_name
 from contracts.codec import ReadPlan, codec_for, known_classes
 from contracts.errors import (
     ContractsError,
-    CredentialsError,
     InfrastructureError,
-    status_is_infrastructure,
-    status_refuses_credentials,
 )
 from contracts.record import AvroRecord
 from contracts.redaction import redact, split_userinfo
+from contracts.registry.client import RegistryClient, RegistryError
 from contracts.registry.references import RefCache, parse_with_references
+from contracts.registry.source import SchemaNotFound, SchemaSource, StoredSchema, as_source, fetcher
 
 MAGIC = wire.MAGIC_ID  # kept for code written against the earlier name
 
@@ -79,32 +76,9 @@ def registry_client(url: str, **conf: Any) -> SchemaRegistryClient:
     return SchemaRegistryClient({"url": clean, **conf})
 
 
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """Failures of the registry's transport (refused, reset, timed out): OS errors and the HTTP library's own."""
-    errors: tuple[type[BaseException], ...] = (OSError,)
-    for module in ("httpx2", "httpx"):  # confluent-kafka's client runs on whichever is installed
-        try:
-            errors += (importlib.import_module(module).TransportError,)
-        except (ImportError, AttributeError):
-            continue
-    return errors
-
-
-_UNREACHABLE = _transport_errors()
-
-
-def _resolve_schema(client: SchemaRegistryClient, schema: Schema, cache: RefCache) -> s.Schema:
+def _parse_stored(source: SchemaSource, stored: StoredSchema, cache: RefCache) -> s.Schema:
     """Parse a registered schema, loading its references (other subjects' versions) first."""
-
-    def fetch(subject: str, version: int) -> tuple[str, list[tuple[str, int]]]:
-        registered = client.get_version(subject, version).schema
-        return registered.schema_str or "null", _refs(registered)
-
-    return parse_with_references(schema.schema_str or "null", _refs(schema), fetch, cache)
-
-
-def _refs(schema: Schema) -> list[tuple[str, int]]:
-    return [(r.subject, int(r.version)) for r in schema.references or [] if r.subject is not None and r.version is not None]
+    return parse_with_references(stored.text, list(stored.references), fetcher(source), cache)
 
 
 @dataclass
@@ -125,13 +99,14 @@ class EventSerializer:
 
     def __init__(
         self,
-        client: SchemaRegistryClient,
+        client: SchemaRegistryClient | RegistryClient | SchemaSource,
         catalog: Catalog,
         *,
         auto_register: bool = False,
         version: int | str | None = None,
     ) -> None:
         self.client = client
+        self.source = as_source(client)
         self.catalog = catalog
         self.auto_register = auto_register
         self.version = version
@@ -176,14 +151,8 @@ class EventSerializer:
             own = codec_for(cls).record
             try:
                 schema_id = self._find(subject, own, cls)
-            except SchemaRegistryError as exc:
-                if status_refuses_credentials(exc.http_status_code):
-                    raise CredentialsError(f"schema registry refused the credentials for {subject} (HTTP {exc.http_status_code}): {redact(str(exc))}") from exc
-                if status_is_infrastructure(exc.http_status_code):
-                    raise InfrastructureError(f"schema registry refused or failed for {subject}: {redact(str(exc))}") from exc
+            except RegistryError as exc:  # not an outage, not credentials (those pass as they are)
                 raise SerializationError(f"schema registry error for subject {subject}: {redact(str(exc))}") from exc
-            except _UNREACHABLE as exc:
-                raise InfrastructureError(f"schema registry unreachable: {redact(str(exc)) or type(exc).__name__}") from exc
             codec = codec_for(cls)
             writer = _Writer(schema_id, wire.frame(schema_id), codec.raw_schema, codec.compiled_encoder())
             self._writers[(cls, topic)] = writer
@@ -191,12 +160,7 @@ class EventSerializer:
 
     def _find(self, subject: str, own: s.Schema, cls: type[AvroRecord]) -> int:
         canonical = s.canonical_form(own)
-        try:
-            versions = self.client.get_versions(subject)
-        except SchemaRegistryError as exc:
-            if exc.error_code != 40401:
-                raise
-            versions = []
+        versions = self.source.versions(subject)
         if self.version == "latest":
             candidates = versions[-1:]
         elif isinstance(self.version, int):
@@ -204,11 +168,11 @@ class EventSerializer:
         else:
             candidates = list(reversed(versions))
         for number in candidates:
-            registered = self.client.get_version(subject, number)
-            if registered.schema_id is not None and s.canonical_form(_resolve_schema(self.client, registered.schema, self._refs)) == canonical:
-                return int(registered.schema_id)
+            stored = self.source.version(subject, number)
+            if s.canonical_form(_parse_stored(self.source, stored, self._refs)) == canonical:
+                return stored.id
         if self.auto_register:
-            return int(self.client.register_schema(subject, Schema(json.dumps(cls.__avro_schema__), "AVRO")))
+            return self.source.register(subject, json.dumps(cls.__avro_schema__))
         which = "any version" if self.version is None else "the latest version" if self.version == "latest" else f"version {self.version}"
         raise SerializationError(
             f"{cls.__avro_fullname__} is not registered under subject {subject} ({which} checked: "
@@ -225,8 +189,9 @@ class EventDeserializer:
     classes may be produced (default: every generated class imported so far).
     """
 
-    def __init__(self, client: SchemaRegistryClient, classes: list[type[AvroRecord]] | None = None) -> None:
+    def __init__(self, client: SchemaRegistryClient | RegistryClient | SchemaSource, classes: list[type[AvroRecord]] | None = None) -> None:
         self.client = client
+        self.source = as_source(client)
         self._classes = {c.__avro_fullname__: c for c in classes} if classes else None
         self._preferred: dict[str, type[AvroRecord]] = {}
         self._readers: dict[int | uuid.UUID | None, ReadPlan] = {}  # by schema id or GUID
@@ -261,8 +226,8 @@ class EventDeserializer:
         if found is not None:
             return found
         with self._lock:
-            registered = self.client.get_schema(ref.id) if ref.id is not None else self.client.get_schema_by_guid(str(ref.guid))
-            writer = _resolve_schema(self.client, registered, self._refs)
+            stored = self.source.by_id(ref.id) if ref.id is not None else self.source.by_guid(str(ref.guid))
+            writer = _parse_stored(self.source, stored, self._refs)
             cls = self._class_for(writer)
             if cls is None:
                 name = writer.fullname if isinstance(writer, s.Record) else s.type_label(writer)
@@ -305,16 +270,12 @@ class EventDeserializer:
         """The reader for a writer not seen yet, with the registry's failures as our errors."""
         try:
             return self._reader(ref)
-        except SchemaRegistryError as exc:
-            if exc.http_status_code == 404:
-                raise EventDeserializationError(f"unknown {ref}", **where) from exc
-            if status_refuses_credentials(exc.http_status_code):
-                raise CredentialsError(f"schema registry refused the credentials (HTTP {exc.http_status_code}) for {ref}: {redact(str(exc))}") from exc
+        except SchemaNotFound as exc:
+            raise EventDeserializationError(f"unknown {ref}", **where) from exc
+        except RegistryError as exc:
             raise InfrastructureError(f"schema registry failed for {ref}: {redact(str(exc))}") from exc
         except LookupError as exc:
             raise EventDeserializationError(str(exc), **where) from exc
-        except _UNREACHABLE as exc:
-            raise InfrastructureError(f"schema registry unreachable: {redact(str(exc)) or type(exc).__name__}") from exc
 
 
 def _error(reason: str, topic: str | None, partition: int | None, offset: int | None) -> EventDeserializationError:

@@ -1,7 +1,7 @@
 """A small client for the Confluent Schema Registry REST API (Confluent, Karapace, Redpanda, ours).
 
-The CLI uses it for plan/push/pull and the gate; serializers use confluent-kafka's
-own client. Transient failures (a reset or refused connection, HTTP 429/502/503/504)
+The CLI uses it for plan/push/pull and the gate; serializers take it (or confluent-kafka's
+client) through their seam, ``contracts.registry.source``. Transient failures (a reset or refused connection, HTTP 429/502/503/504)
 are retried with exponential backoff (a timeout is not): every call of this API is idempotent, a
 repeated registration included. Unreachable registries then raise
 ``InfrastructureError`` (exit 3) so CI can tell an outage from a contract violation.
