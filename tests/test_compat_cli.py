@@ -58,6 +58,10 @@ def test_walkthrough_removing_required_field_fails_naming_consumers(project: Pat
     # one change, one finding: the level and deployment findings on the same field are grouped
     assert len(findings) == 1 and [tuple(p) for p in findings[0]["versions"]] == [(1, 3), (2, 3)]
     assert findings[0]["services"] == ["notifications-service", "payments-service"]
+    # one sentence per service: the deployment check's, which names its version and producer (adoption round 2, item 16)
+    sentences = [findings[0]["message"], *findings[0].get("details", [])]
+    for service in ("notifications-service", "payments-service"):
+        assert sum(service in m for m in sentences) == 1, sentences
     # publish refuses and writes nothing
     assert _run("compat", "publish").exit_code == 1
     assert not (project / f"compatibility/subjects/{SUBJECT}/v3.avsc").exists()

@@ -107,7 +107,9 @@ def group_findings(findings: Sequence[Finding]) -> list[Finding]:
         pairs.sort(key=lambda p: (_order(p[1]), _order(p[0])))
         sentences: list[str] = []
         covered: set[str] = set()
-        for f in members:
+        # The deployment check's sentences name the service, its version and its producer: the most
+        # specific, so they come first and a level sentence about the same services is left out.
+        for f in sorted(members, key=lambda f: f.category != "deployment"):
             if f.services and covered.issuperset(f.services):
                 continue  # one sentence per service is enough: an earlier one already says what breaks for it
             covered.update(f.services)

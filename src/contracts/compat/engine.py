@@ -63,7 +63,8 @@ def check_level(
             for inc in checker.check(old.schema, candidate):
                 d = describe(inc, reader_is_new=False)
                 msg = f"consumers still on {label(old.number)}{readers} cannot read {name} data written with {label(new_version)}: {d.what}."
-                findings.append(_finding(d.rule, d.category, msg, file, inc.path, subject, old.number, new_version))
+                broken = tuple(sorted(consumers_on(old.number)))  # named, so a grouped finding says it once per service
+                findings.append(_finding(d.rule, d.category, msg, file, inc.path, subject, old.number, new_version, broken))
     return findings
 
 
@@ -73,7 +74,9 @@ def _named(services: Sequence[str], lead: str) -> str:
     return f" ({lead + ' ' if lead else ''}{', '.join(sorted(services))})"
 
 
-def _finding(rule: str, category: str, message: str, file: str | None, path: str, subject: str, old: int, new: int) -> Finding:
+def _finding(
+    rule: str, category: str, message: str, file: str | None, path: str, subject: str, old: int, new: int, services: tuple[str, ...] = ()
+) -> Finding:
     return Finding(
         rule=rule,
         message=message[0].upper() + message[1:],
@@ -83,4 +86,5 @@ def _finding(rule: str, category: str, message: str, file: str | None, path: str
         old_version=old,
         new_version=new,
         category=category,
+        services=services,
     )
