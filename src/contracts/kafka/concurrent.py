@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
@@ -39,6 +39,14 @@ CHUNK = 16  # the most fast plain handlers one thread runs in a row
 FAST_HANDLER = 0.0002  # seconds: below this average, handlers are chunked
 INLINE_HANDLER = 0.00005  # seconds: below this average, they run on the poll thread itself
 TP = tuple[str, int]
+
+
+class Job(NamedTuple):
+    """What a lane's work item carries for the runner: the message, its event, and what to do with it."""
+
+    msg: Message
+    event: Any  # the decoded event; None when it could not be read
+    run: Any  # the handler, or (event None) the deserialization error to dead-letter
 
 
 def is_async(fn: Callable[..., Any]) -> bool:
@@ -134,7 +142,7 @@ class ConcurrentLoop:
         try:
             event = owner.deserializer(msg.value(), topic=topic, partition=partition, offset=offset, headers=msg.headers())
         except EventDeserializationError as exc:
-            item: tuple[Any, Any, Any] = (msg, None, exc)  # a poison message: dead-lettered in its turn
+            job = Job(msg, None, exc)  # a poison message: dead-lettered in its turn
         else:
             fn = owner.handlers.get(type(event))
             if fn is None:
@@ -148,14 +156,14 @@ class ConcurrentLoop:
                 try:
                     fn(event)
                 except Exception as exc:
-                    self._fail_inline(Work(topic, partition, offset, msg.key(), (msg, event, fn)), exc)
+                    self._fail_inline(Work(topic, partition, offset, msg.key(), Job(msg, event, fn)), exc)
                     return
                 self._timed(started, started)
                 self._handled(tp, event, offset)
                 return
-            item = (msg, event, fn)
-        event_id = owner.event_id(msg, item[1]) if owner.dedupe is not None else None
-        self.lanes.add(Work(topic, partition, offset, msg.key(), item, event_id))
+            job = Job(msg, event, fn)
+        event_id = owner.event_id(msg, job.event) if owner.dedupe is not None else None
+        self.lanes.add(Work(topic, partition, offset, msg.key(), job, event_id))
 
     def _fail_inline(self, work: Work, error: Exception) -> None:
         """A handler run inline failed: from here on its work takes the lanes' way (retries, then the dead letter)."""
@@ -197,7 +205,8 @@ class ConcurrentLoop:
         plain: list[Work] = []
         for work in works:
             self._running_works[work.lane] = work
-            _, event, fn = work.item
+            job: Job = work.item
+            event, fn = job.event, job.run
             if event is None:
                 self._start(self._dead_letter, work, fn, 0)
             elif not self._sync_only and is_async(fn) and self.owner.dedupe is None:
@@ -225,11 +234,12 @@ class ConcurrentLoop:
     def _run_chunk(self, works: list[Work], started: float, inline: bool = False) -> None:
         began = time.monotonic()
         for i, work in enumerate(works):
-            _, event, fn = work.item
+            job: Job = work.item
+            event, fn = job.event, job.run
             try:
                 outcome: Any = HANDLED
                 if self.owner.dedupe is not None:
-                    event_id = work.event_id or self.owner.event_id(work.item[0], event)
+                    event_id = work.event_id or self.owner.event_id(job.msg, event)
                     call = (lambda fn=fn, event=event: self._await(fn(event))) if not self._sync_only and is_async(fn) else (lambda fn=fn, event=event: fn(event))
                     processed, _ = self.owner.dedupe.process(event_id, call)
                     outcome = HANDLED if processed else DUPLICATE
@@ -256,7 +266,7 @@ class ConcurrentLoop:
         self.completions.put(((work, outcome), True))
 
     def _dead_letter(self, work: Work, error: BaseException, attempts: int) -> None:
-        msg = work.item[0]
+        msg = work.item.msg
         try:
             self.owner.dead_letters.send(msg, error, attempts=attempts, event_id=work.event_id or header(msg, "event-id"))
             outcome: Any = DEAD_LETTERED
@@ -298,7 +308,7 @@ class ConcurrentLoop:
         if outcome in (HANDLED, DUPLICATE, DEAD_LETTERED):
             self.lanes.done(work)
             if outcome == HANDLED:
-                self._handled(tp, work.item[1], work.offset)
+                self._handled(tp, work.item.event, work.offset)
                 return
             if outcome == DUPLICATE:
                 stats.duplicates += 1
