@@ -20,7 +20,13 @@ from contracts.registry.server.inprocess import AppTransport
 from contracts.registry.server.store import Store
 from contracts.registry.source import ClientSource, ConfluentSource, SchemaNotFound
 from contracts.registry.sync import push
-from contracts.serde import EventDeserializationError, EventDeserializer, EventSerializer, SerializationError, registry_client
+from contracts.serde import (
+    EventDeserializationError,
+    EventDeserializer,
+    EventSerializer,
+    SerializationError,
+    registry_client,
+)
 from contracts.testing import free_port
 from tests.conftest import SCHEMAS
 
