@@ -96,6 +96,11 @@ def _prefix(data: bytes, where: str) -> tuple[WriterRef, int]:
 
 
 def _header(headers: Headers, name: str) -> bytes | str | None:
+    if isinstance(headers, list):  # confluent-kafka's form, on every message: no ABC check first
+        for k, v in headers:
+            if k == name:
+                return v
+        return None
     if isinstance(headers, Mapping):
         return headers.get(name)
     for k, v in headers or ():
