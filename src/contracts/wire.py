@@ -17,6 +17,7 @@ import struct
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 MAGIC_ID = 0
 MAGIC_GUID = 1
@@ -99,7 +100,7 @@ def _header(headers: Headers, name: str) -> bytes | str | None:
     if isinstance(headers, list):  # confluent-kafka's form, on every message: no ABC check first
         for k, v in headers:
             if k == name:
-                return v
+                return cast("bytes | str | None", v)
         return None
     if isinstance(headers, Mapping):
         return headers.get(name)
