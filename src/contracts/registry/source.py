@@ -64,7 +64,6 @@ class ClientSource:
 
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
-        self.url = client.url
 
     def _get(self, path: str) -> dict[str, Any]:
         try:
@@ -99,8 +98,6 @@ class ConfluentSource:
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        url = (getattr(client, "_rest_client", None) and getattr(client._rest_client, "base_urls", None)) or ["registry"]
-        self.url = redact(str(url[0]))
 
     def versions(self, subject: str) -> list[int]:
         try:
