@@ -22,10 +22,10 @@ from contracts.kafka import EventConsumer, EventProducer, MemoryDedupeStore
 from contracts.registry.client import RegistryClient
 from contracts.registry.sync import push
 from contracts.serde import EventDeserializer, EventSerializer, registry_client
-from contracts.testing import SESSION_TIMEOUT_MS, create_topics
+from contracts.testing import FAST_JOIN, create_topics
 from tests.conftest import generate_into
 
-FAST = {"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 1000}
+FAST = FAST_JOIN
 
 
 @pytest.fixture(scope="module")

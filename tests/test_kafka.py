@@ -33,8 +33,8 @@ from contracts.serde import (
     SerializationError,
     registry_client,
 )
-from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
-from contracts.testing.pipeline import FAST_JOIN, Pipeline, example_catalog
+from contracts.testing import FAST_JOIN, SESSION_TIMEOUT_MS, TansuBroker, create_topics
+from contracts.testing.pipeline import Pipeline, example_catalog
 from tests.conftest import ROOT, generate_into
 
 pytestmark = pytest.mark.kafka

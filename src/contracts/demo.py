@@ -38,7 +38,7 @@ from contracts.registry.sync import push
 from contracts.serde import EventDeserializer, EventSerializer
 from contracts.shutdown import Stopped, stop_on_signals
 from contracts.shutdown import check as check_stopped
-from contracts.testing import SESSION_TIMEOUT_MS, TansuBroker, create_topics
+from contracts.testing import FAST_JOIN, TansuBroker, create_topics
 
 ORDERS = 12
 def example_compatibility(schemas: Path) -> Path:
@@ -92,7 +92,7 @@ def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print) 
         create_topics(bootstrap, topics)
 
         serializer = EventSerializer(client, catalog)
-        consumer_conf: dict[str, Any] = {"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 1000}
+        consumer_conf = FAST_JOIN
         payments_out = EventProducer(bootstrap, serializer, name="payments-service")
         notify_out = EventProducer(bootstrap, serializer, name="notifications-service")
         handled: Counter[str] = Counter()

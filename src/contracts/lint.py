@@ -170,13 +170,8 @@ def _optional_without_default(catalog: Catalog) -> Iterator[Finding]:
 
 
 def _unions_in(t: s.Schema) -> Iterator[s.Union]:
-    """Unions in a field's type, not descending into named records (they are linted themselves)."""
-    if isinstance(t, s.Record):
-        return
-    if isinstance(t, s.Union):
-        yield t
-    for child in s.children(t):
-        yield from _unions_in(child)
+    """Unions in a field's type, not descending into named types (they are linted themselves)."""
+    return (node for node in _unnamed_in(t) if isinstance(node, s.Union))
 
 
 def _bytes_and_string(catalog: Catalog) -> Iterator[Finding]:

@@ -3,8 +3,8 @@
 Bytes are ``0x00`` + a 4-byte big-endian schema id + the Avro body (``contracts.wire``);
 readers also take the schema GUID in a header or payload, as Confluent's newer clients
 send it: any Confluent client, in any language, reads what we write and we read what they write. Registry
-access goes through confluent-kafka's ``SchemaRegistryClient`` (so TLS and basic-auth
-settings pass straight through). Encoding and decoding take a thin path of their
+access goes through one seam (``contracts.registry.source``): confluent-kafka's ``SchemaRegistryClient``
+(its TLS and basic-auth settings pass straight through) or our ``RegistryClient``, over HTTP or in process. Encoding and decoding take a thin path of their
 own: the schema id and the resolved reader are looked up once per class or id and
 cached, then each message is one fastavro call plus building the class (confluent's
 ``AvroDeserializer`` walks the schema on every message for data-contract rules).
@@ -31,17 +31,12 @@ from contracts import schema as s
 from contracts import wire
 from contracts.catalog import Catalog, subject_name
 from contracts.codec import ReadPlan, codec_for, known_classes
-from contracts.errors import (
-    ContractsError,
-    InfrastructureError,
-)
+from contracts.errors import ContractsError, InfrastructureError
 from contracts.record import AvroRecord
 from contracts.redaction import redact, split_userinfo
 from contracts.registry.client import RegistryClient, RegistryError
 from contracts.registry.references import RefCache, parse_with_references
 from contracts.registry.source import SchemaNotFound, SchemaSource, StoredSchema, as_source, fetcher
-
-MAGIC = wire.MAGIC_ID  # kept for code written against the earlier name
 
 
 class SerializationError(ContractsError):

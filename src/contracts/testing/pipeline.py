@@ -18,10 +18,7 @@ from contracts.kafka import EventConsumer
 from contracts.registry.client import RegistryClient
 from contracts.registry.sync import push
 from contracts.serde import EventDeserializer, EventSerializer, registry_client
-from contracts.testing.broker import SESSION_TIMEOUT_MS, create_topics
-
-FAST_JOIN: dict[str, Any] = {"session.timeout.ms": SESSION_TIMEOUT_MS, "heartbeat.interval.ms": 1000}
-"""Consumer settings that make a new group's first join take seconds, not half a minute."""
+from contracts.testing.broker import FAST_JOIN, create_topics
 
 
 def example_catalog(tmp: Path, suffix: str, edit: Callable[[Path], None] | None = None) -> Catalog:

@@ -61,6 +61,9 @@ def _connection_cap(wanted: int) -> int:
 _LARGE_BODY = 1024 * 1024  # a request this large parses into several times its size in short-lived objects
 
 
+_trim: Any = None  # glibc's malloc_trim once looked up; False where there is none
+
+
 def _release_memory() -> None:
     """Hand memory freed after a large request back to the system (glibc keeps it otherwise)."""
     global _trim
@@ -71,9 +74,6 @@ def _release_memory() -> None:
             _trim = False
     if _trim:
         _trim(0)
-
-
-_trim: Any = None
 
 
 def _error(status: int, message: str, code: int | None = None) -> Response:
