@@ -33,8 +33,8 @@ def _setup(tmp: str, broker: str, registry: str) -> Any:
 
 
 def _produce(env: Any, n: int, keys: int, first: Any = None) -> dict[Any, float]:
-    from contracts.demo import order
     from contracts.kafka import EventProducer
+    from contracts.testing.examples import order
 
     sent_at: dict[Any, float] = {}
     with EventProducer(env.bootstrap, env.serializer(), name="orders-service", **{"linger.ms": 0}) as p:
@@ -124,11 +124,11 @@ def _head_of_line(with_failure: bool) -> tuple[float, float, int]:
     """
     from confluent_kafka import Producer
 
-    from contracts.demo import order
     from contracts.events.com.acme.orders import OrderCreated
     from contracts.kafka import EventProducer
     from contracts.registry.server import EmbeddedRegistry
     from contracts.testing import TansuBroker
+    from contracts.testing.examples import order
 
     with tempfile.TemporaryDirectory() as tmp, TansuBroker() as broker, EmbeddedRegistry() as registry:
         env = _setup(tmp, broker.bootstrap_servers, registry.url)

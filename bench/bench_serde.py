@@ -27,9 +27,9 @@ N_E2E = 10000
 
 
 def _event() -> Any:
-    from contracts.demo import order
     from contracts.events.com.acme.common import Money
     from contracts.events.com.acme.orders import OrderLine
+    from contracts.testing.examples import order
 
     e = order(3)
     e.lines = [e.lines[0], OrderLine(sku="SKU-2", quantity=1, unit_price=Money(amount=Decimal("5.00"), currency="EUR"))]

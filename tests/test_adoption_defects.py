@@ -15,11 +15,11 @@ from click.testing import CliRunner, Result
 
 from contracts.catalog import load_catalog
 from contracts.cli import main
-from contracts.demo import order
 from contracts.errors import InfrastructureError
 from contracts.kafka import EventProducer
 from contracts.registry.server import EmbeddedRegistry
 from contracts.serde import EventSerializer, registry_client
+from contracts.testing.examples import order
 from tests.conftest import ROOT, SCHEMAS
 
 SECRET = "s3cret-hunter2"

@@ -16,13 +16,13 @@ from confluent_kafka import Consumer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts.demo import order
 from contracts.events.com.acme.orders import OrderCreated
 from contracts.kafka import AsyncEventConsumer, AsyncEventProducer, EventProducer, MemoryDedupeStore, RetryPolicy
 from contracts.kafka.lanes import Lanes, Work
 from contracts.kafka.offsets import METADATA_LIMIT, PartitionOffsets, decode, encode
 from contracts.serde import EventDeserializer
 from contracts.testing import TansuBroker, create_topics
+from contracts.testing.examples import order
 from tests.test_kafka import Env, _run_until, _stop, kill_9_then_restart
 
 # -- the bookkeeping, by property ----------------------------------------------------------

@@ -22,7 +22,6 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from contracts.catalog import load_catalog
-from contracts.demo import order
 from contracts.errors import InfrastructureError
 from contracts.events.com.acme.orders import OrderCreated
 from contracts.kafka import DeliveryError, EventConsumer, EventProducer, RetryPolicy
@@ -34,6 +33,7 @@ from contracts.serde import (
     registry_client,
 )
 from contracts.testing import FAST_JOIN, SESSION_TIMEOUT_MS, TansuBroker, create_topics
+from contracts.testing.examples import order
 from contracts.testing.pipeline import Pipeline, example_catalog
 from tests.conftest import ROOT, generate_into
 

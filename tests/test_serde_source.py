@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.catalog import load_catalog
-from contracts.demo import order
 from contracts.errors import InfrastructureError
 from contracts.events.com.acme.orders import OrderCreated
 from contracts.registry.client import RegistryClient
@@ -28,6 +27,7 @@ from contracts.serde import (
     registry_client,
 )
 from contracts.testing import free_port
+from contracts.testing.examples import order
 from tests.conftest import SCHEMAS
 
 CATALOG = load_catalog(SCHEMAS)

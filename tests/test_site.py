@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from contracts.cli import main
 from tests.conftest import ROOT
+from tests.test_compat_differential import field_types
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
@@ -144,3 +145,22 @@ def test_skew_labels_sit_beside_their_consumer_and_never_overlap() -> None:
     for x, y in labels:
         assert any(0 < bx - x <= 20 and by - 6 * 13 <= y <= by + BOX_H for bx, by in boxes), "beside a consumer box"
     assert svg.rfind('class="edge') < svg.find('<text class="skew"'), "labels are drawn over the edges"
+
+
+@given(field_types())
+def test_a_field_type_on_a_page_reads_as_its_label_with_each_named_type_linked(t: object) -> None:
+    """The page's type column is ``type_label`` itself, escaped, each named type a link to its page."""
+    import html
+
+    from contracts import schema as sm
+    from contracts.site.build import slug, type_html
+
+    schema = sm.parse_schema({"type": "record", "name": "Holder", "namespace": "ns", "fields": [{"name": "f", "type": t}]})
+    assert isinstance(schema, sm.Record)
+    field_type = schema.fields[0].type
+    shown = type_html(field_type)
+    links = re.findall(r'<a href="([^"]+)\.html">([^<]+)</a>', shown)
+    assert all(href == slug(html.unescape(name)) for href, name in links)
+    assert [html.unescape(name) for _, name in links] == re.findall(r"\bns\.[A-Z]\w*", sm.type_label(field_type))
+    assert "<" not in re.sub(r"</?a[^>]*>", "", shown)  # the label's own brackets are escaped
+    assert html.unescape(re.sub(r"</?a[^>]*>", "", shown)) == sm.type_label(field_type)

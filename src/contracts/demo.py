@@ -26,10 +26,8 @@ from typing import Any
 
 from contracts import wire
 from contracts.catalog import load_catalog
-from contracts.errors import BadInputError
-from contracts.events.com.acme.common import Address, EventMetadata, Money
 from contracts.events.com.acme.notifications import EmailRequested, EmailTemplate
-from contracts.events.com.acme.orders import Customer, OrderCreated, OrderLine, SalesChannel
+from contracts.events.com.acme.orders import OrderCreated
 from contracts.events.com.acme.payments import PaymentFailed, PaymentMethod, PaymentProcessed
 from contracts.kafka import EventConsumer, EventProducer, MemoryDedupeStore, SQLiteDedupeStore
 from contracts.registry.client import RegistryClient
@@ -39,44 +37,9 @@ from contracts.serde import EventDeserializer, EventSerializer
 from contracts.shutdown import Stopped, stop_on_signals
 from contracts.shutdown import check as check_stopped
 from contracts.testing import FAST_JOIN, TansuBroker, create_topics
+from contracts.testing.examples import example_compatibility, example_schemas, meta, order
 
 ORDERS = 12
-def example_compatibility(schemas: Path) -> Path:
-    """The published history next to the example schemas (shipped with them)."""
-    return schemas.parent / "compatibility"
-
-
-def example_schemas() -> Path:
-    """The order domain's schemas: shipped in the package (a wheel), or at the top of a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "examples" / "schemas", here.parents[1] / "schemas"):
-        if (candidate / "catalog.toml").is_file():
-            return candidate
-    raise BadInputError("the example schemas are not installed with this copy of event-contracts")
-
-
-def meta(producer: str, correlation: uuid.UUID | None = None) -> EventMetadata:
-    return EventMetadata(event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), correlation_id=correlation, producer=producer)
-
-
-def order(i: int) -> OrderCreated:
-    price = Money(amount=Decimal("9.99") + i, currency="EUR")
-    lines = [OrderLine(sku=f"SKU-{i}", quantity=2, unit_price=price)]
-    total = Money(amount=(price.amount * 2).quantize(Decimal("0.01")), currency="EUR")
-    customer = Customer(
-        customer_id=f"c{i}",
-        email=f"customer{i}@example.com",
-        shipping_address=Address(line1=f"{i} Main St", city="Berlin", postal_code="10115", country="DE"),
-    )
-    order_id = uuid.uuid4()
-    return OrderCreated(
-        metadata=meta("orders-service", correlation=order_id),
-        order_id=order_id,
-        customer=customer,
-        lines=lines,
-        total=total,
-        channel=SalesChannel.WEB if i % 2 else SalesChannel.MOBILE,
-    )
 
 
 def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print) -> dict[str, object]:

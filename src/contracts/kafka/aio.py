@@ -18,9 +18,10 @@ from typing import Any, TypeVar
 from confluent_kafka import KafkaError, Message
 
 from contracts.catalog import Catalog
-from contracts.kafka.consumer import ConsumerStats, EventConsumer
+from contracts.kafka.consumer import EventConsumer
 from contracts.kafka.lanes import Ordering
 from contracts.kafka.producer import EventProducer, delivery_error
+from contracts.kafka.stats import ConsumerStats
 from contracts.record import AvroRecord
 from contracts.serde import EventDeserializer, EventSerializer
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 from collections import deque
+from collections.abc import Collection, Mapping
 
 METADATA_LIMIT = 4000  # bytes; Kafka's offset.metadata.max.bytes defaults to 4096
 _VERSION = "c1"
+TP = tuple[str, int]
 
 
 class PartitionOffsets:
@@ -60,6 +62,31 @@ class PartitionOffsets:
         if low is None:
             return ""
         return encode(low, self._done)
+
+
+class Commits:
+    """The position last committed per partition, so that one that has not moved is not sent again."""
+
+    def __init__(self) -> None:
+        self._last: dict[TP, tuple[int, str]] = {}
+
+    def due(self, trackers: Mapping[TP, PartitionOffsets], only: Collection[TP] | None = None) -> list[tuple[str, int, int, str]]:
+        """``(topic, partition, offset, metadata)`` of each partition whose position moved since its last commit."""
+        out = []
+        for tp, tracker in trackers.items():
+            low = tracker.committable()
+            if low is None or (only is not None and tp not in only):
+                continue
+            position = (low, tracker.metadata())
+            if self._last.get(tp) != position:
+                self._last[tp] = position
+                out.append((tp[0], tp[1], low, position[1]))
+        return out
+
+    def forget(self, tps: Collection[TP]) -> None:
+        """Not committed after all, or their partition went: the next commit sends them again."""
+        for tp in tps:
+            self._last.pop(tp, None)
 
 
 def encode(base: int, finished: set[int]) -> str:

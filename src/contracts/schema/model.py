@@ -8,7 +8,7 @@ node holds; walks over the model use it instead of their own isinstance ladders.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
@@ -146,17 +146,21 @@ def fullname_of(name: str, namespace: str | None) -> str:
     return f"{namespace}.{name}"
 
 
-def type_label(schema: Schema) -> str:
-    """A short human label for a schema: ``int``, ``com.acme.Money``, ``array<string>``."""
+def type_label(schema: Schema, named: Callable[[Record | Enum | Fixed], str] | None = None, text: Callable[[str], str] = str) -> str:
+    """A short human label for a schema: ``int``, ``com.acme.Money``, ``array<string>``.
+
+    ``named`` renders a named type (by default its full name, through ``text``); ``text`` renders
+    everything else, so that a page can escape the label and link its named types.
+    """
     if isinstance(schema, Primitive):
-        return f"{schema.type}({schema.logical})" if schema.logical else schema.type
+        return text(f"{schema.type}({schema.logical})" if schema.logical else schema.type)
     if isinstance(schema, Record | Enum | Fixed):
-        return schema.fullname
+        return named(schema) if named else text(schema.fullname)
     if isinstance(schema, Array):
-        return f"array<{type_label(schema.items)}>"
+        return text("array<") + type_label(schema.items, named, text) + text(">")
     if isinstance(schema, Map):
-        return f"map<{type_label(schema.values)}>"
-    return "union[" + ", ".join(type_label(b) for b in schema.branches) + "]"
+        return text("map<") + type_label(schema.values, named, text) + text(">")
+    return text("union[") + text(", ").join(type_label(b, named, text) for b in schema.branches) + text("]")
 
 
 def branch_key(schema: Schema) -> str:

@@ -44,7 +44,7 @@ def summary(text: str, limit: int = 100) -> str:
     return cut + "…"
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)
 
 
@@ -66,13 +66,13 @@ def build(catalog: Catalog, history: History, output: Path, *, package: str, pro
             topics_of.setdefault(fullname, []).append(topic.name)
     for fullname in sorted(catalog.types):
         progress(fullname)
-        pages[f"events/{_slug(fullname)}.html"] = _event_page(catalog, fullname, topics_of.get(fullname, []), package)
+        pages[f"events/{slug(fullname)}.html"] = _event_page(catalog, fullname, topics_of.get(fullname, []), package)
     for sub in catalog.subjects():
-        pages[f"subjects/{_slug(sub.name)}.html"] = _subject_page(sub.name, sub.compatibility, sub.fullname, history)
+        pages[f"subjects/{slug(sub.name)}.html"] = _subject_page(sub.name, sub.compatibility, sub.fullname, history)
     for topic in sorted(catalog.topics.values(), key=lambda t: t.name):
-        pages[f"topics/{_slug(topic.name)}.html"] = _topic_page(catalog, topic.name)
+        pages[f"topics/{slug(topic.name)}.html"] = _topic_page(catalog, topic.name)
     for service in _services(catalog, history):
-        pages[f"services/{_slug(service)}.html"] = _service_page(catalog, history, service)
+        pages[f"services/{slug(service)}.html"] = _service_page(catalog, history, service)
     pages["topology.html"] = _page("Topology", _topology(catalog, history, depth=0), depth=0)
     pages["index.html"] = _index(catalog, history)
     written = []
@@ -96,24 +96,16 @@ def _fields(record: s.Record) -> str:
         logical = getattr(f.type, "logical", None) or ""
         default = json.dumps(f.default) if f.has_default else ""
         rows.append(
-            f"<tr><td><code>{escape(f.name)}</code></td><td><code>{_type_html(f.type)}</code></td><td>{escape(logical)}</td>"
+            f"<tr><td><code>{escape(f.name)}</code></td><td><code>{type_html(f.type)}</code></td><td>{escape(logical)}</td>"
             f"<td><code>{escape(default)}</code></td><td>{escape(f.doc or '')}</td><td>{escape(', '.join(f.aliases))}</td></tr>"
         )
     return ('<table class="fields"><tr><th>field</th><th>type</th><th>logical type</th><th>default</th><th>doc</th><th>aliases</th></tr>'
             + "".join(rows) + "</table>")  # fmt: skip
 
 
-def _type_html(t: s.Schema) -> str:
-    """``type_label``'s text, with each named type a link to its page (event pages sit side by side)."""
-    if isinstance(t, s.Record | s.Enum | s.Fixed):
-        return f'<a href="{_slug(t.fullname)}.html">{escape(t.fullname)}</a>'
-    if isinstance(t, s.Array):
-        return f"array&lt;{_type_html(t.items)}&gt;"
-    if isinstance(t, s.Map):
-        return f"map&lt;{_type_html(t.values)}&gt;"
-    if isinstance(t, s.Union):
-        return "union[" + ", ".join(_type_html(b) for b in t.branches) + "]"
-    return escape(s.type_label(t))
+def type_html(t: s.Schema) -> str:
+    """``type_label``'s text, escaped, with each named type a link to its page (event pages sit side by side)."""
+    return s.type_label(t, named=lambda n: f'<a href="{slug(n.fullname)}.html">{escape(n.fullname)}</a>', text=escape)
 
 
 def _event_page(catalog: Catalog, fullname: str, topics: list[str], package: str) -> str:
@@ -123,7 +115,7 @@ def _event_page(catalog: Catalog, fullname: str, topics: list[str], package: str
     body = [f"<p>{escape(t.doc or '')}</p>", f"<p><span class='tag'>{t.kind}</span> defined in <code>{escape(t.file or '')}</code></p>"]
     body.append(f'<p>Import: <code class="import">from {escape(module)} import {escape(t.name)}</code></p>')
     if topics:
-        body.append("<p>Topics: " + ", ".join(f'<a href="../topics/{_slug(n)}.html">{escape(n)}</a>' for n in topics) + "</p>")
+        body.append("<p>Topics: " + ", ".join(f'<a href="../topics/{slug(n)}.html">{escape(n)}</a>' for n in topics) + "</p>")
     if isinstance(t, s.Record):
         body.append("<h2>Fields</h2>" + _fields(t))
     elif isinstance(t, s.Enum):
@@ -134,7 +126,7 @@ def _event_page(catalog: Catalog, fullname: str, topics: list[str], package: str
 
 def _subject_page(subject: str, level: str, fullname: str, history: History) -> str:
     versions = history.versions(subject)
-    body = [f"<p>Event type <a href='../events/{_slug(fullname)}.html'>{escape(fullname)}</a>, level <span class='tag'>{escape(level)}</span>, "
+    body = [f"<p>Event type <a href='../events/{slug(fullname)}.html'>{escape(fullname)}</a>, level <span class='tag'>{escape(level)}</span>, "
             f"{len(versions)} published version(s).</p>"]  # fmt: skip
     previous: list[str] = []
     for v in versions:
@@ -154,12 +146,12 @@ def _topic_page(catalog: Catalog, name: str) -> str:
     topic = catalog.topics[name]
     subjects = {sub.fullname: sub.name for sub in catalog.subjects() if sub.topic == name}
     rows = "".join(
-        f"<tr><td><a href='../events/{_slug(f)}.html'>{escape(f)}</a></td><td><a href='../subjects/{_slug(subjects[f])}.html'>{escape(subjects[f])}</a></td></tr>"
+        f"<tr><td><a href='../events/{slug(f)}.html'>{escape(f)}</a></td><td><a href='../subjects/{slug(subjects[f])}.html'>{escape(subjects[f])}</a></td></tr>"
         for f in topic.value_types
     )
 
     def services(names: list[str]) -> str:
-        return ", ".join(f"<a href='../services/{_slug(n)}.html'>{escape(n)}</a>" for n in names) or "none"
+        return ", ".join(f"<a href='../services/{slug(n)}.html'>{escape(n)}</a>" for n in names) or "none"
 
     body = (f"<p>{escape(topic.doc or '')}</p><table><tr><th>event type</th><th>subject</th></tr>{rows}</table>"
             f"<p>Subject naming: {escape(topic.strategy)}; level <span class='tag'>{escape(topic.compatibility)}</span>; "
@@ -177,8 +169,8 @@ def _service_page(catalog: Catalog, history: History, service: str) -> str:
                 continue
             for sub in (x for x in catalog.subjects() if x.topic == topic.name):
                 version = versions.get(sub.name)
-                rows.append(f"<tr><td>{role}</td><td><a href='../topics/{_slug(topic.name)}.html'>{escape(topic.name)}</a></td>"
-                            f"<td><a href='../subjects/{_slug(sub.name)}.html'>{escape(sub.name)}</a></td>"
+                rows.append(f"<tr><td>{role}</td><td><a href='../topics/{slug(topic.name)}.html'>{escape(topic.name)}</a></td>"
+                            f"<td><a href='../subjects/{slug(sub.name)}.html'>{escape(sub.name)}</a></td>"
                             f"<td>{f'v{version}' if version else 'not in deployments.toml'}</td></tr>")  # fmt: skip
     body = "<table class='service'><tr><th>role</th><th>topic</th><th>subject</th><th>deployed version</th></tr>" + "".join(rows) + "</table>"
     return _page(service, body)
@@ -204,9 +196,9 @@ def _topology(catalog: Catalog, history: History, depth: int) -> str:
                     skew = f"v{read} < v{max(v for v in written if v)}"
             edges.append(Edge(f"topic:{t.name}", f"svc:{c}", skew))
     svg = render(
-        [Node(f"svc:{p}", p, f"{up}services/{_slug(p)}.html", "service") for p in producers],
-        [Node(f"topic:{t.name}", t.name, f"{up}topics/{_slug(t.name)}.html", "topic") for t in topics],
-        [Node(f"svc:{c}", c, f"{up}services/{_slug(c)}.html", "service") for c in consumers],
+        [Node(f"svc:{p}", p, f"{up}services/{slug(p)}.html", "service") for p in producers],
+        [Node(f"topic:{t.name}", t.name, f"{up}topics/{slug(t.name)}.html", "topic") for t in topics],
+        [Node(f"svc:{c}", c, f"{up}services/{slug(c)}.html", "service") for c in consumers],
         edges,
     )
     return svg + "<p>Producing services, topics, consuming services. A red dashed edge: a consumer deployed on an older version than its producer.</p>"
@@ -221,12 +213,12 @@ def _index(catalog: Catalog, history: History) -> str:
     types = [catalog.types[n] for n in sorted(catalog.types)]
     groups = [
         ("Events", "the records topics carry",
-         [item(f"events/{_slug(t.fullname)}.html", t.fullname, "event", t.doc or "") for t in types if t.fullname in on_topics]),
+         [item(f"events/{slug(t.fullname)}.html", t.fullname, "event", t.doc or "") for t in types if t.fullname in on_topics]),
         ("Types", "records, enums and fixed types the events use",
-         [item(f"events/{_slug(t.fullname)}.html", t.fullname, t.kind, t.doc or "") for t in types if t.fullname not in on_topics]),
-        ("Topics", "", [item(f"topics/{_slug(t)}.html", t, "topic") for t in sorted(catalog.topics)]),
-        ("Subjects", "each with its version history", [item(f"subjects/{_slug(x.name)}.html", x.name, x.compatibility) for x in catalog.subjects()]),
-        ("Services", "", [item(f"services/{_slug(x)}.html", x, "service") for x in _services(catalog, history)]),
+         [item(f"events/{slug(t.fullname)}.html", t.fullname, t.kind, t.doc or "") for t in types if t.fullname not in on_topics]),
+        ("Topics", "", [item(f"topics/{slug(t)}.html", t, "topic") for t in sorted(catalog.topics)]),
+        ("Subjects", "each with its version history", [item(f"subjects/{slug(x.name)}.html", x.name, x.compatibility) for x in catalog.subjects()]),
+        ("Services", "", [item(f"services/{slug(x)}.html", x, "service") for x in _services(catalog, history)]),
     ]  # fmt: skip
     sections = "".join(
         f'<section class="group"><h2>{title}</h2>' + (f"<p>{about}</p>" if about else "") + f'<ul class="entries">{"".join(items)}</ul></section>'

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from contracts.catalog import Catalog, load_catalog
-from contracts.demo import example_schemas
 from contracts.kafka import EventConsumer
 from contracts.registry.client import RegistryClient
 from contracts.registry.sync import push
 from contracts.serde import EventDeserializer, EventSerializer, registry_client
 from contracts.testing.broker import FAST_JOIN, create_topics
+from contracts.testing.examples import example_schemas
 
 
 def example_catalog(tmp: Path, suffix: str, edit: Callable[[Path], None] | None = None) -> Catalog:

@@ -1,103 +1,111 @@
-"""The consumer's concurrent loop: many handlers at once, in order where the ordering says, never blocking the poll.
+"""The consumer's one loop: handlers in order where the ordering says, never more at once than ``concurrency``.
 
 The poll thread fetches, decodes and queues each message in its lane (``lanes``),
-starts what may run (plain handlers on a bounded thread pool, ``async def`` handlers
-on an event loop of their own), and takes completions back: a failed attempt waits
-out its backoff on a timer while every other lane goes on, and after the last
-attempt the message is dead-lettered. Offsets are committed per partition up to the
-lowest unfinished one, with the finished ones beyond it in the commit metadata
-(``offsets``). Partitions are paused while too much is fetched and unfinished.
+starts what may run, and takes completions back. Where a handler runs is the loop's
+choice: on the poll thread itself when calls are fast or ``concurrency`` is 1 (as a
+plain sequential consumer would), on a bounded thread pool otherwise, and ``async def``
+handlers on an event loop. A failed attempt waits out its backoff on a timer while
+every other lane goes on, and after the last attempt the message is dead-lettered.
+Offsets are committed per partition up to the lowest unfinished one, with the
+finished ones beyond it in the commit metadata (``offsets``). Partitions are paused
+while too much is fetched and unfinished.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from contracts.kafka._logctx import message_context, redact
-from contracts.kafka.deadletter import DeadLetterError
+from contracts.kafka.deadletter import DeadLetterError, DeadLetters
+from contracts.kafka.handling import DEAD_LETTERED, DUPLICATE, HANDLED, EventLoopHost, Handling, Job, is_async
 from contracts.kafka.headers import header
-from contracts.kafka.lanes import Lanes, Work
-from contracts.kafka.offsets import PartitionOffsets, decode
-from contracts.serde import EventDeserializationError
-
-if TYPE_CHECKING:
-    from contracts.kafka.consumer import EventConsumer
+from contracts.kafka.lanes import Lanes, Ordering, Work
+from contracts.kafka.offsets import Commits, PartitionOffsets, decode
+from contracts.kafka.stats import TP, ConsumerStats
+from contracts.retry import RetryPolicy
 
 log = logging.getLogger("contracts.kafka.consumer")
-HANDLED, DUPLICATE, DEAD_LETTERED = "handled", "duplicate", "dead-lettered"
 CHUNK = 16  # the most fast plain handlers one thread runs in a row
 FAST_HANDLER = 0.0002  # seconds: below this average, handlers are chunked
 INLINE_HANDLER = 0.00005  # seconds: below this average, they run on the poll thread itself
-TP = tuple[str, int]
+Outcome = Any  # HANDLED, DUPLICATE, DEAD_LETTERED, or the exception an attempt raised
 
 
-class Job(NamedTuple):
-    """What a lane's work item carries for the runner: the message, its event, and what to do with it."""
+@dataclass(frozen=True)
+class LoopOptions:
+    """How the loop runs: what ``EventConsumer`` was given, nothing else."""
 
-    msg: Message
-    event: Any  # the decoded event; None when it could not be read
-    run: Any  # the handler, or (event None) the deserialization error to dead-letter
+    name: str
+    concurrency: int
+    ordering: Ordering
+    max_in_flight: int
+    commit_interval: float
+    drain_timeout: float
+    retry: RetryPolicy
+    event_loop: asyncio.AbstractEventLoop | None = None  # where async handlers run (default: a loop of its own)
 
 
-def is_async(fn: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))  # noqa: B004
+class ConsumerLoop:
+    """Runs ``handling``'s handlers on ``kafka`` (see the module docstring) until ``stop`` is set or a limit is reached."""
 
-
-class ConcurrentLoop:
-    """Runs ``owner``'s handlers concurrently on ``kafka`` (see the module docstring)."""
-
-    def __init__(self, owner: EventConsumer, kafka: Consumer) -> None:
-        self.owner = owner
+    def __init__(self, kafka: Consumer, handling: Handling, dead_letters: DeadLetters, stats: ConsumerStats, options: LoopOptions, stop: threading.Event) -> None:
         self.kafka = kafka
-        self.lanes = Lanes(owner.ordering)
-        self.offsets: dict[TP, PartitionOffsets] = {}
+        self.handling = handling
+        self.dead_letters = dead_letters
+        self.stats = stats
+        self.options = options
+        self.stop = stop
+        self.delays = options.retry.delays()
+        self.lanes = Lanes(options.ordering)
+        self.offsets: dict[TP, PartitionOffsets] = {}  # by assigned partition
         self.revoked: set[TP] = set()
         self.running = 0
         self.finished = 0
-        self.completions: queue.SimpleQueue[tuple[tuple[Work, Any], bool]] = queue.SimpleQueue()
+        self.completions: queue.SimpleQueue[tuple[tuple[Work, Outcome], bool]] = queue.SimpleQueue()
         self._running_works: dict[Any, Work] = {}  # by lane: what runs now
-        self._sync_only = not any(is_async(fn) for fn in owner.handlers.values())
+        self._sync_only = handling.sync_only
+        self._one = options.concurrency == 1 and self._sync_only  # a sequential consumer: every call on the poll thread
+        self._dedupe = handling.dedupe is not None
         self._average = 1.0  # seconds per handler call, measured; start as if slow
-        self.pool = ThreadPoolExecutor(max_workers=owner.concurrency, thread_name_prefix=f"{owner.name}-handler")
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._own_loop = True
-        self._loop_thread: threading.Thread | None = None
+        self.pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix=f"{options.name}-handler")
+        self.async_host = EventLoopHost(options.name, options.event_loop)
         self._paused = False
         self._last_commit = 0.0
         self._last_fetch = 0.0
-        self._committed: dict[TP, tuple[int, str]] = {}
+        self._watermarks_at = 0.0
+        self._commits = Commits()
         self.fatal: BaseException | None = None
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, max_messages: int | None, idle_timeout: float | None) -> None:
-        owner = self.owner
+        options = self.options
         last_activity = time.monotonic()
         try:
-            while not owner.stopping and self.fatal is None:
+            while not self.stop.is_set() and self.fatal is None:
                 # Every call into librdkafka gives up the GIL, and taking it back from busy handler threads costs
                 # up to a switch interval: fetch only when the lanes run low (or every 50 ms, for rebalances).
-                hungry = self.lanes.queued < 4 * self.owner.concurrency or time.monotonic() - self._last_fetch > 0.05
+                hungry = self.lanes.queued < 4 * options.concurrency or time.monotonic() - self._last_fetch > 0.05
                 batch = self.kafka.consume(num_messages=256, timeout=0) if hungry else []
                 if hungry:
                     self._last_fetch = time.monotonic()
                 if not batch:
+                    due = self.lanes.next_retry()
+                    wait = 0.005 if due is None else max(0.0005, min(0.005, due - time.monotonic()))
                     if self.running:
                         # Wait on the completions, not in librdkafka: a finished handler wakes the loop at once.
-                        due = self.lanes.next_retry()
-                        self._take_completions(block=0.005 if due is None else max(0.0005, min(0.005, due - time.monotonic())))
+                        self._take_completions(block=wait)
                     elif self.lanes.queued:
-                        due = self.lanes.next_retry()
-                        batch = self.kafka.consume(num_messages=256, timeout=0.005 if due is None else max(0.0, min(0.005, due - time.monotonic())))
+                        batch = self.kafka.consume(num_messages=256, timeout=wait)
                     else:
                         batch = self.kafka.consume(num_messages=1, timeout=0.1)
                 now = time.monotonic()
@@ -108,9 +116,9 @@ class ConcurrentLoop:
                 self._take_completions()
                 self._dispatch()
                 self._backpressure()
-                if now - self._last_commit >= owner.commit_interval:
+                if now - self._last_commit >= options.commit_interval:
                     self.commit(asynchronous=True)
-                owner.refresh_watermarks(now)
+                self._refresh_watermarks(now)
                 if self.running or self.lanes.queued:
                     last_activity = now
                 if max_messages is not None and self.finished >= max_messages:
@@ -118,7 +126,7 @@ class ConcurrentLoop:
                 if idle_timeout is not None and now - last_activity > idle_timeout:
                     break
         finally:
-            self.drain(owner.drain_timeout)
+            self.drain(options.drain_timeout)
             self.commit(asynchronous=False)
             self.close()
         if self.fatal is not None:
@@ -134,36 +142,35 @@ class ConcurrentLoop:
         tp = (topic, partition)
         if tp in self.revoked:
             return
-        tracker = self.offsets.setdefault(tp, PartitionOffsets())
+        tracker = self.offsets.get(tp)
+        if tracker is None:
+            tracker = self.offsets[tp] = PartitionOffsets()
         if not tracker.fetched(offset):
-            self.owner.stats.skipped_finished += 1  # finished before a restart: the commit metadata says so
+            self.stats.skipped_finished += 1  # finished before a restart: the commit metadata says so
             return
-        owner = self.owner
-        try:
-            event = owner.deserializer(msg.value(), topic=topic, partition=partition, offset=offset, headers=msg.headers())
-        except EventDeserializationError as exc:
-            job = Job(msg, None, exc)  # a poison message: dead-lettered in its turn
-        else:
-            fn = owner.handlers.get(type(event))
-            if fn is None:
-                owner.stats.unhandled += 1
-                tracker.finished(offset)
+        job = self.handling.decode(msg, topic, partition, offset)
+        if job is None:
+            self.stats.unhandled += 1
+            self._finished(tp, offset)
+            return
+        if job.event is not None and not self.lanes.queued and not self._dedupe and self._inline():
+            # Nothing waits in any lane: run it right here (any ordering allows it); only a failure takes the lanes' way.
+            started = time.monotonic()
+            try:
+                self.handling.call(job)
+            except Exception as exc:
+                self._fail_inline(Work(topic, partition, offset, msg.key(), job), exc)
                 return
-            if not self.lanes.queued and owner.dedupe is None and self._sync_only and self._average < INLINE_HANDLER:
-                # Nothing waits in any lane and handlers are fast: run it right here, as the sequential
-                # consumer would (any ordering allows it); only a failure takes the lanes' way.
-                started = time.monotonic()
-                try:
-                    fn(event)
-                except Exception as exc:
-                    self._fail_inline(Work(topic, partition, offset, msg.key(), Job(msg, event, fn)), exc)
-                    return
-                self._timed(started, started)
-                self._handled(tp, event, offset)
-                return
-            job = Job(msg, event, fn)
-        event_id = owner.event_id(msg, job.event) if owner.dedupe is not None else None
+            self._timed(started, started)
+            self.stats.max_concurrent = self.stats.max_concurrent or 1
+            self._handled(tp, job, offset)
+            return
+        event_id = self.handling.event_id(msg, job.event) if self._dedupe else None
         self.lanes.add(Work(topic, partition, offset, msg.key(), job, event_id))
+
+    def _inline(self) -> bool:
+        """Whether plain handlers run on the poll thread: always for a sequential consumer, else while they are fast."""
+        return self._one or (self._sync_only and self._average < INLINE_HANDLER)
 
     def _fail_inline(self, work: Work, error: Exception) -> None:
         """A handler run inline failed: from here on its work takes the lanes' way (retries, then the dead letter)."""
@@ -175,53 +182,50 @@ class ConcurrentLoop:
     def _timed(self, dispatched: float, began: float) -> float:
         """Record a handler call that began at ``began`` (latency counts from ``dispatched``); the time now."""
         finished = time.monotonic()
-        self.owner.stats.latencies.append(finished - dispatched)
+        self.stats.latencies.append(finished - dispatched)
         self._average += (finished - began - self._average) / 8  # a moving average of one handler call
         return finished
 
-    def _handled(self, tp: TP, event: Any, offset: int) -> None:
-        stats = self.owner.stats
-        stats.handled += 1
-        stats.by_type[type(event).__name__] += 1
-        stats.by_partition[tp] += 1
+    def _handled(self, tp: TP, job: Job, offset: int) -> None:
+        self.stats.count_handled(tp, type(job.event).__name__)
+        self._finished(tp, offset)
+
+    def _finished(self, tp: TP, offset: int) -> None:
         self.offsets[tp].finished(offset)
         self.finished += 1
 
     def _dispatch(self) -> None:
         # Inline rounds finish at once and free their lanes' next messages: go round until nothing is ready.
-        while self._dispatch_round():
+        while self._dispatch_round() and not self.stop.is_set():
             pass
 
     def _dispatch_round(self) -> bool:
         """Start what may start; ``True`` when it ran handlers inline (another round may find more ready)."""
-        free = self.owner.concurrency - self.running
+        free = self.options.concurrency - self.running
         if free <= 0:
             return False
         now = time.monotonic()
         # Fast plain handlers go out in chunks, one per free thread, paying one hand-off per chunk instead of
         # one per message; slower ones (by the measured average) one per thread, so that every thread stays busy.
         chunk = CHUNK if self._sync_only and self._average < FAST_HANDLER else 1
-        works = list(self.lanes.ready(now, free * chunk))
         plain: list[Work] = []
-        for work in works:
+        for work in self.lanes.ready(now, free * chunk):
             self._running_works[work.lane] = work
             job: Job = work.item
-            event, fn = job.event, job.run
-            if event is None:
-                self._start(self._dead_letter, work, fn, 0)
-            elif not self._sync_only and is_async(fn) and self.owner.dedupe is None:
+            if job.event is None:
+                self._start(self._dead_letter, work, job.error, 0, header(job.msg, "event-id"))
+            elif not self._sync_only and not self._dedupe and job.handler is not None and is_async(job.handler):
                 self.running += 1
-                asyncio.run_coroutine_threadsafe(self._run_async(work, fn, event, now), self._event_loop())
+                self.async_host.submit(self._run_async(work, now))
             else:
                 plain.append(work)
-        self.owner.stats.max_concurrent = max(self.owner.stats.max_concurrent, self.running + (1 if plain else 0))
-        if plain and self._average < INLINE_HANDLER:
-            # Handlers this fast finish sooner than a hand-off to a thread: run them here, in lane order.
+        self.stats.max_concurrent = max(self.stats.max_concurrent, self.running + (1 if plain else 0))
+        if plain and self._inline():
             self.running += 1
             self._run_chunk(plain, now, inline=True)
             return True
         if plain:
-            slots = max(1, min(self.owner.concurrency - self.running, len(plain)))
+            slots = max(1, min(self.options.concurrency - self.running, len(plain)))
             for i in range(slots):
                 self._start(self._run_chunk, plain[i::slots], now)
         return False
@@ -234,17 +238,8 @@ class ConcurrentLoop:
     def _run_chunk(self, works: list[Work], started: float, inline: bool = False) -> None:
         began = time.monotonic()
         for i, work in enumerate(works):
-            job: Job = work.item
-            event, fn = job.event, job.run
             try:
-                outcome: Any = HANDLED
-                if self.owner.dedupe is not None:
-                    event_id = work.event_id or self.owner.event_id(job.msg, event)
-                    call = (lambda fn=fn, event=event: self._await(fn(event))) if not self._sync_only and is_async(fn) else (lambda fn=fn, event=event: fn(event))
-                    processed, _ = self.owner.dedupe.process(event_id, call)
-                    outcome = HANDLED if processed else DUPLICATE
-                else:
-                    fn(event)
+                outcome: Outcome = self.handling.run(work.item, work.event_id, self.async_host.wait)
             except Exception as exc:
                 outcome = exc
             began = self._timed(started, began)
@@ -256,36 +251,22 @@ class ConcurrentLoop:
         if inline:
             self.running -= 1
 
-    async def _run_async(self, work: Work, fn: Callable[[Any], Any], event: Any, started: float) -> None:
+    async def _run_async(self, work: Work, started: float) -> None:
         try:
-            await fn(event)
-            outcome: Any = HANDLED
+            await self.handling.call(work.item)
+            outcome: Outcome = HANDLED
         except Exception as exc:
             outcome = exc
-        self.owner.stats.latencies.append(time.monotonic() - started)
+        self.stats.latencies.append(time.monotonic() - started)
         self.completions.put(((work, outcome), True))
 
-    def _dead_letter(self, work: Work, error: BaseException, attempts: int) -> None:
-        msg = work.item.msg
+    def _dead_letter(self, work: Work, error: BaseException, attempts: int, event_id: str | None) -> None:
         try:
-            self.owner.dead_letters.send(msg, error, attempts=attempts, event_id=work.event_id or header(msg, "event-id"))
-            outcome: Any = DEAD_LETTERED
+            self.dead_letters.send(work.item.msg, error, attempts=attempts, event_id=event_id)
+            outcome: Outcome = DEAD_LETTERED
         except DeadLetterError as exc:
             outcome = exc
         self.completions.put(((work, outcome), True))
-
-    def _await(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._event_loop()).result()
-
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None and self.owner.event_loop is not None:
-            self._loop = self.owner.event_loop  # the caller's own loop (AsyncEventConsumer)
-            self._own_loop = False
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._loop_thread = threading.Thread(target=self._loop.run_forever, name=f"{self.owner.name}-async", daemon=True)
-            self._loop_thread.start()
-        return self._loop
 
     # -- completions -------------------------------------------------------------------
     def _take_completions(self, block: float = 0.0) -> None:
@@ -299,58 +280,54 @@ class ConcurrentLoop:
                 self.running -= 1
             self._complete(work, outcome)
 
-    def _complete(self, work: Work, outcome: Any) -> None:
+    def _complete(self, work: Work, outcome: Outcome) -> None:
         self._running_works.pop(work.lane, None)
-        stats = self.owner.stats
         tp = (work.topic, work.partition)
         if tp in self.revoked or tp not in self.offsets:
             return  # its partition moved on while it ran: the new owner processes it again
         if outcome in (HANDLED, DUPLICATE, DEAD_LETTERED):
             self.lanes.done(work)
             if outcome == HANDLED:
-                self._handled(tp, work.item.event, work.offset)
+                self._handled(tp, work.item, work.offset)
                 return
             if outcome == DUPLICATE:
-                stats.duplicates += 1
+                self.stats.duplicates += 1
+                log.info("%s: duplicate event %s on %s[%d]@%d skipped", self.options.name, work.event_id, *tp, work.offset, extra=message_context(*tp, work.offset, work.event_id))
             else:
-                stats.dead_lettered += 1
-            self.offsets[tp].finished(work.offset)
-            self.finished += 1
+                self.stats.dead_lettered += 1
+            self._finished(tp, work.offset)
             return
         if isinstance(outcome, DeadLetterError):
             self.fatal = outcome  # not acknowledged: the offset stays uncommitted and the message comes back
-            self.owner.stop()
+            self.stop.set()
             return
+        self._attempt_failed(work, outcome)
+
+    def _attempt_failed(self, work: Work, error: Exception) -> None:
+        """Wait the backoff on a timer (its lane only), or after the last attempt dead-letter it."""
         attempt = work.attempt + 1
-        stats.failed_attempts += 1
+        attempts = self.options.retry.attempts
+        event_id = work.event_id or self.handling.event_id(work.item.msg, work.item.event)
+        self.stats.failed_attempts += 1
         log.warning(
             "%s: handler failed (attempt %d/%d) for event %s on %s[%d]@%d: %s",
-            self.owner.name, attempt, self.owner.retry.attempts, work.event_id, work.topic, work.partition, work.offset,
-            redact(repr(outcome)), extra=message_context(work.topic, work.partition, work.offset, work.event_id),
+            self.options.name, attempt, attempts, event_id, work.topic, work.partition, work.offset,
+            redact(repr(error)), extra=message_context(work.topic, work.partition, work.offset, event_id),
         )  # fmt: skip
-        delays = self.owner.retry_delays
-        if attempt < self.owner.retry.attempts:
-            self.lanes.retry_at(work, time.monotonic() + delays[min(attempt, len(delays)) - 1])
+        if attempt < attempts:
+            self.lanes.retry_at(work, time.monotonic() + self.delays[min(attempt, len(self.delays)) - 1])
         else:
             self._running_works[work.lane] = work  # the lane stays held until the dead letter is acknowledged
-            self._start(self._dead_letter, work, outcome, attempt)
+            self._start(self._dead_letter, work, error, attempt, event_id)
 
     # -- offsets, backpressure, rebalances ------------------------------------------
     def commit(self, *, asynchronous: bool, only: set[TP] | None = None) -> None:
+        """Commit each partition's lowest unfinished offset, with the finished ones beyond it as metadata."""
         self._last_commit = time.monotonic()
-        offsets = []
-        for tp, tracker in self.offsets.items():
-            if only is not None and tp not in only:
-                continue
-            low = tracker.committable()
-            if low is None:
-                continue
-            meta = tracker.metadata()
-            if self._committed.get(tp) == (low, meta):
-                continue
-            self._committed[tp] = (low, meta)
-            offsets.append(TopicPartition(tp[0], tp[1], low, metadata=meta) if meta else TopicPartition(tp[0], tp[1], low))
-            self.owner.stats.committed[tp] = low
+        due = self._commits.due(self.offsets, only)
+        offsets = [TopicPartition(t, p, low, metadata=meta) if meta else TopicPartition(t, p, low) for t, p, low, meta in due]
+        for t, p, low, _ in due:
+            self.stats.committed[(t, p)] = low
         if not offsets:
             return
         try:
@@ -359,23 +336,36 @@ class ConcurrentLoop:
             else:
                 self.kafka.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:  # a revoked partition, or no coordinator: the next commit carries it again
-            for tp in {(o.topic, o.partition) for o in offsets}:
-                self._committed.pop(tp, None)
-            log.info("%s: commit of %s failed: %s", self.owner.name, offsets, exc)
+            self._commits.forget([(t, p) for t, p, _, _ in due])
+            log.info("%s: commit of %s failed: %s", self.options.name, offsets, exc)
 
     def _backpressure(self) -> None:
         in_flight = sum(t.in_flight for t in self.offsets.values())
-        self.owner.stats.in_flight = in_flight
-        limit = self.owner.max_in_flight
-        if not self._paused and in_flight >= limit and self.owner.assignment:
-            self.kafka.pause([TopicPartition(t, p) for t, p in self.owner.assignment])
+        self.stats.in_flight = in_flight
+        limit = self.options.max_in_flight
+        if not self._paused and in_flight >= limit and self.offsets:
+            self.kafka.pause([TopicPartition(t, p) for t, p in self.offsets])
             self._paused = True
-            self.owner.stats.pauses += 1
+            self.stats.pauses += 1
         elif self._paused and in_flight <= limit // 2:
-            self.kafka.resume([TopicPartition(t, p) for t, p in self.owner.assignment])
+            self.kafka.resume([TopicPartition(t, p) for t, p in self.offsets])
             self._paused = False
 
+    def _refresh_watermarks(self, now: float) -> None:
+        """At most every half second: the high watermarks ``ConsumerStats.lag()`` compares with."""
+        if now - self._watermarks_at < 0.5:
+            return
+        self._watermarks_at = now
+        for topic, partition in list(self.offsets):
+            try:
+                _, high = self.kafka.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            except KafkaException:
+                continue
+            if high >= 0:
+                self.stats.high_watermarks[(topic, partition)] = high
+
     def assigned(self, partitions: list[TopicPartition]) -> None:
+        """Track new partitions, skipping what the committed metadata says finished before."""
         tps = {(p.topic, p.partition) for p in partitions}
         self.revoked -= tps
         try:
@@ -387,20 +377,22 @@ class ConcurrentLoop:
         for c in committed:
             if c.offset >= 0 and c.metadata:
                 self.offsets[(c.topic, c.partition)].skip = decode(c.offset, c.metadata)
+        if self._paused:
+            self.kafka.pause(partitions)  # a cooperative assignment while paused: it waits with the others
 
     def revoked_partitions(self, partitions: list[TopicPartition]) -> None:
         """Stop dispatching them, give their running handlers a bounded time, commit what finished."""
         tps = {(p.topic, p.partition) for p in partitions}
         self.lanes.drop_partitions(tps, set(self._running_works))
-        deadline = time.monotonic() + self.owner.drain_timeout
+        deadline = time.monotonic() + self.options.drain_timeout
         while self._running_on(tps) and time.monotonic() < deadline:
             self._take_completions(block=0.05)
         self.lanes.drop_partitions(tps, set(self._running_works))
         self.commit(asynchronous=False, only=tps)
         self.revoked |= tps
+        self._commits.forget(tps)
         for tp in tps:
             self.offsets.pop(tp, None)
-            self._committed.pop(tp, None)
 
     def _running_on(self, tps: set[TP]) -> bool:
         return any((w.topic, w.partition) in tps for w in self._running_works.values())
@@ -413,5 +405,4 @@ class ConcurrentLoop:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
-        if self._loop is not None and self._own_loop:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        self.async_host.close()

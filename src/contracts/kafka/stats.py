@@ -1,0 +1,49 @@
+"""``ConsumerStats``: what a consumer did so far, counted in one place whatever its concurrency."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+TP = tuple[str, int]
+
+
+@dataclass
+class ConsumerStats:
+    """What a consumer did so far; safe to read at any time from any thread."""
+
+    handled: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    unhandled: int = 0
+    failed_attempts: int = 0
+    skipped_finished: int = 0  # finished before a restart, by the commit metadata
+    in_flight: int = 0  # fetched and not finished
+    max_concurrent: int = 0  # the most handlers that ran at once
+    pauses: int = 0  # times the partitions were paused for backpressure
+    by_type: Counter[str] = field(default_factory=Counter)
+    by_partition: Counter[TP] = field(default_factory=Counter)
+    committed: dict[TP, int] = field(default_factory=dict)
+    high_watermarks: dict[TP, int] = field(default_factory=dict)
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
+
+    def latency(self, quantile: float) -> float | None:
+        """A handler latency percentile in seconds (``0.5`` for the median), over the last 10,000 handled."""
+        values = sorted(self.latencies)
+        if not values:
+            return None
+        return values[min(len(values) - 1, int(quantile * len(values)))]
+
+    def lag(self) -> dict[TP, int]:
+        """Messages behind the high watermark per partition, from the committed offsets.
+
+        The watermarks are the ones the poll thread last saw (every half second): reading them
+        from another thread while it polls could deadlock inside the client.
+        """
+        return {tp: max(0, self.high_watermarks.get(tp, committed) - committed) for tp, committed in dict(self.committed).items()}
+
+    def count_handled(self, tp: TP, type_name: str) -> None:
+        """On the poll thread, the only writer of the counts (handler threads add only ``latencies``)."""
+        self.handled += 1
+        self.by_type[type_name] += 1
+        self.by_partition[tp] += 1
