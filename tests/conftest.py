@@ -24,6 +24,16 @@ settings.register_profile("thorough", max_examples=2000, deadline=None, suppress
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by the fixtures a test uses, so that ``-m kafka`` selects every test that talks to a broker."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "kafka_bootstrap" in names:
+            item.add_marker(pytest.mark.kafka)
+        if "apache_kafka" in names:
+            item.add_marker(pytest.mark.apache_kafka)
+
+
 class Generated:
     """A catalog generated into an importable throwaway package."""
 

@@ -32,7 +32,7 @@ from contracts.serde import (
     SerializationError,
     registry_client,
 )
-from contracts.testing import FAST_JOIN, SESSION_TIMEOUT_MS, TansuBroker, create_topics
+from contracts.testing import FAST_JOIN, SESSION_TIMEOUT_MS, create_topics, make_broker
 from contracts.testing.examples import order
 from contracts.testing.pipeline import Pipeline, example_catalog
 from tests.conftest import ROOT, generate_into
@@ -246,7 +246,7 @@ def test_group_members_share_partitions_and_a_third_rebalances_without_loss(env:
 
 
 def test_delivery_failure_is_reported_not_swallowed(env: Env) -> None:
-    with TansuBroker() as broker:
+    with make_broker() as broker:
         create_topics(broker.bootstrap_servers, {env.orders: 1})
         producer = EventProducer(broker.bootstrap_servers, env.serializer(), name="orders-service", **{"message.timeout.ms": 1500})
         producer.send(order(1))

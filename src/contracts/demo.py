@@ -36,18 +36,18 @@ from contracts.registry.sync import push
 from contracts.serde import EventDeserializer, EventSerializer
 from contracts.shutdown import Stopped, stop_on_signals
 from contracts.shutdown import check as check_stopped
-from contracts.testing import FAST_JOIN, TansuBroker, create_topics
+from contracts.testing import FAST_JOIN, create_topics, make_broker
 from contracts.testing.examples import example_compatibility, example_schemas, meta, order
 
 ORDERS = 12
 
 
-def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print) -> dict[str, object]:
+def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print, broker_kind: str | None = None) -> dict[str, object]:
     say = out if callable(out) else print
     catalog = load_catalog(schemas or example_schemas())
-    with tempfile.TemporaryDirectory() as tmp, TansuBroker() as broker, EmbeddedRegistry(Path(tmp) / "registry.sqlite") as registry:
+    with tempfile.TemporaryDirectory() as tmp, make_broker(broker_kind) as broker, EmbeddedRegistry(Path(tmp) / "registry.sqlite") as registry:
         bootstrap = broker.bootstrap_servers
-        say(f"broker {bootstrap} (Tansu), schema registry {registry.url} (embedded)")
+        say(f"broker {bootstrap} ({broker.name}), schema registry {registry.url} (embedded)")
         client = RegistryClient(registry.url)  # one client: the sync and the serializers share it
         pushed = push(client, catalog)
         say(f"registered {sum(c.action != 'set compatibility' for c in pushed)} subject version(s) from schemas/")
@@ -228,14 +228,14 @@ def _wait(condition: object, timeout: float) -> None:
     raise TimeoutError(f"the pipeline did not settle within {timeout}s")
 
 
-def main() -> int:
+def main(broker_kind: str | None = None) -> int:
     logging.basicConfig(level=logging.CRITICAL)
     for name in ("contracts.kafka", "contracts.registry"):  # the summary tells the story; -v on the CLI does not apply here
         logging.getLogger(name).setLevel(logging.CRITICAL)
     started = time.monotonic()
     try:
         with stop_on_signals():
-            summary = run()
+            summary = run(broker_kind=broker_kind)
     except Stopped as stop:  # everything it started was stopped on the way out
         print(f"demo {stop}; broker and registry stopped", file=sys.stderr)
         return stop.exit_code

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,14 +18,16 @@ import click
 
 from contracts.errors import InfrastructureError
 from contracts.kafka.consumer import SESSION_TIMEOUT_ENV
-from contracts.testing.broker import SESSION_TIMEOUT_MS, TansuBroker, create_topics, free_port, wait_for_port
+from contracts.testing.broker import SESSION_TIMEOUT_MS, create_topics, free_port, wait_for_port
+from contracts.testing.brokers import BROKER_ENV, BROKERS, make_broker
 
 STATE = Path(".contracts-dev") / "state.json"
+KAFKA_DATA = STATE.parent / "kafka"
 
 
 @click.group("dev")
 def command() -> None:
-    """Start and stop a local broker (Tansu) and schema registry (embedded).
+    """Start and stop a local broker (Tansu or Apache Kafka) and schema registry (embedded).
 
     \b
     Example:
@@ -94,15 +97,19 @@ def _port_free(port: int) -> bool:
 @command.command("up")
 @click.option("--kafka-port", type=click.IntRange(0, 65535), default=9092, show_default=True, help="0 picks a free port.")
 @click.option("--registry-port", type=click.IntRange(0, 65535), default=8081, show_default=True, help="0 picks a free port.")
-def up(kafka_port: int, registry_port: int) -> None:
+@click.option("--broker", "broker_kind", type=click.Choice(sorted(BROKERS)), envvar=BROKER_ENV, default="tansu", show_default=True,
+              help=f"Tansu (in memory, Python only) or Apache Kafka (KRaft, needs Java 17; jars from Maven Central once). Also ${BROKER_ENV}.")
+def up(kafka_port: int, registry_port: int, broker_kind: str) -> None:
     """Start both in the background and print where they listen, as eval-safe export lines.
 
     A second call prints the same lines. A port already taken is exit 3, naming it,
-    and leaves nothing running. Data lives under .contracts-dev/.
+    and leaves nothing running. Data lives under .contracts-dev/ (Apache Kafka's
+    log folder too, removed by `dev down`).
 
     \b
     Example:
       eval "$(contracts dev up)"
+      eval "$(contracts dev up --broker kafka)"
     """
     state = _load()
     if state and all(_alive(p) for p in _pids(state)):
@@ -115,12 +122,17 @@ def up(kafka_port: int, registry_port: int) -> None:
     if taken:
         raise InfrastructureError(f"{' and '.join(taken)} already in use; pick others with --kafka-port/--registry-port (0 picks a free one)")
     STATE.parent.mkdir(exist_ok=True)
-    broker = TansuBroker(port=ports["broker"])
+    options: dict[str, Any] = {"port": ports["broker"]}
+    if broker_kind == "kafka":  # outlives this command; a fresh log folder, as its controller port is new
+        shutil.rmtree(KAFKA_DATA, ignore_errors=True)
+        KAFKA_DATA.mkdir(parents=True)
+        options |= {"data": KAFKA_DATA, "tied": False}
+    broker = make_broker(broker_kind, **options)
     try:
         broker.start()
     except Exception as exc:
         broker.stop()
-        raise InfrastructureError(f"cannot start the broker on port {broker.port}: {exc}") from exc
+        raise InfrastructureError(f"cannot start {broker.name} on port {broker.port}: {exc}") from exc
     log = (STATE.parent / "registry.log").open("ab")
     registry = subprocess.Popen(
         [sys.executable, "-m", "contracts", "registry", "serve", "--port", str(ports["registry"]), "--data", str(STATE.parent / "registry.sqlite")],
@@ -138,6 +150,7 @@ def up(kafka_port: int, registry_port: int) -> None:
         raise
     _create_catalog_topics(broker.bootstrap_servers)
     state = {
+        "broker": broker.name,
         "bootstrap": broker.bootstrap_servers,
         "registry": f"http://127.0.0.1:{ports['registry']}",
         "pids": {"broker": broker.pid, "registry": registry.pid},
@@ -161,6 +174,7 @@ def _stop_all(state: dict[str, Any], echo: Any) -> None:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
             echo(f"stopped {name} (pid {pid})")
+    shutil.rmtree(KAFKA_DATA, ignore_errors=True)
     STATE.unlink(missing_ok=True)
 
 
@@ -197,5 +211,6 @@ def status() -> None:
         click.echo("not running (contracts dev up starts them)")
         return
     for name, pid in state["pids"].items():
-        click.echo(f"{name}: {'running' if _alive(pid) else 'stopped'} (pid {pid})")
+        what = f" ({state['broker']})" if name == "broker" and state.get("broker") else ""
+        click.echo(f"{name}{what}: {'running' if _alive(pid) else 'stopped'} (pid {pid})")
     _exports(state)

@@ -8,7 +8,7 @@ handlers on an event loop. A failed attempt waits out its backoff on a timer whi
 every other lane goes on, and after the last attempt the message is dead-lettered.
 Offsets are committed per partition up to the lowest unfinished one, with the
 finished ones beyond it in the commit metadata (``offsets``). Partitions are paused
-while too much is fetched and unfinished.
+while too much is fetched and unfinished (``flow``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.deadletter import DeadLetterError, DeadLetters
+from contracts.kafka.flow import FlowControl
 from contracts.kafka.handling import DEAD_LETTERED, DUPLICATE, HANDLED, EventLoopHost, Handling, Job, is_async
 from contracts.kafka.headers import header
 from contracts.kafka.lanes import Lanes, Ordering, Work
@@ -79,10 +80,9 @@ class ConsumerLoop:
         self._average = 1.0  # seconds per handler call, measured; start as if slow
         self.pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix=f"{options.name}-handler")
         self.async_host = EventLoopHost(options.name, options.event_loop)
-        self._paused = False
+        self.flow = FlowControl(kafka, stats, options.max_in_flight)
         self._last_commit = 0.0
         self._last_fetch = 0.0
-        self._watermarks_at = 0.0
         self._commits = Commits()
         self.fatal: BaseException | None = None
 
@@ -115,10 +115,10 @@ class ConsumerLoop:
                         self._accept(msg)
                 self._take_completions()
                 self._dispatch()
-                self._backpressure()
+                self.flow.check(self.offsets)
                 if now - self._last_commit >= options.commit_interval:
                     self.commit(asynchronous=True)
-                self._refresh_watermarks(now)
+                self.flow.refresh_watermarks(self.offsets, now)
                 if self.running or self.lanes.queued:
                     last_activity = now
                 if max_messages is not None and self.finished >= max_messages:
@@ -326,8 +326,10 @@ class ConsumerLoop:
         self._last_commit = time.monotonic()
         due = self._commits.due(self.offsets, only)
         offsets = [TopicPartition(t, p, low, metadata=meta) if meta else TopicPartition(t, p, low) for t, p, low, meta in due]
-        for t, p, low, _ in due:
+        for t, p, low, meta in due:
             self.stats.committed[(t, p)] = low
+            if not meta and self.offsets[(t, p)].finished_beyond:
+                self.stats.metadata_overflows += 1
         if not offsets:
             return
         try:
@@ -338,31 +340,6 @@ class ConsumerLoop:
         except KafkaException as exc:  # a revoked partition, or no coordinator: the next commit carries it again
             self._commits.forget([(t, p) for t, p, _, _ in due])
             log.info("%s: commit of %s failed: %s", self.options.name, offsets, exc)
-
-    def _backpressure(self) -> None:
-        in_flight = sum(t.in_flight for t in self.offsets.values())
-        self.stats.in_flight = in_flight
-        limit = self.options.max_in_flight
-        if not self._paused and in_flight >= limit and self.offsets:
-            self.kafka.pause([TopicPartition(t, p) for t, p in self.offsets])
-            self._paused = True
-            self.stats.pauses += 1
-        elif self._paused and in_flight <= limit // 2:
-            self.kafka.resume([TopicPartition(t, p) for t, p in self.offsets])
-            self._paused = False
-
-    def _refresh_watermarks(self, now: float) -> None:
-        """At most every half second: the high watermarks ``ConsumerStats.lag()`` compares with."""
-        if now - self._watermarks_at < 0.5:
-            return
-        self._watermarks_at = now
-        for topic, partition in list(self.offsets):
-            try:
-                _, high = self.kafka.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-            except KafkaException:
-                continue
-            if high >= 0:
-                self.stats.high_watermarks[(topic, partition)] = high
 
     def assigned(self, partitions: list[TopicPartition]) -> None:
         """Track new partitions, skipping what the committed metadata says finished before."""
@@ -377,8 +354,7 @@ class ConsumerLoop:
         for c in committed:
             if c.offset >= 0 and c.metadata:
                 self.offsets[(c.topic, c.partition)].skip = decode(c.offset, c.metadata)
-        if self._paused:
-            self.kafka.pause(partitions)  # a cooperative assignment while paused: it waits with the others
+        self.flow.assigned(partitions)
 
     def revoked_partitions(self, partitions: list[TopicPartition]) -> None:
         """Stop dispatching them, give their running handlers a bounded time, commit what finished."""
@@ -391,6 +367,7 @@ class ConsumerLoop:
         self.commit(asynchronous=False, only=tps)
         self.revoked |= tps
         self._commits.forget(tps)
+        self.flow.revoked(tps)
         for tp in tps:
             self.offsets.pop(tp, None)
 

@@ -16,6 +16,10 @@ from collections.abc import Collection, Mapping
 
 METADATA_LIMIT = 4000  # bytes; Kafka's offset.metadata.max.bytes defaults to 4096
 _VERSION = "c1"
+SPAN_LIMIT = (METADATA_LIMIT - len(_VERSION) - 1) // 4 * 3 * 8
+"""The widest span of unfinished-to-last-fetched offsets whose bitset always fits the limit (23,976)."""
+PAUSE_SPAN = SPAN_LIMIT * 9 // 10
+"""A partition whose span reaches this is paused until it halves: one fetch more cannot overflow the metadata."""
 TP = tuple[str, int]
 
 
@@ -49,6 +53,16 @@ class PartitionOffsets:
     @property
     def in_flight(self) -> int:
         return len(self._pending) - len(self._done)
+
+    @property
+    def span(self) -> int:
+        """From the committable offset to the last fetched: what the metadata's bitset has to cover."""
+        return self._next - self._pending[0] if self._pending else 0
+
+    @property
+    def finished_beyond(self) -> int:
+        """How many offsets finished above the committable one (what the metadata carries)."""
+        return len(self._done)
 
     def committable(self) -> int | None:
         """The offset to commit: the lowest unfinished one, or one past the last seen (``None`` before any)."""

@@ -20,7 +20,8 @@ class ConsumerStats:
     skipped_finished: int = 0  # finished before a restart, by the commit metadata
     in_flight: int = 0  # fetched and not finished
     max_concurrent: int = 0  # the most handlers that ran at once
-    pauses: int = 0  # times the partitions were paused for backpressure
+    pauses: int = 0  # times partitions were paused for backpressure (too much in flight, or a span the metadata could not hold)
+    metadata_overflows: int = 0  # commits whose finished offsets did not fit Kafka's metadata limit (they would run again after a restart)
     by_type: Counter[str] = field(default_factory=Counter)
     by_partition: Counter[TP] = field(default_factory=Counter)
     committed: dict[TP, int] = field(default_factory=dict)

@@ -12,6 +12,7 @@ import logging
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -29,17 +30,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
+def wait_for_port(host: str, port: int, timeout: float = 15.0, alive: Callable[[], bool] | None = None) -> None:
+    """Until something listens on ``host:port``; at once when ``alive`` says the process that should has ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
             return
+        if alive is not None and not alive():
+            raise InfrastructureError(f"the process that should listen on {host}:{port} exited")
         time.sleep(0.05)
     raise InfrastructureError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
 class TansuBroker:
     """``with TansuBroker() as broker: broker.bootstrap_servers`` (127.0.0.1, a free port)."""
+
+    name = "Tansu"
 
     def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
         self.host = host

@@ -3,7 +3,11 @@
 Fixtures (session-scoped):
 
 - ``kafka_bootstrap``: bootstrap servers. By default a Tansu broker on a free
-  127.0.0.1 port. ``CONTRACTS_KAFKA_BOOTSTRAP_SERVERS=host:9092`` uses your cluster.
+  127.0.0.1 port; ``CONTRACTS_BROKER=kafka`` starts Apache Kafka instead (skipped, saying
+  what is missing, without Java 17 or Maven). ``CONTRACTS_KAFKA_BOOTSTRAP_SERVERS=host:9092``
+  uses your cluster.
+- ``apache_kafka``: an Apache Kafka broker object (``ApacheKafkaBroker``) of its own, for
+  tests of what only Apache Kafka does (commit metadata, a broker restart); skipped the same way.
 - ``schema_registry_url``: the embedded registry on a free port, or
   ``CONTRACTS_SCHEMA_REGISTRY_URL`` when set.
 - With ``CONTRACTS_TESTCONTAINERS=1`` and a Docker engine, both come from Confluent's
@@ -17,7 +21,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from contracts.testing.broker import TansuBroker
+from contracts.testing.apache_kafka import ApacheKafkaBroker
+from contracts.testing.brokers import BROKER_ENV, broker_kind, broker_missing, make_broker
 
 BOOTSTRAP_ENV = "CONTRACTS_KAFKA_BOOTSTRAP_SERVERS"
 REGISTRY_ENV = "CONTRACTS_SCHEMA_REGISTRY_URL"
@@ -62,8 +67,21 @@ def kafka_bootstrap() -> Iterator[str]:
         with KafkaContainer("confluentinc/cp-kafka:7.6.1") as kafka:
             yield kafka.get_bootstrap_server()
         return
-    with TansuBroker() as broker:
+    lacking = broker_missing()
+    if lacking:
+        pytest.skip(f"{BROKER_ENV}={broker_kind()}: {lacking}")
+    with make_broker() as broker:
         yield broker.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def apache_kafka() -> Iterator[ApacheKafkaBroker]:
+    """A running Apache Kafka broker (KRaft, one node) for this session."""
+    lacking = broker_missing("kafka")
+    if lacking:
+        pytest.skip(lacking)
+    with ApacheKafkaBroker() as broker:
+        yield broker
 
 
 @pytest.fixture(scope="session")
