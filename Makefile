@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install codegen codegen-check lint typecheck gate check test bench demo clean
+.PHONY: install codegen codegen-check lint typecheck gate check test test-kafka kafka-jars bench demo clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -34,14 +34,25 @@ gate: $(STAMP)
 
 check: lint codegen-check gate
 
+## Every test (Kafka tests on Tansu, the Apache Kafka proofs on Apache Kafka), then every Kafka test again on Apache Kafka.
 test: $(STAMP)
 	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory test-kafka
+
+## The tests that talk to a broker, on Apache Kafka (Java 17; jars from Maven Central, cached; skipped, saying why, without).
+test-kafka: $(STAMP)
+	CONTRACTS_BROKER=kafka $(BIN)/pytest -q -m "kafka and not apache_kafka"
+
+## Apache Kafka's jars from Maven Central into the cache (~/.cache/event-contracts; instant once there).
+kafka-jars: $(STAMP)
+	$(BIN)/python -m contracts.testing.apache_kafka
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+## The example pipeline; BROKER=kafka runs it on Apache Kafka.
 demo: $(STAMP)
-	$(BIN)/contracts demo
+	$(BIN)/contracts demo $(if $(BROKER),--broker $(BROKER))
 
 clean:
 	rm -rf $(VENV) .contracts-cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,6 @@
-"""The concurrent consumer through the Tansu broker: I/O-bound handlers, head-of-line blocking, no tax on fast ones.
+"""The concurrent consumer on Tansu and on Apache Kafka: I/O-bound handlers, head-of-line blocking, no tax on fast ones.
+
+Every figure is measured on each broker, against a baseline on the same broker in the same run.
 
 Ratios against a baseline measured in the same run (the sequential consumer, concurrency=1):
 - I/O-bound: 2,000 events, 200 keys, 4 partitions, a handler that sleeps 5 ms. concurrency=64 with
@@ -75,9 +77,19 @@ def _rate(env: Any, group: str, handler: Any, n: int, **options: Any) -> tuple[f
 
 
 def main() -> None:
+    from bench import brokers
+
     logging.basicConfig(level=logging.CRITICAL)
+    for kind in brokers():
+        _on(kind)
+
+
+def _on(kind: str) -> None:
     from contracts.registry.server import EmbeddedRegistry
-    from contracts.testing import TansuBroker
+    from contracts.testing import make_broker
+    from contracts.testing.brokers import BROKERS
+
+    print(f"-- on {BROKERS[kind].name} --", flush=True)
 
     def io_handler(e: Any) -> None:
         time.sleep(0.005)
@@ -88,7 +100,7 @@ def main() -> None:
     def nothing(e: Any) -> None:
         pass
 
-    with tempfile.TemporaryDirectory() as tmp, TansuBroker() as broker, EmbeddedRegistry() as registry:
+    with tempfile.TemporaryDirectory() as tmp, make_broker(kind) as broker, EmbeddedRegistry() as registry:
         env = _setup(tmp, broker.bootstrap_servers, registry.url)
         _produce(env, N, KEYS)
         sequential, _ = _rate(env, "seq", io_handler, N // 4)  # 500 events: the sequential rate is steady by then
@@ -98,7 +110,7 @@ def main() -> None:
               f"concurrency=64 key {keyed:.0f}/s -> {keyed / sequential:.1f}x (target >= 25x, ran {c64.stats.max_concurrent} at once); "
               f"async concurrency=256 {asynced:.0f}/s -> {asynced / sequential:.1f}x (target >= 40x, ran {c256.stats.max_concurrent} at once)")  # fmt: skip
 
-    with tempfile.TemporaryDirectory() as tmp, TansuBroker() as broker, EmbeddedRegistry() as registry:
+    with tempfile.TemporaryDirectory() as tmp, make_broker(kind) as broker, EmbeddedRegistry() as registry:
         env = _setup(tmp, broker.bootstrap_servers, registry.url)
         _produce(env, N_FAST, KEYS)  # enough that the broker's fetch cadence averages out
         fast = {"seq": [], "conc": []}
@@ -110,13 +122,13 @@ def main() -> None:
               f"-> {fast_conc / fast_seq:.0%} (target >= 80%)")  # fmt: skip
 
     for with_failure in (False, True):
-        p50, worst, dead = _head_of_line(with_failure)
+        p50, worst, dead = _head_of_line(with_failure, kind)
         label = "one always-failing event first, then" if with_failure else "baseline, no failing event:"
         print(f"head-of-line: {label} 200 events on other keys: latency from the broker's acknowledgement to handled "
               f"p50 {p50:.1f} ms (target < 20), max {worst:.1f} ms (target < 200); dead-lettered {dead}")  # fmt: skip
 
 
-def _head_of_line(with_failure: bool) -> tuple[float, float, int]:
+def _head_of_line(with_failure: bool, kind: str) -> tuple[float, float, int]:
     """Latency of 200 events on other keys, measured from the broker's acknowledgement of each send.
 
     The acknowledgement, not the call to send: Tansu takes 0.5-1 s to acknowledge a burst, the same
@@ -127,10 +139,10 @@ def _head_of_line(with_failure: bool) -> tuple[float, float, int]:
     from contracts.events.com.acme.orders import OrderCreated
     from contracts.kafka import EventProducer
     from contracts.registry.server import EmbeddedRegistry
-    from contracts.testing import TansuBroker
+    from contracts.testing import make_broker
     from contracts.testing.examples import order
 
-    with tempfile.TemporaryDirectory() as tmp, TansuBroker() as broker, EmbeddedRegistry() as registry:
+    with tempfile.TemporaryDirectory() as tmp, make_broker(kind) as broker, EmbeddedRegistry() as registry:
         env = _setup(tmp, broker.bootstrap_servers, registry.url)
         bad = order(10_000)
         acked: dict[Any, float] = {}
