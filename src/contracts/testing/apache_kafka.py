@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from contracts.errors import InfrastructureError
-from contracts.testing.broker import free_port, wait_for_port
+from contracts.testing.broker import free_port, terminate, wait_for_port
 
 KAFKA_VERSION = "4.4.0"
 SCALA_VERSION = "2.13"
@@ -248,13 +248,7 @@ class ApacheKafkaBroker:
 
     def stop(self, grace: float = 20.0, *, keep: bool = False) -> None:
         """A clean shutdown (SIGTERM), killed after ``grace`` seconds; then its data goes unless ``keep`` or given."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        terminate(self._proc, grace)
         self._proc = None
         if not keep:
             self._remove()

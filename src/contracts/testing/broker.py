@@ -42,6 +42,18 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0, alive: Callable[[
     raise InfrastructureError(f"nothing listens on {host}:{port} after {timeout}s")
 
 
+def terminate(proc: subprocess.Popen[bytes] | None, grace: float) -> None:
+    """SIGTERM ``proc`` if it runs, and SIGKILL it when it has not ended after ``grace`` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class TansuBroker:
     """``with TansuBroker() as broker: broker.bootstrap_servers`` (127.0.0.1, a free port)."""
 
@@ -82,13 +94,7 @@ class TansuBroker:
 
     def stop(self, grace: float = 1.0) -> None:
         """Terminate the broker; kill it after ``grace`` seconds (it keeps everything in memory: nothing to save)."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        terminate(self._proc, grace)
         self._proc = None
 
     def __enter__(self) -> TansuBroker:
