@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import ctypes
 import os
 import re
 import shutil
@@ -115,8 +114,11 @@ def kafka_jars() -> Path:
 def _tie_to_parent() -> Callable[[], None] | None:
     """A ``preexec_fn`` that ends the child with the thread that started it (Linux's ``PR_SET_PDEATHSIG``).
 
-    The C function is looked up here, in the parent: the forked child only calls it.
+    The C function is looked up here, in the parent: the forked child only calls it. ctypes is
+    imported here, not at the top: every ``contracts`` command imports this module for ``--broker``.
     """
+    import ctypes
+
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
