@@ -80,3 +80,31 @@ def test_an_error_that_c_code_made_of_a_stop_signal_still_stops() -> None:
         except Stopped:  # what the C layer does with it: swallows it and raises its own error
             raise TypeError("expected configuration property name as type unicode string") from None
     assert stopped.value.exit_code == 143
+
+
+def test_a_stop_signal_inside_a_weakref_callback_prints_nothing_and_still_stops() -> None:
+    # Regression (a CI flake): SIGTERM landing in a WeakValueDictionary's callback printed
+    # "Exception ignored in ... Traceback ... Stopped" on a clean stop. A child process,
+    # because pytest installs an unraisable hook of its own.
+    script = """
+import gc, os, signal, sys, weakref
+from contracts.shutdown import Stopped, stop_on_signals
+
+class Held:
+    pass
+
+def on_collect(ref):
+    os.kill(os.getpid(), signal.SIGTERM)  # the handler runs inside the callback
+
+try:
+    with stop_on_signals():
+        held = Held()
+        ref = weakref.ref(held, on_collect)
+        del held
+        gc.collect()
+except Stopped as stop:
+    sys.exit(stop.exit_code)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 143, done
+    assert done.stderr == "", done.stderr

@@ -10,6 +10,7 @@ Exception`` blocks let it through to the ``finally`` blocks that clean up.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,18 @@ def _raise(signum: int, frame: FrameType | None) -> None:
     raise Stopped(signum)
 
 
+def _quiet_unraisable(previous: Callable[[Any], object]) -> Callable[[Any], object]:
+    def hook(unraisable: Any) -> object:
+        # Our Stopped raised inside a weakref callback or __del__ cannot propagate: Python
+        # prints it as "Exception ignored in ..." with a traceback. check() raises it again
+        # where it can propagate, so the printout is noise on a clean stop.
+        if isinstance(unraisable.exc_value, Stopped):
+            return None
+        return previous(unraisable)
+
+    return hook
+
+
 def check() -> None:
     """Raise ``Stopped`` if a stop signal arrived but its exception was lost.
 
@@ -51,6 +64,8 @@ def stop_on_signals() -> Iterator[None]:
         yield
         return
     previous = _install(_raise)
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable(unraisable)
     _received.clear()
     try:
         yield
@@ -63,6 +78,7 @@ def stop_on_signals() -> Iterator[None]:
         raise
     finally:
         _restore(previous)
+        sys.unraisablehook = unraisable
         _received.clear()
 
 
