@@ -58,12 +58,15 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
                     fj["aliases"] = list(f.aliases)
                 if f.order != "ascending":
                     fj["order"] = f.order
+                fj.update(f.props)
                 fields.append(fj)
             out["fields"] = fields
+            out.update(schema.props)
         elif isinstance(schema, Enum):
             out["symbols"] = list(schema.symbols)
             if schema.default is not None:
                 out["default"] = schema.default
+            out.update(schema.props)
         else:
             out["size"] = schema.size
             if schema.logical:
@@ -87,11 +90,17 @@ def full_text(schema: Schema, *, defined: set[str] | None = None) -> str:
     return compact(to_json(schema, defined=set(defined) if defined is not None else None))
 
 
-def fingerprint(schema: Schema | str, *, defined: set[str] | None = None, references: Iterable[Any] = ()) -> str:
-    """The exact identity of a schema (its ``full_text``, or that text given) with its references, as hex SHA-256."""
+def fingerprint(schema: Schema | str, *, defined: set[str] | None = None, references: Iterable[Any] = (), contract: str = "") -> str:
+    """The exact identity of a schema (its ``full_text``, or that text given) with its references, as hex SHA-256.
+
+    ``contract`` is the data contract registered with it (metadata and rule set as compact JSON): as
+    in Confluent's registry, the same schema with other rules is another schema. Without one the
+    identity is what it always was.
+    """
     text = schema if isinstance(schema, str) else full_text(schema, defined=defined)
     refs = compact(sorted(references, key=lambda r: r["name"]))
-    return hashlib.sha256(f"{text}\n{refs}".encode()).hexdigest()
+    tail = f"\n{contract}" if contract else ""
+    return hashlib.sha256(f"{text}\n{refs}{tail}".encode()).hexdigest()
 
 
 def canonical_form(schema: Schema) -> str:

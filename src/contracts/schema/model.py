@@ -68,6 +68,8 @@ class Field:
     doc: str | None = None
     aliases: list[str] = field(default_factory=list)
     order: str = "ascending"
+    props: dict[str, Any] = field(default_factory=dict)
+    """Properties Avro does not define (``confluent:tags``...), kept as written."""
 
     @property
     def has_default(self) -> bool:
@@ -78,6 +80,8 @@ class Field:
 class Record(Named):
     fields: list[Field] = field(default_factory=list)
     is_error: bool = False
+    props: dict[str, Any] = field(default_factory=dict)
+    """Properties Avro does not define, kept as written."""
 
     kind = "record"
 
@@ -92,6 +96,7 @@ class Record(Named):
 class Enum(Named):
     symbols: list[str] = field(default_factory=list)
     default: str | None = None
+    props: dict[str, Any] = field(default_factory=dict)
 
     kind = "enum"
 

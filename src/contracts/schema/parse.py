@@ -27,6 +27,10 @@ from contracts.suggest import did_you_mean
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SYMBOL_RE = _NAME_RE
+# What Avro itself defines on each; any other key is a custom property (``confluent:tags``), kept as written.
+_RECORD_KEYS = frozenset({"type", "name", "namespace", "doc", "aliases", "fields"})
+_ENUM_KEYS = frozenset({"type", "name", "namespace", "doc", "aliases", "symbols", "default"})
+_FIELD_KEYS = frozenset({"name", "type", "default", "doc", "aliases", "order"})
 MAX_DEPTH = 100
 """How deeply schemas may nest (records, arrays, maps, unions, wrapped types), in every parse.
 
@@ -217,7 +221,8 @@ class SchemaParser:
 
     def _record_body(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str, *, is_error: bool) -> Record:
         full, ns = self._define_name(data, namespace, file, path)
-        record = Record(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, is_error=is_error)
+        props = {k: v for k, v in data.items() if k not in _RECORD_KEYS}
+        record = Record(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, is_error=is_error, props=props)
         self.names[full] = record  # registered before fields so recursion resolves
         raw_fields = data.get("fields")
         if not isinstance(raw_fields, list):
@@ -250,7 +255,8 @@ class SchemaParser:
             doc = raw.get("doc")
             if doc is not None and not isinstance(doc, str):
                 raise self._error("'doc' must be a string", file, fpath)
-            append(model.Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, list(faliases), order))
+            fprops = {k: v for k, v in raw.items() if k not in _FIELD_KEYS}
+            append(model.Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, list(faliases), order, fprops))
         return record
 
     def _enum(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> model.Enum:
@@ -268,7 +274,8 @@ class SchemaParser:
             raise self._error(
                 f"enum '{full}' default '{default}' is not one of its symbols", file, path, "INVALID_DEFAULT"
             )
-        enum = model.Enum(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, list(symbols), default)
+        props = {k: v for k, v in data.items() if k not in _ENUM_KEYS}
+        enum = model.Enum(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, list(symbols), default, props)
         self.names[full] = enum
         return enum
 

@@ -18,8 +18,9 @@ from contracts.errors import SchemaError
 from contracts.levels import DEFAULT_LEVEL, LEVELS
 from contracts.registry.references import reference_names
 from contracts.registry.server.bodies import MAX_ID, BodyError, SchemaBody, parse_body, subject_problem
+from contracts.registry.server.datacontracts import Contract, response_fields
 from contracts.registry.server.lru import WeightedLRU, memory_size
-from contracts.registry.server.store import GLOBAL, Store, Tx, VersionRow
+from contracts.registry.server.store import GLOBAL, SchemaRow, Store, Tx, VersionRow
 from contracts.schema.model import SHARED
 
 log = logging.getLogger("contracts.registry")
@@ -167,12 +168,23 @@ class RegistryCore:
         findings = check_level(Checker(), candidate, history, level, subject=subject, new_version=new_version)
         return [f"{f.rule}: {f.message}" + (f" (field {f.path})" if f.path else "") for f in findings]
 
-    def compared(self, tx: Tx, subject: str, level: str) -> list[VersionRow]:
-        """The live versions ``level`` compares a new schema against (only the latest unless transitive)."""
-        if LEVELS[level].transitive:
-            return tx.versions(subject)
-        latest = tx.latest(subject)
-        return [latest] if latest is not None else []
+    def compared(self, tx: Tx, subject: str, level: str, group: tuple[str, str | None] | None = None) -> list[VersionRow]:
+        """The live versions ``level`` compares a new schema against (only the latest unless transitive).
+
+        ``group`` (a compatibility group's property and the new version's value of it) keeps only the
+        versions with the same value: a new major version starts its own line.
+        """
+        if group is None and not LEVELS[level].transitive:
+            latest = tx.latest(subject)  # one indexed row, however many versions the subject has
+            return [latest] if latest is not None else []
+        rows = tx.versions(subject)
+        if group is not None:
+            rows = [r for r in rows if self.contract(tx, r.schema_id).metadata.properties.get(group[0]) == group[1]]
+        return rows if LEVELS[level].transitive else rows[-1:]
+
+    def contract(self, tx: Tx, schema_id: int) -> Contract:
+        row = tx.schema(schema_id)
+        return Contract() if row is None else Contract.stored(row.metadata, row.rule_set)
 
     def resolve_version(self, tx: Tx, subject: str, version: str, deleted: bool) -> VersionRow:
         number = parse_version(version)
@@ -237,11 +249,12 @@ def parse_schema_id(value: str) -> int:
     return number
 
 
-def version_body(subject: str, version: int, schema_id: int, guid: str, text: str, refs_json: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"subject": subject, "version": version, "id": schema_id, "guid": guid, "schema": text}
-    refs = json.loads(refs_json)
+def version_body(subject: str, version: int, row: SchemaRow) -> dict[str, Any]:
+    out: dict[str, Any] = {"subject": subject, "version": version, "id": row.id, "guid": row.guid, "schema": row.text}
+    refs = json.loads(row.refs)
     if refs:
         out["references"] = refs
+    out.update(response_fields(row.metadata, row.rule_set))
     return out
 
 

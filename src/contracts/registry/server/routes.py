@@ -7,11 +7,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from contracts import schema as s
+from contracts.datacontract import Metadata, RuleSet
 from contracts.levels import parse_level
-from contracts.registry.server.bodies import AssociationBody, BodyError, ConfigBody, ModeBody, parse_body
+from contracts.registry.server import datacontracts
+from contracts.registry.server.bodies import AssociationBody, BodyError, ConfigBody, ModeBody, SchemaBody, parse_body
 from contracts.registry.server.core import (
     MODES,
     ApiError,
+    Parsed,
     RegistryCore,
     Request,
     parse_schema_id,
@@ -22,6 +26,7 @@ from contracts.registry.server.core import (
     version_body,
     version_not_found,
 )
+from contracts.registry.server.datacontracts import response_fields
 from contracts.registry.server.store import GLOBAL, Association, Tx, schema_guid
 
 Handler = Callable[[RegistryCore, Request], Any]
@@ -49,6 +54,7 @@ def get_schema(app: RegistryCore, req: Request) -> dict[str, Any]:
         refs = json.loads(row.refs)
         if refs:
             out["references"] = refs
+        out.update(response_fields(row.metadata, row.rule_set))
         return out
 
 
@@ -79,12 +85,47 @@ def lookup(app: RegistryCore, req: Request) -> dict[str, Any]:
     with app.store.read() as tx:
         if not tx.subject_exists(subject):
             raise subject_not_found(subject)
-        parsed, _ = app.parse(tx, req)
-        schema_id = tx.schema_id_by_fingerprint(parsed.fingerprint)
-        version = None if schema_id is None else tx.version_of_schema(subject, schema_id, deleted=req.flag("deleted"))
+        parsed, body = app.parse(tx, req)
+        given = _given_contract(body)
+        deleted = req.flag("deleted")
+        if given != (None, None):  # a contract given is part of what is looked up
+            contract = datacontracts.new_version(tx, subject, given, None)
+            schema_id = tx.schema_id_by_fingerprint(_identity(parsed, contract))
+            version = None if schema_id is None else tx.version_of_schema(subject, schema_id, deleted=deleted)
+        else:  # the schema alone, whatever contract its version carries (the newest such version)
+            schema_id, version = _version_with_schema(tx, subject, parsed, deleted)
         if schema_id is None or version is None:
             raise schema_not_found()
-        return version_body(subject, version, schema_id, schema_guid(parsed.fingerprint), parsed.text, json.dumps(parsed.refs))
+        row = tx.schema(schema_id)
+        assert row is not None
+        return version_body(subject, version, row)
+
+
+def _version_with_schema(tx: Tx, subject: str, parsed: Parsed, deleted: bool) -> tuple[int | None, int | None]:
+    found = tx.newest_with_plain_schema(subject, parsed.fingerprint, deleted=deleted)
+    return (None, None) if found is None else found
+
+
+def _given_contract(body: SchemaBody) -> tuple[Metadata | None, RuleSet | None]:
+    try:
+        return datacontracts.parse_given(body.metadata, body.ruleSet)
+    except datacontracts.InvalidContract as exc:
+        raise ApiError(422, 42201, f"Invalid schema: {exc}") from None
+
+
+def _identity(parsed: Parsed, contract: datacontracts.Contract) -> str:
+    return s.fingerprint(parsed.text, references=parsed.refs, contract=contract.identity())
+
+
+def _new_contract(app: RegistryCore, tx: Tx, subject: str, body: SchemaBody) -> datacontracts.Contract:
+    latest = tx.latest(subject)
+    previous = None if latest is None else app.contract(tx, latest.schema_id)
+    return datacontracts.new_version(tx, subject, _given_contract(body), previous)
+
+
+def _group(tx: Tx, subject: str, contract: datacontracts.Contract) -> tuple[str, str | None] | None:
+    group = datacontracts.config(tx, subject).get("compatibilityGroup")
+    return None if group is None else (group, datacontracts.group_value(contract, group))
 
 
 def register(app: RegistryCore, req: Request) -> dict[str, Any]:
@@ -92,14 +133,17 @@ def register(app: RegistryCore, req: Request) -> dict[str, Any]:
     with app.store.write() as tx:
         mode = app.writable(tx, subject)
         parsed, body = app.parse(tx, req)
-        schema_id = tx.schema_id_by_fingerprint(parsed.fingerprint)
+        contract = _new_contract(app, tx, subject, body)
+        identity = _identity(parsed, contract)
+        schema_id = tx.schema_id_by_fingerprint(identity)
         if schema_id is not None and tx.version_of_schema(subject, schema_id) is not None:
-            return {"id": schema_id, "guid": schema_guid(parsed.fingerprint)}
+            return {"id": schema_id, "guid": schema_guid(identity)}
         require_valid_defaults(parsed.schema)
         level = app.level(tx, subject)
         latest = tx.latest(subject)
         if mode != "IMPORT" and latest is not None and level != "NONE":
-            messages = app.incompatibilities(tx, subject, parsed.schema, app.compared(tx, subject, level), level, latest.version + 1)
+            against = app.compared(tx, subject, level, _group(tx, subject, contract))
+            messages = app.incompatibilities(tx, subject, parsed.schema, against, level, latest.version + 1)
             if messages:
                 raise ApiError(
                     409, 409,
@@ -111,14 +155,33 @@ def register(app: RegistryCore, req: Request) -> dict[str, Any]:
             if wanted is not None and tx.schema_exists(wanted):
                 raise ApiError(422, 42207, f"Overwrite new schema with id {wanted} is not permitted.")
             schema_id = tx.add_schema(
-                parsed.fingerprint, parsed.text, json.dumps(parsed.refs), [(r["subject"], r["version"]) for r in parsed.refs], wanted
+                identity, parsed.text, json.dumps(parsed.refs), [(r["subject"], r["version"]) for r in parsed.refs], wanted,
+                *contract.texts(), parsed.fingerprint,
             )
         top = tx.top_version(subject)
         version = top + 1
         if mode == "IMPORT" and body.version is not None and body.version > top:
             version = body.version
         tx.add_version(subject, version, schema_id)
-        return {"id": schema_id, "guid": schema_guid(parsed.fingerprint)}
+        return {"id": schema_id, "guid": schema_guid(identity)}
+
+
+def latest_with_metadata(app: RegistryCore, req: Request) -> dict[str, Any]:
+    """The newest version whose metadata properties hold every ``key``/``value`` pair asked for."""
+    subject = req.subject()
+    keys, values = req.query_all.get("key", []), req.query_all.get("value", [])
+    if len(keys) != len(values):
+        raise ApiError(422, 422, "key and value must be given as many times each")
+    wanted = list(zip(keys, values, strict=True))
+    with app.store.read() as tx:
+        rows = tx.versions(subject, deleted=req.flag("deleted"))
+        if not rows:
+            raise subject_not_found(subject)
+        for v in reversed(rows):
+            row = tx.schema(v.schema_id)
+            if row is not None and datacontracts.matches(datacontracts.Contract.stored(row.metadata, row.rule_set), wanted):
+                return version_body(subject, v.version, row)
+    raise ApiError(404, 40403, f"Schema with metadata {dict(wanted)} not found for subject '{subject}'")
 
 
 def list_versions(app: RegistryCore, req: Request) -> list[int]:
@@ -136,7 +199,7 @@ def get_version(app: RegistryCore, req: Request) -> dict[str, Any]:
         row = app.resolve_version(tx, subject, req.params["version"], req.flag("deleted"))
         schema = tx.schema(row.schema_id)
         assert schema is not None  # versions reference schemas by foreign key
-        return version_body(subject, row.version, schema.id, schema.guid, schema.text, schema.refs)
+        return version_body(subject, row.version, schema)
 
 
 def get_version_text(app: RegistryCore, req: Request) -> Any:
@@ -221,9 +284,14 @@ def _get_setting(table: str) -> Handler:
         subject = _target(req)
         with app.store.read() as tx:
             value = app.setting_value(tx, table, subject, req.flag("defaultToGlobal"))
-        if value is None:
+            extra = {} if table != "config" else (
+                datacontracts.config(tx, subject) if subject is None or req.flag("defaultToGlobal")
+                else json.loads(tx.contract_config(subject) or "{}")
+            )  # fmt: skip
+        if value is None and not extra:
             raise _not_configured(table, subject or GLOBAL)
-        return {_SETTING_KEY[table]: value}
+        out: dict[str, Any] = {} if value is None else {_SETTING_KEY[table]: value}
+        return {**out, **extra}
 
     return get
 
@@ -236,6 +304,8 @@ def _delete_setting(table: str) -> Handler:
             if subject is not None and old is None:
                 raise _not_configured(table, subject)
             tx.put_setting(table, subject or GLOBAL, None)
+            if table == "config":
+                tx.put_contract_config(subject or GLOBAL, None)
         return {_SETTING_KEY[table]: old or (app.default_level if table == "config" else "READWRITE")}
 
     return delete
@@ -251,14 +321,26 @@ def _body_of(model: Any, req: Request) -> Any:
 def put_config(app: RegistryCore, req: Request) -> dict[str, Any]:
     subject = _target(req)
     body: ConfigBody = _body_of(ConfigBody, req)
-    level = parse_level(body.compatibility if body.compatibility is not None else body.compatibilityLevel)
-    if level is None:
+    given = body.compatibility if body.compatibility is not None else body.compatibilityLevel
+    level = parse_level(given) if given is not None else None
+    if given is not None and level is None:
+        raise ApiError(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")
+    try:
+        contract_keys = datacontracts.check_config(body.model_dump(include=set(datacontracts.CONFIG_KEYS)))
+    except datacontracts.InvalidContract as exc:
+        raise ApiError(422, 42203, f"Invalid config: {exc}") from None
+    if level is None and not contract_keys:
         raise ApiError(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")
     with app.store.write() as tx:
         if subject is not None:
             app.writable(tx, subject)
-        tx.put_setting("config", subject or GLOBAL, level)
-    return {"compatibility": level}
+        if level is not None:
+            tx.put_setting("config", subject or GLOBAL, level)
+        if contract_keys:  # the keys given replace their old values; the others stay
+            kept = json.loads(tx.contract_config(subject or GLOBAL) or "{}")
+            tx.put_contract_config(subject or GLOBAL, json.dumps({**kept, **contract_keys}))
+    out: dict[str, Any] = {} if level is None else {"compatibility": level}
+    return {**out, **contract_keys}
 
 
 def put_mode(app: RegistryCore, req: Request) -> dict[str, Any]:
@@ -275,7 +357,7 @@ def put_mode(app: RegistryCore, req: Request) -> dict[str, Any]:
 def compatibility(app: RegistryCore, req: Request) -> dict[str, Any]:
     subject, version, verbose = req.subject(), req.params.get("version"), req.flag("verbose")
     with app.store.read() as tx:
-        parsed, _ = app.parse(tx, req)
+        parsed, body = app.parse(tx, req)
         latest = tx.latest(subject)
         if latest is None:
             if version is None or parse_version(version) == -1:
@@ -285,7 +367,8 @@ def compatibility(app: RegistryCore, req: Request) -> dict[str, Any]:
         if level == "NONE":
             messages: list[str] = []
         elif version is None:
-            messages = app.incompatibilities(tx, subject, parsed.schema, app.compared(tx, subject, level), level, latest.version + 1)
+            against = app.compared(tx, subject, level, _group(tx, subject, _new_contract(app, tx, subject, body)))
+            messages = app.incompatibilities(tx, subject, parsed.schema, against, level, latest.version + 1)
         else:
             row = app.resolve_version(tx, subject, version, False)
             messages = app.incompatibilities(tx, subject, parsed.schema, [row], level, latest.version + 1)
@@ -348,6 +431,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("DELETE", "/subjects/{subject}/versions/{version}", delete_version),
     ("GET", "/subjects/{subject}/versions/{version}/schema", get_version_text),
     ("GET", "/subjects/{subject}/versions/{version}/referencedby", referenced_by),
+    ("GET", "/subjects/{subject}/metadata", latest_with_metadata),
     *[
         (method, path, handler)
         for table, put in (("config", put_config), ("mode", put_mode))

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS refs (
 CREATE INDEX IF NOT EXISTS refs_by_target ON refs(subject, version);
 CREATE TABLE IF NOT EXISTS config (subject TEXT PRIMARY KEY, compatibility TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS mode (subject TEXT PRIMARY KEY, mode TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS contract_config (subject TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS associations (
     subject TEXT NOT NULL,
     resource_name TEXT NOT NULL,
@@ -53,7 +54,13 @@ CREATE TABLE IF NOT EXISTS associations (
 );
 """
 # Columns added after the first release: a database written before them gets them on open.
-_ADDED_COLUMNS = {"schemas": ("guid", "TEXT"), "associations": ("resource_id", "TEXT NOT NULL DEFAULT ''")}
+_ADDED_COLUMNS = [
+    ("schemas", "guid", "TEXT"),
+    ("associations", "resource_id", "TEXT NOT NULL DEFAULT ''"),
+    ("schemas", "metadata", "TEXT NOT NULL DEFAULT ''"),  # Confluent's JSON, compact; '' for none
+    ("schemas", "rule_set", "TEXT NOT NULL DEFAULT ''"),
+    ("schemas", "plain_fingerprint", "TEXT"),  # the schema's identity without its contract
+]
 
 
 def schema_guid(fingerprint: str) -> str:
@@ -84,6 +91,8 @@ class SchemaRow:
     text: str
     refs: str  # JSON list of {"name", "subject", "version"}
     guid: str
+    metadata: str = ""  # compact JSON of the data contract's metadata, '' for none
+    rule_set: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,12 +133,15 @@ class Store:
         self._lock = threading.RLock()
 
     def _migrate(self) -> None:
-        for table, (column, decl) in _ADDED_COLUMNS.items():
+        for table, column, decl in _ADDED_COLUMNS:
             if column not in {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         missing = self._conn.execute("SELECT id, fingerprint FROM schemas WHERE guid IS NULL").fetchall()
         self._conn.executemany("UPDATE schemas SET guid = ? WHERE id = ?", [(schema_guid(fp), i) for i, fp in missing])
         self._conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS schemas_by_guid ON schemas(guid)")
+        # Rows written before contracts were kept carry none: their identity is the plain one.
+        self._conn.execute("UPDATE schemas SET plain_fingerprint = fingerprint WHERE plain_fingerprint IS NULL")
+        self._conn.execute("CREATE INDEX IF NOT EXISTS schemas_by_plain_fingerprint ON schemas(plain_fingerprint)")
 
     def close(self) -> None:
         with self._lock:
@@ -193,6 +205,15 @@ class Tx:
         r = self._c.execute(sql, (subject, schema_id)).fetchone()
         return None if r is None or r[0] is None else int(r[0])
 
+    def newest_with_plain_schema(self, subject: str, plain_fingerprint: str, *, deleted: bool = False) -> tuple[int, int] | None:
+        """(schema id, version) of the newest version of ``subject`` whose schema, whatever its contract, is this one."""
+        sql = (
+            "SELECT v.schema_id, v.version FROM versions v JOIN schemas s ON s.id = v.schema_id "
+            "WHERE s.plain_fingerprint = ? AND v.subject = ?" + ("" if deleted else " AND v.deleted = 0") + " ORDER BY v.version DESC LIMIT 1"
+        )
+        r = self._c.execute(sql, (plain_fingerprint, subject)).fetchone()
+        return None if r is None else (int(r[0]), int(r[1]))
+
     def add_version(self, subject: str, version: int, schema_id: int) -> None:
         self._c.execute("INSERT INTO versions(subject, version, schema_id) VALUES (?, ?, ?)", (subject, version, schema_id))
 
@@ -210,8 +231,8 @@ class Tx:
 
     # -- schemas ------------------------------------------------------------
     def schema(self, schema_id: int) -> SchemaRow | None:
-        r = self._c.execute("SELECT id, schema, refs, guid FROM schemas WHERE id = ?", (schema_id,)).fetchone()
-        return None if r is None else SchemaRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]))
+        r = self._c.execute("SELECT id, schema, refs, guid, metadata, rule_set FROM schemas WHERE id = ?", (schema_id,)).fetchone()
+        return None if r is None else SchemaRow(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]))
 
     def schema_id_by_guid(self, guid: str) -> int | None:
         r = self._c.execute("SELECT id FROM schemas WHERE guid = ?", (guid,)).fetchone()
@@ -221,10 +242,13 @@ class Tx:
         r = self._c.execute("SELECT id FROM schemas WHERE fingerprint = ?", (fingerprint,)).fetchone()
         return None if r is None else int(r[0])
 
-    def add_schema(self, fingerprint: str, text: str, refs_json: str, refs: list[tuple[str, int]], wanted_id: int | None) -> int:
+    def add_schema(
+        self, fingerprint: str, text: str, refs_json: str, refs: list[tuple[str, int]], wanted_id: int | None,
+        metadata: str = "", rule_set: str = "", plain_fingerprint: str | None = None,
+    ) -> int:
         cur = self._c.execute(
-            "INSERT INTO schemas(id, fingerprint, schema, refs, guid) VALUES (?, ?, ?, ?, ?)",
-            (wanted_id, fingerprint, text, refs_json, schema_guid(fingerprint)),
+            "INSERT INTO schemas(id, fingerprint, schema, refs, guid, metadata, rule_set, plain_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (wanted_id, fingerprint, text, refs_json, schema_guid(fingerprint), metadata, rule_set, plain_fingerprint or fingerprint),
         )
         schema_id = int(cur.lastrowid or 0)
         self._c.executemany("INSERT INTO refs(schema_id, subject, version) VALUES (?, ?, ?)", [(schema_id, s, v) for s, v in refs])
@@ -261,6 +285,20 @@ class Tx:
             self._c.execute(
                 f"INSERT INTO {table}(subject, {column}) VALUES (?, ?) ON CONFLICT(subject) DO UPDATE SET {column} = excluded.{column}",
                 (subject, value),
+            )
+
+    def contract_config(self, subject: str) -> str | None:
+        """The data-contract part of a config (compatibilityGroup, default/override metadata and rule sets) as JSON."""
+        row = self._c.execute("SELECT body FROM contract_config WHERE subject = ?", (subject,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_contract_config(self, subject: str, body: str | None) -> None:
+        if body is None:
+            self._c.execute("DELETE FROM contract_config WHERE subject = ?", (subject,))
+        else:
+            self._c.execute(
+                "INSERT INTO contract_config(subject, body) VALUES (?, ?) ON CONFLICT(subject) DO UPDATE SET body = excluded.body",
+                (subject, body),
             )
 
     # -- associations -------------------------------------------------------
