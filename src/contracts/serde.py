@@ -31,6 +31,7 @@ from contracts import schema as s
 from contracts import wire
 from contracts.catalog import Catalog, subject_name
 from contracts.codec import ReadPlan, codec_for, known_classes
+from contracts.datacontract.runner import RuleFailure, RuleRunner
 from contracts.errors import ContractsError, InfrastructureError
 from contracts.record import AvroRecord
 from contracts.redaction import redact, split_userinfo
@@ -50,11 +51,15 @@ class EventDeserializationError(ContractsError):
     schema this consumer has no class for, and data that does not match its schema.
     """
 
-    def __init__(self, reason: str, *, topic: str | None = None, partition: int | None = None, offset: int | None = None) -> None:
+    def __init__(
+        self, reason: str, *, topic: str | None = None, partition: int | None = None, offset: int | None = None,
+        rule: RuleFailure | None = None,
+    ) -> None:
         self.reason = reason
         self.topic = topic
         self.partition = partition
         self.offset = offset
+        self.rule = rule  # set when a READ rule refused the event
         where = f"{topic}[{partition}]@{offset}" if topic is not None else "message"
         super().__init__(f"cannot deserialize {where}: {reason}")
 
@@ -82,6 +87,15 @@ class _Writer:
     header: bytes
     parsed: Any  # fastavro-parsed raw schema of the class
     encode: Callable[[Any], dict[str, Any]]
+    rules: RuleRunner | None = None  # the version's WRITE rules, when it has any
+
+
+def rule_runner(subject: str, stored: StoredSchema, schema: s.Schema, direction: str) -> RuleRunner | None:
+    """The rules of a registered version that run on ``direction``, or ``None`` when none do (the fast path)."""
+    if not stored.rule_set.domain_rules:
+        return None
+    runner = RuleRunner(subject, schema, stored.metadata, stored.rule_set)
+    return runner if runner.has(direction) else None
 
 
 class EventSerializer:
@@ -131,9 +145,21 @@ class EventSerializer:
         writer = self._writers.get((cls, topic))
         if writer is None:
             writer = self._resolve(cls, topic)
+        datum = writer.encode(event)
+        if writer.rules is not None:
+            try:
+                datum = writer.rules.write(datum)
+            except RuleFailure as failure:
+                if failure.action == "DLQ":  # the producer sends these bytes (no rule applied) to the dead-letter topic
+                    failure.payload = self._bytes(writer, writer.encode(event))
+                raise
+        return self._bytes(writer, datum)
+
+    @staticmethod
+    def _bytes(writer: _Writer, datum: dict[str, Any]) -> bytes:
         buf = io.BytesIO()
         buf.write(writer.header)
-        fastavro.schemaless_writer(buf, writer.parsed, writer.encode(event))
+        fastavro.schemaless_writer(buf, writer.parsed, datum)
         return buf.getvalue()
 
     def schema_id(self, cls: type[AvroRecord], topic: str | None = None) -> int:
@@ -145,15 +171,16 @@ class EventSerializer:
             subject = self.subject_for(cls, topic)
             own = codec_for(cls).record
             try:
-                schema_id = self._find(subject, own, cls)
+                stored = self._find(subject, own, cls)
             except RegistryError as exc:  # not an outage, not credentials (those pass as they are)
                 raise SerializationError(f"schema registry error for subject {subject}: {redact(str(exc))}") from exc
             codec = codec_for(cls)
-            writer = _Writer(schema_id, wire.frame(schema_id), codec.raw_schema, codec.compiled_encoder())
+            rules = rule_runner(subject, stored, _parse_stored(self.source, stored, self._refs), "WRITE")
+            writer = _Writer(stored.id, wire.frame(stored.id), codec.raw_schema, codec.compiled_encoder(), rules)
             self._writers[(cls, topic)] = writer
             return writer
 
-    def _find(self, subject: str, own: s.Schema, cls: type[AvroRecord]) -> int:
+    def _find(self, subject: str, own: s.Schema, cls: type[AvroRecord]) -> StoredSchema:
         canonical = s.canonical_form(own)
         versions = self.source.versions(subject)
         if self.version == "latest":
@@ -165,9 +192,9 @@ class EventSerializer:
         for number in candidates:
             stored = self.source.version(subject, number)
             if s.canonical_form(_parse_stored(self.source, stored, self._refs)) == canonical:
-                return stored.id
-        if self.auto_register:
-            return self.source.register(subject, json.dumps(cls.__avro_schema__))
+                return stored
+        if self.auto_register:  # read back: the version may carry rules it inherited or the registry's defaults
+            return self.source.by_id(self.source.register(subject, json.dumps(cls.__avro_schema__)))
         which = "any version" if self.version is None else "the latest version" if self.version == "latest" else f"version {self.version}"
         raise SerializationError(
             f"{cls.__avro_fullname__} is not registered under subject {subject} ({which} checked: "
@@ -190,6 +217,7 @@ class EventDeserializer:
         self._classes = {c.__avro_fullname__: c for c in classes} if classes else None
         self._preferred: dict[str, type[AvroRecord]] = {}
         self._readers: dict[int | uuid.UUID | None, ReadPlan] = {}  # by schema id or GUID
+        self._rules: dict[int | uuid.UUID | None, RuleRunner] = {}  # READ rules of the writer's version, where it has any
         self._refs: RefCache = {}
         self._lock = threading.Lock()
 
@@ -198,6 +226,7 @@ class EventDeserializer:
         with self._lock:
             self._preferred[cls.__avro_fullname__] = cls
             self._readers.clear()
+            self._rules.clear()
 
     register = prefer  # the earlier name
 
@@ -228,6 +257,10 @@ class EventDeserializer:
                 name = writer.fullname if isinstance(writer, s.Record) else s.type_label(writer)
                 raise LookupError(f"no generated class for writer schema {name} ({ref})")
             found = codec_for(cls).read_plan(writer)
+            subject = f"schema id {ref.id}" if ref.id is not None else f"schema guid {ref.guid}"
+            rules = rule_runner(subject, stored, codec_for(cls).record, "READ")
+            if rules is not None:
+                self._rules[key] = rules
             self._readers[key] = found
             return found
 
@@ -242,12 +275,14 @@ class EventDeserializer:
         schema_id = None if headers and wire.has_schema_header(headers) else wire.schema_id_of(data)
         reader = self._readers.get(schema_id) if schema_id is not None else None
         start = wire.ID_PREFIX_SIZE
+        key: int | uuid.UUID | None = schema_id
         if reader is None:
             try:
                 ref, start = wire.unframe(data, headers)
             except wire.FramingError as exc:
                 raise _error(str(exc), topic, partition, offset) from exc
             reader = self._first_read(ref, {"topic": topic, "partition": partition, "offset": offset})
+            key = ref.id if ref.id is not None else ref.guid
         body = io.BytesIO(data)
         body.seek(start)
         try:
@@ -256,10 +291,21 @@ class EventDeserializer:
             raise _error(f"data does not match its writer schema: {exc!r}", topic, partition, offset) from exc
         if body.tell() != len(data):
             raise _error(f"{len(data) - body.tell()} trailing bytes after the Avro body", topic, partition, offset)
+        if self._rules:
+            raw = self._read_rules(raw, key, topic, partition, offset)
         try:
             return reader.build(raw)  # type: ignore[arg-type]
         except Exception as exc:
             raise _error(f"cannot build {reader.cls.__name__}: {exc!r}", topic, partition, offset) from exc
+
+    def _read_rules(self, raw: Any, key: int | uuid.UUID | None, topic: str | None, partition: int | None, offset: int | None) -> Any:
+        rules = self._rules.get(key)
+        if rules is None:
+            return raw
+        try:
+            return rules.read(raw)
+        except RuleFailure as failure:
+            raise EventDeserializationError(str(failure), topic=topic, partition=partition, offset=offset, rule=failure) from failure
 
     def _first_read(self, ref: wire.WriterRef, where: dict[str, Any]) -> ReadPlan:
         """The reader for a writer not seen yet, with the registry's failures as our errors."""

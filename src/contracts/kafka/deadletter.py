@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from confluent_kafka import KafkaError, Message, Producer
 
 from contracts.catalog import Catalog, dead_letter_topic
+from contracts.datacontract.runner import RuleFailure
 from contracts.errors import ContractsError
 from contracts.kafka import clients
 from contracts.kafka._logctx import message_context, redact
@@ -61,6 +62,9 @@ class DeadLetters:
             ("dlq-consumer-group", self.group_id.encode()),
             ("dlq-attempts", str(attempts).encode()),
         ]
+        rule = getattr(error, "rule", None)
+        if isinstance(rule, RuleFailure):  # a READ rule refused it: say which
+            headers += rule.headers()
         failure: list[str] = []
         done = threading.Event()
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from contracts.catalog import Catalog
+from contracts.catalog import Catalog, dead_letter_topic
+from contracts.datacontract.runner import RuleFailure
 from contracts.errors import ContractsError, InfrastructureError
 from contracts.kafka import clients
 from contracts.kafka._logctx import message_context, redact
@@ -71,12 +72,33 @@ class EventProducer:
         """The topic, the framed bytes and the headers ``send`` produces for ``event``."""
         cls = type(event)
         topic = topic or self.serializer.topic_for(cls)  # an explicit topic holds for its call alone
-        value = self.serializer(event, topic)
+        try:
+            value = self.serializer(event, topic)
+        except RuleFailure as failure:
+            if failure.action != "DLQ" or failure.payload is None:
+                raise
+            return self._dead_letter(event, topic, failure)
         known = self._constant_headers.get((cls, topic))
         if known is None:
             known = self._constant_headers[(cls, topic)] = (type_headers(cls, self.name, self.serializer.schema_id(cls, topic)), self._key_field(cls))
         constant, key = known
         return topic, value, identity_headers(event, key) + constant
+
+    def _dead_letter(self, event: AvroRecord, topic: str, failure: RuleFailure) -> tuple[str, bytes, Headers]:
+        """Where a WRITE rule with ``onFailure = "DLQ"`` sends the event: its topic's dead-letter topic, saying why."""
+        assert failure.payload is not None
+        cls = type(event)
+        target = self.catalog.topics[topic].dlq if topic in self.catalog.topics else dead_letter_topic(topic)
+        headers: Headers = [
+            *identity_headers(event, self._key_field(cls)),
+            *type_headers(cls, self.name, self.serializer.schema_id(cls, topic)),
+            *failure.headers(),
+            ("dlq-error-type", type(failure).__name__.encode()),
+            ("dlq-error-message", redact(str(failure))[:2000].encode()),
+            ("dlq-original-topic", topic.encode()),
+        ]
+        log.error("%s: %s refused by rule %s; sent to %s: %s", self.name, cls.__avro_fullname__, failure.rule.name, target, redact(failure.reason))
+        return target, failure.payload, headers
 
     def _key_field(self, cls: type[AvroRecord]) -> str | None:
         """The catalog's idempotency key of ``cls``; without one, say once that duplicates cannot be told apart."""

@@ -13,9 +13,10 @@ import importlib
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from contracts.datacontract import ContractError, Metadata, RuleSet, parse_metadata, parse_rule_set
 from contracts.errors import CredentialsError, InfrastructureError, status_is_infrastructure, status_refuses_credentials
 from contracts.redaction import redact
 from contracts.registry.client import RegistryClient, RegistryError
@@ -28,6 +29,21 @@ class StoredSchema:
     id: int
     text: str
     references: tuple[tuple[str, int], ...] = ()  # (subject, version) of each schema it names
+    metadata: Metadata = field(default_factory=Metadata)
+    rule_set: RuleSet = field(default_factory=RuleSet)
+
+
+def _contract(metadata: Any, rule_set: Any, what: str) -> dict[str, Any]:
+    """A registered schema's data contract as ``StoredSchema`` keywords; a malformed one is the registry's error."""
+    try:
+        return {"metadata": parse_metadata(metadata), "rule_set": parse_rule_set(rule_set)}
+    except ContractError as exc:
+        raise RegistryError(200, 0, f"the registry returned an unreadable data contract for {what}: {exc}") from exc
+
+
+def _confluent_contract(schema: Any, what: str) -> dict[str, Any]:
+    metadata, rule_set = getattr(schema, "metadata", None), getattr(schema, "rule_set", None)
+    return _contract(None if metadata is None else metadata.to_dict(), None if rule_set is None else rule_set.to_dict(), what)
 
 
 class SchemaNotFound(RegistryError):
@@ -79,15 +95,17 @@ class ClientSource:
 
     def version(self, subject: str, number: int) -> StoredSchema:
         d = self._get(f"/subjects/{_quote(subject)}/versions/{number}")
-        return StoredSchema(int(d["id"]), d["schema"], _references(d.get("references") or []))
+        return StoredSchema(int(d["id"]), d["schema"], _references(d.get("references") or []), **_contract(d.get("metadata"), d.get("ruleSet"), subject))
 
     def by_id(self, schema_id: int) -> StoredSchema:
         d = self._get(f"/schemas/ids/{schema_id}")
-        return StoredSchema(schema_id, d["schema"], _references(d.get("references") or []))
+        return StoredSchema(schema_id, d["schema"], _references(d.get("references") or []), **_contract(d.get("metadata"), d.get("ruleSet"), f"schema id {schema_id}"))
 
     def by_guid(self, guid: str) -> StoredSchema:
         d = self._get(f"/schemas/guids/{_quote(guid)}")
-        return StoredSchema(int(d.get("id", -1)), d["schema"], _references(d.get("references") or []))
+        return StoredSchema(
+            int(d.get("id", -1)), d["schema"], _references(d.get("references") or []), **_contract(d.get("metadata"), d.get("ruleSet"), f"schema guid {guid}")
+        )
 
     def register(self, subject: str, text: str) -> int:
         return self.client.register(subject, text)
@@ -109,17 +127,20 @@ class ConfluentSource:
     def version(self, subject: str, number: int) -> StoredSchema:
         with self._mapped(f"subject {subject} version {number}"):
             registered = self.client.get_version(subject, number)
-        return StoredSchema(int(registered.schema_id), registered.schema.schema_str or "null", _references(registered.schema.references))
+        return StoredSchema(
+            int(registered.schema_id), registered.schema.schema_str or "null", _references(registered.schema.references),
+            **_confluent_contract(registered.schema, subject),
+        )
 
     def by_id(self, schema_id: int) -> StoredSchema:
         with self._mapped(f"schema id {schema_id}"):
             schema = self.client.get_schema(schema_id)
-        return StoredSchema(schema_id, schema.schema_str or "null", _references(schema.references))
+        return StoredSchema(schema_id, schema.schema_str or "null", _references(schema.references), **_confluent_contract(schema, f"schema id {schema_id}"))
 
     def by_guid(self, guid: str) -> StoredSchema:
         with self._mapped(f"schema guid {guid}"):
             schema = self.client.get_schema_by_guid(guid)
-        return StoredSchema(-1, schema.schema_str or "null", _references(schema.references))
+        return StoredSchema(-1, schema.schema_str or "null", _references(schema.references), **_confluent_contract(schema, f"schema guid {guid}"))
 
     def register(self, subject: str, text: str) -> int:
         from confluent_kafka.schema_registry import Schema
