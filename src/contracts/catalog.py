@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contracts.datacontract.files import event_contracts
+from contracts.datacontract.model import DataContract
 from contracts.errors import Location, SchemaError
 from contracts.levels import LEVEL_NAMES, parse_level
 from contracts.schema.defaults import check_defaults
@@ -66,6 +68,7 @@ class Subject:
     compatibility: str
     schema: NamedSchema
     file: str
+    contract: DataContract = field(default_factory=DataContract)
 
 
 def subject_name(strategy: str, topic: str, fullname: str) -> str:
@@ -87,6 +90,8 @@ class Catalog:
     topics: dict[str, Topic]
     default_compatibility: str = "BACKWARD"
     catalog_file: str | None = None
+    contracts: dict[str, DataContract] = field(default_factory=dict)
+    """Event type -> its data contract (metadata and rules), from ``[events."<full name>"]``."""
 
     def require_contents(self) -> None:
         """Refuse to check nothing: no schemas, no catalog or no topics is bad input (exit 2), never a pass."""
@@ -140,7 +145,8 @@ class Catalog:
         for topic in self.topics.values():
             for full in topic.value_types:
                 name = subject_name(topic.strategy, topic.name, full)
-                out[name] = Subject(name, topic.name, full, topic.compatibility, self.types[full], self.file_of(full))
+                contract = self.contracts.get(full) or DataContract()
+                out[name] = Subject(name, topic.name, full, topic.compatibility, self.types[full], self.file_of(full), contract)
         return [out[k] for k in sorted(out)]
 
     def subject(self, name: str) -> Subject:
@@ -163,7 +169,8 @@ def load_catalog(root: Path | str = "schemas") -> Catalog:
     display = display_path(root, catalog_path)
     spec = validate(CatalogSpec, read_toml(catalog_path, display, "INVALID_CATALOG"), file=display, rule="INVALID_CATALOG")
     default_level, topics = _topics(spec, types, display)
-    return Catalog(root, files, types, topics, default_level, display if catalog_path.exists() else None)
+    contracts = event_contracts(spec.events, types, display)
+    return Catalog(root, files, types, topics, default_level, display if catalog_path.exists() else None, contracts)
 
 
 def _topics(spec: CatalogSpec, types: dict[str, NamedSchema], file: str) -> tuple[str, dict[str, Topic]]:

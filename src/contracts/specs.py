@@ -44,9 +44,23 @@ class TopicSpec(Spec):
     doc: StrictStr | None = None
 
 
+class EventSpec(Spec):
+    """``[events."<full name>"]``: an event type's data contract (docs/configuration.md)."""
+
+    owner: NonEmptyStr | None = None
+    description: StrictStr | None = None
+    properties: dict[str, StrictStr] = {}
+    tags: dict[str, list[NonEmptyStr]] = {}
+    sensitive: list[NonEmptyStr] = []
+    rules: list[dict[str, Any]] = []
+    migrations: list[dict[str, Any]] = []
+    encoding: list[dict[str, Any]] = []
+
+
 class CatalogSpec(Spec):
     defaults: CatalogDefaults = CatalogDefaults()
     topics: dict[str, TopicSpec] = {}
+    events: dict[str, EventSpec] = {}
 
 
 # -- compatibility/deployments.toml and overrides.toml ----------------------------------------

@@ -158,7 +158,7 @@ def publish(schemas: str | None, history: str | None, fmt: str, subjects: tuple[
     for st in changed:
         verb = "would publish" if dry_run else "published"
         if not dry_run:
-            write_version(root, st.subject.name, st.next_version, st.candidate_json)
+            write_version(root, st.subject.name, st.next_version, st.candidate_json, st.subject.contract)
         click.echo(f"{verb} {st.subject.name} v{st.next_version} ({st.subject.compatibility})")
     accepted = [f for f in result.findings if f.severity == "accepted"]
     if accepted:

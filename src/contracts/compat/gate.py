@@ -14,9 +14,12 @@ from contracts.catalog import Catalog
 from contracts.compat.checker import Checker
 from contracts.compat.deployments import deployment_findings
 from contracts.compat.engine import ServicesOn, VersionedSchema, check_level
-from contracts.compat.history import DEPLOYMENT_RULES, History, Override, check_names
+from contracts.compat.history import DEPLOYMENT_RULES, History, Override, Version, check_names
 from contracts.compat.rules import BY_ID
 from contracts.compat.states import SubjectState, subject_states
+from contracts.datacontract.checks import BY_ID as CONTRACT_BY_ID
+from contracts.datacontract.checks import CATEGORY as CONTRACT_CATEGORY
+from contracts.datacontract.checks import compile_all, contract_findings
 from contracts.findings import Finding, group_findings, with_lines
 from contracts.textfiles import read_json
 
@@ -124,7 +127,7 @@ def run_gate(
 
     Large catalogs are checked in ``jobs`` worker processes (default: one per CPU).
     """
-    check_names(history, {sub.name for sub in catalog.subjects()}, set(BY_ID) | set(DEPLOYMENT_RULES), catalog.services())
+    check_names(history, {sub.name for sub in catalog.subjects()}, set(BY_ID) | set(DEPLOYMENT_RULES) | set(CONTRACT_BY_ID), catalog.services())
     checker = Checker(strict_logical_types=strict_logical_types)
     result = GateResult()
     tasks: list[_Task] = []
@@ -135,6 +138,7 @@ def run_gate(
         result.checked.append(sub.name)
         result.states.append(state)
         versions = history.versions(sub.name)
+        result.findings += _contract_findings(catalog, history, state, versions)
         if not state.changed or not versions:
             continue  # unchanged, or a first version: always accepted
         tasks.append(
@@ -159,6 +163,26 @@ def run_gate(
         result.findings = _relabel(result.findings, history, {st.subject.name: st.next_version for st in result.states})
     result.findings = with_lines(result.findings, catalog.root.parent)
     return result
+
+
+def _contract_findings(catalog: Catalog, history: History, state: SubjectState, versions: list[Version]) -> list[Finding]:
+    """The data contract's checks: its expressions compile (else bad input), its rules and tags against the latest version."""
+    sub = state.subject
+    file = catalog.catalog_file or "catalog.toml"
+    if sub.contract:
+        compile_all(sub.name, sub.contract, file, f'events."{sub.fullname}"')
+    previous = (versions[-1].schema, versions[-1].contract) if versions and state.changed else None
+    if not sub.contract and (previous is None or not previous[1]):
+        return []
+    producers = sorted({svc for names in history.deployed(sub.name, "produces").values() for svc in names})
+
+    def make(rule: str, message: str, path: str | None) -> Finding:
+        return Finding(
+            rule, message, file=file, path=path, subject=sub.name, old_version=state.latest or None, new_version=state.next_version,
+            category=CONTRACT_CATEGORY, severity=CONTRACT_BY_ID[rule].severity,
+        )  # fmt: skip
+
+    return contract_findings(make, sub.schema, sub.contract, previous, producers)
 
 
 def _relabel(findings: list[Finding], history: History, candidates: dict[str, int]) -> list[Finding]:

@@ -4,6 +4,7 @@
 
     compatibility/
       subjects/<subject>/v1.avsc, v2.avsc, ...   each version, self-contained, readable in a PR diff
+      subjects/<subject>/v2.contract.json        its data contract (metadata, rule set), where it has one
       deployments.toml                           which service runs which version of which subject
       overrides.toml                             deliberate breaking changes, reviewed like code
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts import schema as s
+from contracts.datacontract.model import ContractError, DataContract
 from contracts.errors import BadInputError, Location, SchemaError
 from contracts.specs import DeploymentsSpec, OverridesSpec, validate
 from contracts.suggest import did_you_mean
@@ -29,16 +31,31 @@ OVERRIDES = "overrides.toml"
 
 
 class Version:
-    """One published version of a subject; its file is read and parsed on first use."""
+    """One published version of a subject; its files are read and parsed on first use."""
 
-    __slots__ = ("_raw", "_schema", "file", "number", "subject")
+    __slots__ = ("_contract", "_raw", "_schema", "file", "number", "subject")
 
-    def __init__(self, subject: str, number: int, schema: s.Schema | None, raw: Any, file: str) -> None:
+    def __init__(self, subject: str, number: int, schema: s.Schema | None, raw: Any, file: str, contract: DataContract | None = None) -> None:
         self.subject = subject
         self.number = number
         self.file = file
         self._schema = schema
         self._raw = raw
+        self._contract = contract
+
+    @property
+    def contract(self) -> DataContract:
+        """The version's data contract: ``vN.contract.json`` beside its schema, empty when there is none."""
+        if self._contract is None:
+            path = contract_path(Path(self.file))
+            if path.is_file():
+                try:
+                    self._contract = DataContract.from_json(read_json(path, str(path)))
+                except ContractError as exc:
+                    raise SchemaError(exc.message, Location(file=str(path), path=exc.key), "INVALID_CONTRACT") from None
+            else:
+                self._contract = DataContract()
+        return self._contract
 
     @property
     def raw(self) -> Any:
@@ -230,11 +247,25 @@ def version_path(root: Path, subject: str, number: int) -> Path:
     return subject_dir(root, subject) / f"v{number}.avsc"
 
 
-def write_version(root: Path, subject: str, number: int, schema_json: Any) -> Path:
-    """Write one version file (pretty JSON, stable key order)."""
+def contract_path(version_file: Path) -> Path:
+    """``v3.contract.json`` for ``v3.avsc``."""
+    return version_file.with_name(version_file.stem + ".contract.json")
+
+
+def write_version(root: Path, subject: str, number: int, schema_json: Any, contract: DataContract | None = None) -> Path:
+    """Write one version file (pretty JSON, stable key order), and its contract file when it has a contract."""
     path = version_path(root, subject, number)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(schema_json, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    _write_json(path, schema_json)
+    beside = contract_path(path)
+    if contract:
+        _write_json(beside, contract.to_json())
+    elif beside.exists():
+        beside.unlink()
     return path
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)

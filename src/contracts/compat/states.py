@@ -35,6 +35,7 @@ def _subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
     for subject in catalog.subjects():
         candidate_json = s.to_json(subject.schema)
         versions = history.versions(subject.name)
-        changed = not versions or versions[-1].raw != candidate_json
+        # A new contract (rules, tags, metadata) on the same schema is a new version, as a registry numbers it.
+        changed = not versions or versions[-1].raw != candidate_json or versions[-1].contract != subject.contract
         out.append(SubjectState(subject, candidate_json, versions[-1].number if versions else 0, changed))
     return out

@@ -6,6 +6,7 @@ from contracts.datacontract.model import (
     MODES,
     TYPES,
     ContractError,
+    DataContract,
     Metadata,
     Rule,
     RuleSet,
@@ -17,6 +18,6 @@ from contracts.datacontract.model import (
 )
 
 __all__ = [
-    "ACTIONS", "KINDS", "MODES", "TYPES", "ContractError", "Metadata", "Rule", "RuleSet",
+    "ACTIONS", "KINDS", "MODES", "TYPES", "ContractError", "DataContract", "Metadata", "Rule", "RuleSet",
     "merge_metadata", "merge_rule_sets", "parse_metadata", "parse_rule", "parse_rule_set",
 ]  # fmt: skip

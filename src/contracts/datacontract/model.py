@@ -274,3 +274,33 @@ def merge_rule_sets(*parts: RuleSet | None) -> RuleSet:
                 r.enable_at if r.enable_at is not None else out.enable_at,
             )
     return out
+
+
+
+@dataclass(frozen=True)
+class DataContract:
+    """What a schema version carries beside its schema: metadata and a rule set."""
+
+    metadata: Metadata = field(default_factory=Metadata)
+    rule_set: RuleSet = field(default_factory=RuleSet)
+
+    def __bool__(self) -> bool:
+        return bool(self.metadata or self.rule_set)
+
+    def to_json(self) -> dict[str, Any]:
+        """Confluent's keys of a schema body: ``metadata`` and ``ruleSet``, each only when it says something."""
+        out: dict[str, Any] = {}
+        if self.metadata:
+            out["metadata"] = self.metadata.to_json()
+        if self.rule_set:
+            out["ruleSet"] = self.rule_set.to_json()
+        return out
+
+    def body(self) -> dict[str, Any]:
+        """The keys to register with, both given even when empty: a registry gives a version that omits them the previous one's."""
+        return {"metadata": self.metadata.to_json(), "ruleSet": self.rule_set.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], key: str = "") -> DataContract:
+        prefix = f"{key}." if key else ""
+        return cls(parse_metadata(data.get("metadata"), f"{prefix}metadata"), parse_rule_set(data.get("ruleSet"), f"{prefix}ruleSet"))

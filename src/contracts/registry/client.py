@@ -13,7 +13,7 @@ import base64
 import json
 import time
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.errors import (
@@ -46,6 +46,13 @@ class RegisteredSchema:
     id: int
     schema: str
     references: list[dict[str, Any]]
+    contract: dict[str, Any] = field(default_factory=dict)
+    """The version's data contract as the registry returned it: ``metadata`` and ``ruleSet``, when set."""
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> RegisteredSchema:
+        contract = {k: d[k] for k in ("metadata", "ruleSet") if d.get(k)}
+        return cls(d["subject"], d["version"], d["id"], d["schema"], d.get("references") or [], contract)
 
 
 AUTH_HINT = "supply credentials with --auth user:password, CONTRACTS_SCHEMA_REGISTRY_AUTH, or user info in the URL"
@@ -146,11 +153,14 @@ class RegistryClient:
             raise
 
     def version(self, subject: str, version: int | str) -> RegisteredSchema:
-        d = self.request("GET", f"/subjects/{_q(subject)}/versions/{version}")
-        return RegisteredSchema(d["subject"], d["version"], d["id"], d["schema"], d.get("references") or [])
+        return RegisteredSchema.of(self.request("GET", f"/subjects/{_q(subject)}/versions/{version}"))
 
-    def register(self, subject: str, schema: str, references: list[dict[str, Any]] | None = None, normalize: bool = False) -> int:
-        body: dict[str, Any] = {"schema": schema, "schemaType": "AVRO"}
+    def register(
+        self, subject: str, schema: str, references: list[dict[str, Any]] | None = None, normalize: bool = False,
+        contract: dict[str, Any] | None = None,
+    ) -> int:
+        """Register ``schema``; ``contract`` is its ``metadata`` and ``ruleSet`` in Confluent's shape."""
+        body: dict[str, Any] = {"schema": schema, "schemaType": "AVRO", **(contract or {})}
         if references:
             body["references"] = references
         return int(self.request("POST", f"/subjects/{_q(subject)}/versions", body, {"normalize": True} if normalize else None)["id"])
@@ -165,7 +175,7 @@ class RegistryClient:
             if exc.error_code in (40401, 40403):
                 return None
             raise
-        return RegisteredSchema(d["subject"], d["version"], d["id"], d["schema"], d.get("references") or [])
+        return RegisteredSchema.of(d)
 
     def compatibility(self, subject: str, schema: str, version: str = "latest", references: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"schema": schema, "schemaType": "AVRO"}
@@ -189,7 +199,8 @@ class RegistryClient:
             if exc.error_code in (40401, 40408):
                 return None
             raise
-        return str(d.get("compatibilityLevel") or d.get("compatibility"))
+        level = d.get("compatibilityLevel") or d.get("compatibility")
+        return None if level is None else str(level)  # a config may hold only data-contract settings
 
     def set_config(self, level: str, subject: str | None = None) -> None:
         path = f"/config/{_q(subject)}" if subject else "/config"

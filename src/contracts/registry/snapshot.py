@@ -7,7 +7,8 @@ from pathlib import Path
 
 from contracts import schema as s
 from contracts.compat.history import History, Version
-from contracts.registry.client import RegisteredSchema, RegistryClient
+from contracts.datacontract.model import ContractError, DataContract
+from contracts.registry.client import RegisteredSchema, RegistryClient, RegistryError
 from contracts.registry.references import Fetch, RefCache, parse_with_references
 
 
@@ -25,6 +26,14 @@ def parse_registered(client: RegistryClient, registered: RegisteredSchema, cache
     return parse_with_references(registered.schema, refs, fetcher(client), cache, file=f"registry:{registered.subject}/v{registered.version}")
 
 
+def registered_contract(reg: RegisteredSchema, where: str) -> DataContract:
+    """A registered version's data contract; one the registry returned malformed is its error, named."""
+    try:
+        return DataContract.from_json(reg.contract)
+    except ContractError as exc:
+        raise RegistryError(200, 0, f"{where} returned an unreadable data contract: {exc}") from exc
+
+
 def fetch_history(client: RegistryClient, subjects: Iterable[str]) -> History:
     """The versions of ``subjects`` as the registry has them."""
     history = History(Path("<registry>"))
@@ -35,7 +44,8 @@ def fetch_history(client: RegistryClient, subjects: Iterable[str]) -> History:
             reg = client.version(subject, number)
             schema = parse_registered(client, reg, cache)
             # The raw form is self-contained (references inlined): the gate compares it and re-parses it alone.
-            versions.append(Version(subject, number, schema, s.to_json(schema), f"{client.url}/subjects/{subject}/versions/{number}"))
+            where = f"{client.url}/subjects/{subject}/versions/{number}"
+            versions.append(Version(subject, number, schema, s.to_json(schema), where, registered_contract(reg, where)))
         if versions:
             history.subjects[subject] = versions
     return history

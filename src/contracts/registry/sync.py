@@ -20,9 +20,10 @@ from contracts.catalog import Catalog
 from contracts.compat.checker import Checker
 from contracts.compat.engine import VersionedSchema, check_level
 from contracts.compat.history import History, Version, load_history, subject_dir, write_version
+from contracts.datacontract.model import ContractError, DataContract
 from contracts.errors import ContractViolation
 from contracts.findings import Finding
-from contracts.registry.client import RegistryClient, RegistryError
+from contracts.registry.client import RegisteredSchema, RegistryClient, RegistryError
 from contracts.registry.references import parse_with_references
 from contracts.registry.snapshot import fetch_history, fetcher
 
@@ -38,6 +39,16 @@ class Desired:
     level: str
     file: str
     kind: str  # "event" or "reference"
+    contract: DataContract = field(default_factory=DataContract)
+
+    def holds(self, found: RegisteredSchema | None) -> bool:
+        """Whether ``found`` (a registered version with this schema) also carries this contract."""
+        if found is None:
+            return False
+        try:
+            return DataContract.from_json(found.contract) == self.contract
+        except ContractError:
+            return False
 
 
 @dataclass
@@ -79,17 +90,17 @@ def desired_state(catalog: Catalog) -> list[Desired]:
     """Every subject ``push`` manages, references before the subjects that use them."""
     out: dict[str, Desired] = {}
 
-    def add(t: s.NamedSchema, subject: str, level: str, kind: str) -> None:
+    def add(t: s.NamedSchema, subject: str, level: str, kind: str, contract: DataContract) -> None:
         if subject in out:
             return
         refs = _external(t)
         for r in refs:
-            add(r, r.fullname, catalog.default_compatibility, "reference")
+            add(r, r.fullname, catalog.default_compatibility, "reference", DataContract())
         text = s.full_text(t, defined=_reachable_external(t))
-        out[subject] = Desired(subject, t, text, [r.fullname for r in refs], level, t.file or "", kind)
+        out[subject] = Desired(subject, t, text, [r.fullname for r in refs], level, t.file or "", kind, contract)
 
     for sub in catalog.subjects():
-        add(sub.schema, sub.name, sub.compatibility, "event")
+        add(sub.schema, sub.name, sub.compatibility, "event", sub.contract)
     return list(out.values())
 
 
@@ -155,14 +166,15 @@ def plan(client: RegistryClient, catalog: Catalog, history: History | None = Non
             existing = [*existing, v.number]
         refs = _references(d, versions)
         found = client.lookup(d.subject, d.text, refs) if refs is not None and existing else None
-        if found is not None:
+        if found is not None and d.holds(found):
             versions[d.subject] = found.version
             continue
         versions[d.subject] = None
         if todo.current_is_last:
             changes.append(Change(d.subject, "replay version", f"v{todo.versions[-1].number} from {todo.versions[-1].file} (the current schema)"))
         elif existing:
-            changes.append(Change(d.subject, "add version", f"v{max(existing) + 1}"))
+            why = ", the same schema with another data contract" if found is not None else ""
+            changes.append(Change(d.subject, "add version", f"v{max(existing) + 1}{why}"))
         else:
             changes.append(Change(d.subject, "create subject", f"{d.kind}, v1"))
     return [c for c in changes if c.action != "note"] + [c for c in changes if c.action == "note"]
@@ -194,9 +206,12 @@ def push(
         existing = client.versions(d.subject)
         todo = backlog(client, d, existing, history)
         found = client.lookup(d.subject, d.text, refs) if existing else None
+        contract_only = found is not None and not d.holds(found)
+        if contract_only:
+            found = None  # the schema is there, with another contract: a new version carries this one
         current_level = client.config(d.subject)
         replay = todo.versions[:-1] if todo.current_is_last else todo.versions
-        if found is None and existing and not replay:
+        if found is None and existing and not replay and not contract_only:
             findings = _check(client, d, refs)
             if findings:
                 lines = "\n".join(f"  {f.rule}: {f.message}" for f in findings)
@@ -211,11 +226,12 @@ def push(
             echo(str(done[-1]))
         if replay:
             found = client.lookup(d.subject, d.text, refs)
+            found = found if d.holds(found) else None
         if found is not None:
             versions[d.subject] = found.version
             continue
         try:
-            client.register(d.subject, d.text, refs)
+            client.register(d.subject, d.text, refs, contract=d.contract.body())
         except RegistryError as exc:
             if exc.status != 409:
                 raise
@@ -231,7 +247,7 @@ def push(
 def _replay(client: RegistryClient, subject: str, version: Version) -> None:
     """Register one recorded version as it is kept in ``compatibility/`` (self-contained)."""
     try:
-        client.register(subject, s.compact(version.raw))
+        client.register(subject, s.compact(version.raw), contract=version.contract.body())
     except RegistryError as exc:
         if exc.status != 409:
             raise
@@ -275,6 +291,10 @@ def diff(client: RegistryClient, catalog: Catalog) -> list[SubjectDiff]:
         ours = _pretty(s.to_json(sub.schema))
         label = f"{client.url} {sub.name} v{versions[-1].number}" if versions else f"{client.url} {sub.name} (absent)"
         lines = list(difflib.unified_diff(theirs.splitlines(), ours.splitlines(), label, sub.file, lineterm=""))
+        their_contract = _pretty(versions[-1].contract.to_json()) if versions and versions[-1].contract else ""
+        our_contract = _pretty(sub.contract.to_json()) if sub.contract else ""
+        where = f'{catalog.catalog_file or "catalog.toml"} [events."{sub.fullname}"]'
+        lines += difflib.unified_diff(their_contract.splitlines(), our_contract.splitlines(), f"{label} data contract", where, lineterm="")
         out.append(SubjectDiff(sub.name, "\n".join(lines), bool(lines), lines))
     return out
 
@@ -300,7 +320,7 @@ def pull(client: RegistryClient, catalog: Catalog, root: Path, *, all_subjects: 
     for name in names:
         for v in live.versions(name):
             mine = recorded.version(name, v.number)
-            if mine is not None and s.fingerprint(mine.schema) == s.fingerprint(v.schema):
+            if mine is not None and s.fingerprint(mine.schema) == s.fingerprint(v.schema) and mine.contract == v.contract:
                 continue
             if mine is not None:
                 differ.append(f"{mine.file} (registry v{v.number} differs)")
@@ -310,4 +330,4 @@ def pull(client: RegistryClient, catalog: Catalog, root: Path, *, all_subjects: 
             "the registry's versions differ from the recorded history; nothing was written "
             "(`contracts registry pull --force` overwrites them):\n" + "\n".join(f"  {line}" for line in differ)
         )
-    return [write_version(root, name, v.number, s.to_json(v.schema)) for name, v in todo]
+    return [write_version(root, name, v.number, s.to_json(v.schema), v.contract) for name, v in todo]

@@ -9,11 +9,11 @@ metadata property: a new version is compared only with versions whose property h
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.datacontract import (
     ContractError,
+    DataContract,
     Metadata,
     RuleSet,
     merge_metadata,
@@ -31,13 +31,10 @@ class InvalidContract(Exception):
     """Metadata or a rule set in a request that does not fit (answered 422 naming the key)."""
 
 
-@dataclass(frozen=True)
-class Contract:
-    metadata: Metadata = field(default_factory=Metadata)
-    rule_set: RuleSet = field(default_factory=RuleSet)
+class Contract(DataContract):
+    """A version's data contract as the store keeps it (compact JSON texts, '' for an empty part)."""
 
     def texts(self) -> tuple[str, str]:
-        """What the store keeps: compact JSON of each, '' for an empty one."""
         return (compact(self.metadata.to_json()) if self.metadata else "", compact(self.rule_set.to_json()) if self.rule_set else "")
 
     def identity(self) -> str:
