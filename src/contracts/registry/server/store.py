@@ -207,12 +207,14 @@ class Tx:
 
     def newest_with_plain_schema(self, subject: str, plain_fingerprint: str, *, deleted: bool = False) -> tuple[int, int] | None:
         """(schema id, version) of the newest version of ``subject`` whose schema, whatever its contract, is this one."""
+        # From the few schemas with this text to their versions in the subject, both by index, never a scan of the subject.
         sql = (
-            "SELECT v.schema_id, v.version FROM versions v JOIN schemas s ON s.id = v.schema_id "
-            "WHERE s.plain_fingerprint = ? AND v.subject = ?" + ("" if deleted else " AND v.deleted = 0") + " ORDER BY v.version DESC LIMIT 1"
+            "SELECT s.id, (SELECT MAX(v.version) FROM versions v WHERE v.subject = ? AND v.schema_id = s.id"
+            + ("" if deleted else " AND v.deleted = 0") + ") AS version "
+            "FROM schemas s WHERE s.plain_fingerprint = ? ORDER BY version DESC LIMIT 1"
         )
-        r = self._c.execute(sql, (plain_fingerprint, subject)).fetchone()
-        return None if r is None else (int(r[0]), int(r[1]))
+        r = self._c.execute(sql, (subject, plain_fingerprint)).fetchone()
+        return None if r is None or r[1] is None else (int(r[0]), int(r[1]))
 
     def add_version(self, subject: str, version: int, schema_id: int) -> None:
         self._c.execute("INSERT INTO versions(subject, version, schema_id) VALUES (?, ?, ?)", (subject, version, schema_id))
