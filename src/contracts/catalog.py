@@ -52,6 +52,8 @@ class Topic:
     doc: str | None = None
     idempotency_keys: dict[str, str | None] = field(default_factory=dict)
     """Event type -> the field path that identifies one event (``None``: no stable key)."""
+    compatibility_group: str | None = None
+    """A metadata property whose value splits the subjects' versions into groups checked among themselves."""
 
     @property
     def dlq(self) -> str:
@@ -69,6 +71,7 @@ class Subject:
     schema: NamedSchema
     file: str
     contract: DataContract = field(default_factory=DataContract)
+    compatibility_group: str | None = None
 
 
 def subject_name(strategy: str, topic: str, fullname: str) -> str:
@@ -146,7 +149,9 @@ class Catalog:
             for full in topic.value_types:
                 name = subject_name(topic.strategy, topic.name, full)
                 contract = self.contracts.get(full) or DataContract()
-                out[name] = Subject(name, topic.name, full, topic.compatibility, self.types[full], self.file_of(full), contract)
+                out[name] = Subject(
+                    name, topic.name, full, topic.compatibility, self.types[full], self.file_of(full), contract, topic.compatibility_group
+                )
         return [out[k] for k in sorted(out)]
 
     def subject(self, name: str) -> Subject:
@@ -208,6 +213,7 @@ def _topics(spec: CatalogSpec, types: dict[str, NamedSchema], file: str) -> tupl
             key=t.key,
             doc=t.doc,
             idempotency_keys=_idempotency_keys(t.idempotency_key, values, types, f"{base}.idempotency_key", err),
+            compatibility_group=t.compatibility_group,
         )
     return default_level, topics
 

@@ -31,6 +31,8 @@ from contracts import schema as s
 from contracts import wire
 from contracts.catalog import Catalog, subject_name
 from contracts.codec import ReadPlan, codec_for, known_classes
+from contracts.compat.checker import Checker
+from contracts.datacontract.migrate import Migration, find_migration
 from contracts.datacontract.runner import RuleFailure, RuleRunner
 from contracts.errors import ContractsError, InfrastructureError
 from contracts.record import AvroRecord
@@ -211,13 +213,17 @@ class EventDeserializer:
     classes may be produced (default: every generated class imported so far).
     """
 
-    def __init__(self, client: SchemaRegistryClient | RegistryClient | SchemaSource, classes: list[type[AvroRecord]] | None = None) -> None:
+    def __init__(
+        self, client: SchemaRegistryClient | RegistryClient | SchemaSource, classes: list[type[AvroRecord]] | None = None, *, migrate: bool = True
+    ) -> None:
         self.client = client
         self.source = as_source(client)
+        self.migrate = migrate
         self._classes = {c.__avro_fullname__: c for c in classes} if classes else None
         self._preferred: dict[str, type[AvroRecord]] = {}
         self._readers: dict[int | uuid.UUID | None, ReadPlan] = {}  # by schema id or GUID
         self._rules: dict[int | uuid.UUID | None, RuleRunner] = {}  # READ rules of the writer's version, where it has any
+        self._migrations: dict[int | uuid.UUID | None, Migration] = {}  # writers read through migration rules
         self._refs: RefCache = {}
         self._lock = threading.Lock()
 
@@ -227,6 +233,7 @@ class EventDeserializer:
             self._preferred[cls.__avro_fullname__] = cls
             self._readers.clear()
             self._rules.clear()
+            self._migrations.clear()
 
     register = prefer  # the earlier name
 
@@ -256,9 +263,13 @@ class EventDeserializer:
             if cls is None:
                 name = writer.fullname if isinstance(writer, s.Record) else s.type_label(writer)
                 raise LookupError(f"no generated class for writer schema {name} ({ref})")
-            found = codec_for(cls).read_plan(writer)
+            own = codec_for(cls).record
+            migration = self._migration(stored, writer, own)
+            found = codec_for(cls).read_plan(own if migration is not None else writer)
+            if migration is not None:
+                self._migrations[key] = migration
             subject = f"schema id {ref.id}" if ref.id is not None else f"schema guid {ref.guid}"
-            rules = rule_runner(subject, stored, codec_for(cls).record, "READ")
+            rules = rule_runner(subject, stored, own, "READ")
             if rules is not None:
                 self._rules[key] = rules
             self._readers[key] = found
@@ -283,6 +294,8 @@ class EventDeserializer:
                 raise _error(str(exc), topic, partition, offset) from exc
             reader = self._first_read(ref, {"topic": topic, "partition": partition, "offset": offset})
             key = ref.id if ref.id is not None else ref.guid
+        if self._migrations and key in self._migrations:
+            data, start = self._migrated(data, start, key, {"topic": topic, "partition": partition, "offset": offset}), 0
         body = io.BytesIO(data)
         body.seek(start)
         try:
@@ -297,6 +310,20 @@ class EventDeserializer:
             return reader.build(raw)  # type: ignore[arg-type]
         except Exception as exc:
             raise _error(f"cannot build {reader.cls.__name__}: {exc!r}", topic, partition, offset) from exc
+
+    def _migration(self, stored: StoredSchema, writer: s.Schema, own: s.Schema) -> Migration | None:
+        """Migration rules between the writer's version and the class's, where the writer brings some or Avro cannot resolve them."""
+        if not self.migrate or stored.id < 0 or not hasattr(self.source, "schema_versions"):
+            return None
+        if not (stored.rule_set.migration_rules or Checker().check(own, writer)):
+            return None
+        return find_migration(self.source, stored, writer, own, lambda version: _parse_stored(self.source, version, self._refs))
+
+    def _migrated(self, data: bytes, start: int, key: int | uuid.UUID | None, where: dict[str, Any]) -> bytes:
+        try:
+            return self._migrations[key].run(data[start:])
+        except RuleFailure as failure:
+            raise EventDeserializationError(str(failure), rule=failure, **where) from failure
 
     def _read_rules(self, raw: Any, key: int | uuid.UUID | None, topic: str | None, partition: int | None, offset: int | None) -> Any:
         rules = self._rules.get(key)

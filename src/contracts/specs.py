@@ -42,6 +42,7 @@ class TopicSpec(Spec):
     key: NonEmptyStr = "string"
     idempotency_key: NonEmptyStr | dict[NonEmptyStr, NonEmptyStr] | None = None
     doc: StrictStr | None = None
+    compatibility_group: NonEmptyStr | None = None
 
 
 class EventSpec(Spec):

@@ -139,8 +139,11 @@ def run_gate(
         result.states.append(state)
         versions = history.versions(sub.name)
         result.findings += _contract_findings(catalog, history, state, versions)
+        if sub.compatibility_group is not None:  # only the versions of the candidate's group
+            value = sub.contract.metadata.properties.get(sub.compatibility_group)
+            versions = [v for v in versions if v.contract.metadata.properties.get(sub.compatibility_group) == value]
         if not state.changed or not versions:
-            continue  # unchanged, or a first version: always accepted
+            continue  # unchanged, or a first version (of its group): always accepted
         tasks.append(
             _Task(
                 sub.name,
@@ -182,7 +185,8 @@ def _contract_findings(catalog: Catalog, history: History, state: SubjectState, 
             category=CONTRACT_CATEGORY, severity=CONTRACT_BY_ID[rule].severity,
         )  # fmt: skip
 
-    return contract_findings(make, sub.schema, sub.contract, previous, producers)
+    consumers = sorted({svc for names in history.deployed(sub.name, "consumes").values() for svc in names})
+    return contract_findings(make, sub.schema, sub.contract, previous, producers, group=sub.compatibility_group, consumers=consumers)
 
 
 def _relabel(findings: list[Finding], history: History, candidates: dict[str, int]) -> list[Finding]:

@@ -41,6 +41,9 @@ CONTRACT_RULES: tuple[ContractRule, ...] = (
                  "v2 sets disabled = true on `total_not_negative`"),
     ContractRule("FIELD_TAG_REMOVED", "A field lost a tag (PII): rules for that tag no longer apply to it, so its values pass unmasked.",
                  'v1 tags `com.acme.orders.Customer.email` ["PII"], v2 does not'),
+    ContractRule("MIGRATION_RULES_MISSING",
+                 "A version starts a new compatibility group without UPGRADE and DOWNGRADE migration rules: readers on the other group cannot read it.",
+                 'v3 sets major_version = "2" (compatibility_group = "major_version") and has no migrations'),
     ContractRule("RULE_READ_CHANGED", "A READ rule was added or changed: consumers see values transformed or refused differently.",
                  'v2 adds a CEL_FIELD rule masking ["PII"] on read', "warning"),
 )  # fmt: skip
@@ -108,7 +111,8 @@ Make = Callable[[str, str, str | None], Finding]
 
 
 def contract_findings(
-    make: Make, schema: s.Schema, contract: DataContract, previous: tuple[s.Schema, DataContract] | None, producers: Iterable[str] = ()
+    make: Make, schema: s.Schema, contract: DataContract, previous: tuple[s.Schema, DataContract] | None, producers: Iterable[str] = (),
+    *, group: str | None = None, consumers: Iterable[str] = (),
 ) -> list[Finding]:
     """The data-contract findings of a candidate against the latest published version (``None``: a first version)."""
     out: list[Finding] = []
@@ -118,6 +122,8 @@ def contract_findings(
     if previous is None:
         return out
     old_schema, old = previous
+    if group is not None:
+        out += _group_change(make, group, contract, old, consumers)
     who = ", ".join(producers)
     producers_note = f" ({who}, deployed on earlier versions)" if who else ""
     old_rules = {(k, r.name): r for k, r in old.rule_set.rules()}
@@ -146,3 +152,16 @@ def contract_findings(
         if dropped:
             out.append(make("FIELD_TAG_REMOVED", f"field {name} is no longer tagged {', '.join(dropped)}: rules for those tags no longer apply to it", name))
     return out
+
+
+def _group_change(make: Make, group: str, contract: DataContract, old: DataContract, consumers: Iterable[str]) -> list[Finding]:
+    """A new compatibility group needs migrations both ways, or readers of the old group cannot read it."""
+    before, now = old.metadata.properties.get(group), contract.metadata.properties.get(group)
+    if before == now:
+        return []
+    lacking = [d for d in ("UPGRADE", "DOWNGRADE") if not any(r.applies(d) for r in contract.rule_set.migration_rules)]
+    if not lacking:
+        return []
+    who = ", ".join(consumers)
+    readers = f"consumers built on {group} {before} ({who})" if who else f"consumers built on {group} {before}"
+    return [make("MIGRATION_RULES_MISSING", f"{group} changes from {before} to {now} without {' and '.join(lacking)} migration rules: {readers} cannot read its events", None)]

@@ -91,7 +91,7 @@ class FieldWalker:
         self, schema: s.Schema, value: Any, at: tuple[FieldInfo, dict[str, Any], s.Record] | None, wanted: Callable[[frozenset[str]], bool], visit: Visit
     ) -> Any:
         if isinstance(schema, s.Union):
-            branch, inner = _branch(schema, value)
+            branch, inner = branch_of(schema, value)
             if branch is None:
                 return value
             new = self._value(branch, inner, at, wanted, visit)
@@ -130,7 +130,7 @@ def _type_name(schema: s.Schema) -> str:
     return {"record": "RECORD", "enum": "ENUM", "array": "ARRAY", "map": "MAP", "fixed": "FIXED"}.get(schema.kind, "COMBINED")
 
 
-def _branch(union: s.Union, value: Any) -> tuple[s.Schema | None, Any]:
+def branch_of(union: s.Union, value: Any) -> tuple[s.Schema | None, Any]:
     """The branch ``value`` belongs to, and the value inside a fastavro ``(name, value)`` pair."""
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
         for b in union.branches:
@@ -163,7 +163,7 @@ def cel_view(schema: s.Schema, value: Any, only: frozenset[str] | None = None) -
     fields of a record (the ones an expression reads).
     """
     if isinstance(schema, s.Union):
-        branch, inner = _branch(schema, value)
+        branch, inner = branch_of(schema, value)
         return value if branch is None else cel_view(branch, inner, only)
     if isinstance(schema, s.Record):
         if not isinstance(value, dict):

@@ -202,6 +202,20 @@ class RegistryClient:
         level = d.get("compatibilityLevel") or d.get("compatibility")
         return None if level is None else str(level)  # a config may hold only data-contract settings
 
+    def compatibility_group(self, subject: str) -> str | None:
+        """The subject's own ``compatibilityGroup`` setting, if it has one."""
+        try:
+            d = self.request("GET", f"/config/{_q(subject)}")
+        except RegistryError as exc:
+            if exc.error_code in (40401, 40408):
+                return None
+            raise
+        group = d.get("compatibilityGroup")
+        return None if group is None else str(group)
+
+    def set_compatibility_group(self, group: str, subject: str) -> None:
+        self.request("PUT", f"/config/{_q(subject)}", {"compatibilityGroup": group})
+
     def set_config(self, level: str, subject: str | None = None) -> None:
         path = f"/config/{_q(subject)}" if subject else "/config"
         self.request("PUT", path, {"compatibility": level})

@@ -65,6 +65,10 @@ class SchemaSource(Protocol):
         """Register ``text`` under ``subject`` (idempotent); its schema id."""
         ...
 
+    def schema_versions(self, schema_id: int) -> list[tuple[str, int]]:
+        """The (subject, version) pairs that hold ``schema_id`` (for migrations between versions)."""
+        ...
+
 
 def _references(raw: list[Any]) -> tuple[tuple[str, int], ...]:
     out = []
@@ -110,6 +114,10 @@ class ClientSource:
     def register(self, subject: str, text: str) -> int:
         return self.client.register(subject, text)
 
+    def schema_versions(self, schema_id: int) -> list[tuple[str, int]]:
+        found: Any = self._get(f"/schemas/ids/{schema_id}/versions")
+        return [(str(d["subject"]), int(d["version"])) for d in found]
+
 
 class ConfluentSource:
     """``SchemaSource`` over confluent-kafka's ``SchemaRegistryClient``, its errors mapped to ours."""
@@ -147,6 +155,10 @@ class ConfluentSource:
 
         with self._mapped(f"subject {subject}"):
             return int(self.client.register_schema(subject, Schema(text, "AVRO")))
+
+    def schema_versions(self, schema_id: int) -> list[tuple[str, int]]:
+        with self._mapped(f"schema id {schema_id}"):
+            return [(str(v.subject), int(v.version)) for v in self.client.get_schema_versions(schema_id)]
 
     @contextmanager
     def _mapped(self, what: str) -> Iterator[None]:

@@ -40,6 +40,7 @@ class Desired:
     file: str
     kind: str  # "event" or "reference"
     contract: DataContract = field(default_factory=DataContract)
+    group: str | None = None  # the topic's compatibility group, set on the subject's config
 
     def holds(self, found: RegisteredSchema | None) -> bool:
         """Whether ``found`` (a registered version with this schema) also carries this contract."""
@@ -90,17 +91,17 @@ def desired_state(catalog: Catalog) -> list[Desired]:
     """Every subject ``push`` manages, references before the subjects that use them."""
     out: dict[str, Desired] = {}
 
-    def add(t: s.NamedSchema, subject: str, level: str, kind: str, contract: DataContract) -> None:
+    def add(t: s.NamedSchema, subject: str, level: str, kind: str, contract: DataContract, group: str | None) -> None:
         if subject in out:
             return
         refs = _external(t)
         for r in refs:
-            add(r, r.fullname, catalog.default_compatibility, "reference", DataContract())
+            add(r, r.fullname, catalog.default_compatibility, "reference", DataContract(), None)
         text = s.full_text(t, defined=_reachable_external(t))
-        out[subject] = Desired(subject, t, text, [r.fullname for r in refs], level, t.file or "", kind, contract)
+        out[subject] = Desired(subject, t, text, [r.fullname for r in refs], level, t.file or "", kind, contract, group)
 
     for sub in catalog.subjects():
-        add(sub.schema, sub.name, sub.compatibility, "event", sub.contract)
+        add(sub.schema, sub.name, sub.compatibility, "event", sub.contract, sub.compatibility_group)
     return list(out.values())
 
 
@@ -157,6 +158,8 @@ def plan(client: RegistryClient, catalog: Catalog, history: History | None = Non
         current_level = client.config(d.subject)
         if current_level != d.level:
             changes.append(Change(d.subject, "set compatibility", f"{current_level or 'global'} -> {d.level}"))
+        if d.group is not None and client.compatibility_group(d.subject) != d.group:
+            changes.append(Change(d.subject, "set compatibility group", d.group))
         existing = client.versions(d.subject)
         todo = backlog(client, d, existing, history)
         if todo.note:
@@ -220,6 +223,10 @@ def push(
             client.set_config(d.level, d.subject)
             done.append(Change(d.subject, "set compatibility", f"{current_level or 'global'} -> {d.level}"))
             echo(str(done[-1]))
+        if d.group is not None and client.compatibility_group(d.subject) != d.group:
+            client.set_compatibility_group(d.group, d.subject)
+            done.append(Change(d.subject, "set compatibility group", d.group))
+            echo(str(done[-1]))
         for v in replay:
             _replay(client, d.subject, v)
             done.append(Change(d.subject, "replay version", f"v{v.number} from {v.file}"))
@@ -260,6 +267,9 @@ def _replay(client: RegistryClient, subject: str, version: Version) -> None:
 def _check(client: RegistryClient, d: Desired, refs: list[dict[str, Any]]) -> list[Finding]:
     """Our engine, at the catalog's level, against the registry's versions of the subject."""
     history = fetch_history(client, [d.subject]).versions(d.subject)
+    if d.group is not None:  # a new version is checked within its compatibility group only, as the registry does
+        value = d.contract.metadata.properties.get(d.group)
+        history = [v for v in history if v.contract.metadata.properties.get(d.group) == value]
     candidate = parse_with_references(d.text, [(r["subject"], r["version"]) for r in refs], fetcher(client), file=d.file)
     return check_level(
         Checker(),
