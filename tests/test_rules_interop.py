@@ -31,8 +31,8 @@ from contracts.testing.examples import order
 from tests.conftest import SCHEMAS
 
 pytest.importorskip("celpy", reason="confluent-kafka's CEL executor needs cel-python (in the dev extra)")
-from confluent_kafka.schema_registry.rules.cel.cel_executor import CelExecutor  # noqa: E402
-from confluent_kafka.schema_registry.rules.cel.cel_field_executor import CelFieldExecutor  # noqa: E402
+from confluent_kafka.schema_registry.rules.cel.cel_executor import CelExecutor
+from confluent_kafka.schema_registry.rules.cel.cel_field_executor import CelFieldExecutor
 
 CelExecutor.register()
 CelFieldExecutor.register()
