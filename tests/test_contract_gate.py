@@ -135,3 +135,49 @@ def test_push_registers_the_contract_diff_shows_a_rule_change_and_pull_records_i
     assert pulled.exit_code == 0, pulled.output
     recorded = sorted((project / f"compatibility/subjects/{CREATED}").glob("*.contract.json"))
     assert [p.name for p in recorded] == ["v3.contract.json"]
+
+
+GROUPED = """
+[events."com.acme.orders.OrderCreated"]
+properties = { major_version = "MAJOR" }
+"""
+MIGRATIONS = """
+[[events."com.acme.orders.OrderCreated".migrations]]
+name = "up"
+kind = "TRANSFORM"
+mode = "UPGRADE"
+type = "JSONATA"
+expr = "$"
+
+[[events."com.acme.orders.OrderCreated".migrations]]
+name = "down"
+kind = "TRANSFORM"
+mode = "DOWNGRADE"
+type = "JSONATA"
+expr = "$"
+"""
+
+
+def _break_order_id(root: Path) -> None:
+    path = root / "schemas/com/acme/orders/OrderCreated.avsc"
+    data = json.loads(path.read_text())
+    next(f for f in data["fields"] if f["name"] == "order_id")["type"] = "long"
+    path.write_text(json.dumps(data))
+
+
+def test_a_new_major_version_is_checked_within_its_group_and_needs_migrations(project: Path) -> None:
+    catalog = project / "schemas/catalog.toml"
+    catalog.write_text(catalog.read_text().replace("[topics.orders]\n", '[topics.orders]\ncompatibility_group = "major_version"\n') + GROUPED.replace("MAJOR", "1"))
+    assert run("compat", "publish").exit_code == 0  # v3: the same schema, now in major_version 1
+    _break_order_id(project)
+    same_group = json.loads(run("compat", "check", "--format", "json", "--no-deployments").output)["findings"]
+    assert {f["rule"] for f in same_group} == {"TYPE_CHANGED"}  # within major_version 1: a breaking change
+    catalog.write_text(catalog.read_text().replace('major_version = "1"', 'major_version = "2"'))
+    result = run("compat", "check", "--format", "json")
+    rules = {f["rule"] for f in json.loads(result.output)["findings"]}
+    assert "MIGRATION_RULES_MISSING" in rules and result.exit_code == 1, result.output
+    missing = next(f for f in json.loads(result.output)["findings"] if f["rule"] == "MIGRATION_RULES_MISSING")
+    assert "payments-service" in missing["message"] and "UPGRADE and DOWNGRADE" in missing["message"]
+    add(project, MIGRATIONS)
+    passed = run("compat", "check")
+    assert passed.exit_code == 0, passed.output  # a new line, and deployed consumers read it through the migrations

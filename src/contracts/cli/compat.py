@@ -20,6 +20,8 @@ from contracts.cli._common import (
 )
 from contracts.compat import RULES, load_history, run_gate
 from contracts.compat.history import History, write_version
+from contracts.datacontract.checks import CATEGORY as CONTRACT_CATEGORY
+from contracts.datacontract.checks import CONTRACT_RULES
 from contracts.errors import EXIT_VIOLATION
 from contracts.findings import Finding, render
 
@@ -105,7 +107,7 @@ def check(
 @command.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def rules(fmt: str) -> None:
-    """List every compatibility rule id with its meaning (markdown: the docs page).
+    """List every compatibility and data-contract rule id with its meaning (markdown: the docs page).
 
     \b
     Example:
@@ -117,10 +119,14 @@ def rules(fmt: str) -> None:
         click.echo(markdown(), nl=False)
         return
     if fmt == "json":
-        click.echo(json.dumps([{"id": r.id, "category": r.category, "summary": r.summary, "fails_at": r.level} for r in RULES], indent=2))
+        listed = [{"id": r.id, "category": r.category, "summary": r.summary, "fails_at": r.level} for r in RULES]
+        listed += [{"id": r.id, "category": CONTRACT_CATEGORY, "summary": r.summary, "severity": r.severity} for r in CONTRACT_RULES]
+        click.echo(json.dumps(listed, indent=2))
         return
     for r in RULES:
         click.echo(f"{r.id:<30} {r.category:<24} {r.summary}")
+    for c in CONTRACT_RULES:
+        click.echo(f"{c.id:<30} {CONTRACT_CATEGORY:<24} {c.summary}")
 
 
 @command.command("publish")

@@ -12,6 +12,7 @@ from contracts import schema as s
 from contracts.compat.checker import Checker
 from contracts.compat.engine import VersionedSchema, check_level
 from contracts.compat.rules import RULES, CompatRule
+from contracts.datacontract.checks import CONTRACT_RULES
 from contracts.levels import LEVELS
 
 _HEADER = """# Compatibility rules
@@ -56,6 +57,17 @@ def example_message(rule: CompatRule) -> str | None:
     return hits[0].message
 
 
+_CONTRACTS = """
+# Data-contract rules
+
+What the gate reports about the data contracts in `catalog.toml` (see data-contracts.md). A
+warning is shown and never blocks; the others block until `overrides.toml` accepts them.
+
+| rule | severity | meaning |
+| --- | --- | --- |
+"""
+
+
 def markdown() -> str:
     out = [_HEADER]
     out += [f"| [`{r.id}`](#{r.id.lower()}) | {r.category} | {r.summary} |\n" for r in RULES]
@@ -68,4 +80,8 @@ def markdown() -> str:
         out.append(f"Fails at `{r.level}`. Published version 1, fields:\n\n```json\n[{r.old}]\n```\n\n")
         out.append(f"Candidate version 2, fields:\n\n```json\n[{r.new}]\n```\n\n")
         out.append(f"Finding:\n\n> {r.id}: {message}\n")
+    out.append(_CONTRACTS)
+    out += [f"| [`{c.id}`](#{c.id.lower()}) | {c.severity} | {c.summary} |\n" for c in CONTRACT_RULES]
+    for c in CONTRACT_RULES:
+        out.append(f"\n## {c.id}\n\n{c.summary}\n\nExample: {c.example}.\n")
     return "".join(out)

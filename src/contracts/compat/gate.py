@@ -186,7 +186,12 @@ def _contract_findings(catalog: Catalog, history: History, state: SubjectState, 
         )  # fmt: skip
 
     consumers = sorted({svc for names in history.deployed(sub.name, "consumes").values() for svc in names})
-    return contract_findings(make, sub.schema, sub.contract, previous, producers, group=sub.compatibility_group, consumers=consumers)
+
+    def breaks() -> bool:  # whether the latest version's readers cannot read the candidate, at the subject's level
+        latest = [VersionedSchema(versions[-1].number, versions[-1].schema)]
+        return bool(check_level(Checker(), sub.schema, latest, sub.compatibility, subject=sub.name, new_version=state.next_version))
+
+    return contract_findings(make, sub.schema, sub.contract, previous, producers, group=sub.compatibility_group, consumers=consumers, breaks=breaks)
 
 
 def _relabel(findings: list[Finding], history: History, candidates: dict[str, int]) -> list[Finding]:

@@ -42,7 +42,7 @@ CONTRACT_RULES: tuple[ContractRule, ...] = (
     ContractRule("FIELD_TAG_REMOVED", "A field lost a tag (PII): rules for that tag no longer apply to it, so its values pass unmasked.",
                  'v1 tags `com.acme.orders.Customer.email` ["PII"], v2 does not'),
     ContractRule("MIGRATION_RULES_MISSING",
-                 "A version starts a new compatibility group without UPGRADE and DOWNGRADE migration rules: readers on the other group cannot read it.",
+                 "A version starts a new compatibility group with a schema the previous group cannot read, and without UPGRADE and DOWNGRADE migration rules: readers on the other group cannot read it.",
                  'v3 sets major_version = "2" (compatibility_group = "major_version") and has no migrations'),
     ContractRule("RULE_READ_CHANGED", "A READ rule was added or changed: consumers see values transformed or refused differently.",
                  'v2 adds a CEL_FIELD rule masking ["PII"] on read', "warning"),
@@ -112,7 +112,7 @@ Make = Callable[[str, str, str | None], Finding]
 
 def contract_findings(
     make: Make, schema: s.Schema, contract: DataContract, previous: tuple[s.Schema, DataContract] | None, producers: Iterable[str] = (),
-    *, group: str | None = None, consumers: Iterable[str] = (),
+    *, group: str | None = None, consumers: Iterable[str] = (), breaks: Callable[[], bool] = lambda: True,
 ) -> list[Finding]:
     """The data-contract findings of a candidate against the latest published version (``None``: a first version)."""
     out: list[Finding] = []
@@ -123,7 +123,7 @@ def contract_findings(
         return out
     old_schema, old = previous
     if group is not None:
-        out += _group_change(make, group, contract, old, consumers)
+        out += _group_change(make, group, contract, old, consumers, breaks)
     who = ", ".join(producers)
     producers_note = f" ({who}, deployed on earlier versions)" if who else ""
     old_rules = {(k, r.name): r for k, r in old.rule_set.rules()}
@@ -154,10 +154,12 @@ def contract_findings(
     return out
 
 
-def _group_change(make: Make, group: str, contract: DataContract, old: DataContract, consumers: Iterable[str]) -> list[Finding]:
-    """A new compatibility group needs migrations both ways, or readers of the old group cannot read it."""
+def _group_change(
+    make: Make, group: str, contract: DataContract, old: DataContract, consumers: Iterable[str], breaks: Callable[[], bool]
+) -> list[Finding]:
+    """A new compatibility group whose schema readers of the old one cannot read needs migrations both ways."""
     before, now = old.metadata.properties.get(group), contract.metadata.properties.get(group)
-    if before == now:
+    if before == now or not breaks():
         return []
     lacking = [d for d in ("UPGRADE", "DOWNGRADE") if not any(r.applies(d) for r in contract.rule_set.migration_rules)]
     if not lacking:
