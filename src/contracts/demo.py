@@ -26,6 +26,7 @@ from typing import Any
 
 from contracts import wire
 from contracts.catalog import load_catalog
+from contracts.demo_contracts import migrated_email, refused_order, rules_installed
 from contracts.events.com.acme.notifications import EmailRequested, EmailTemplate
 from contracts.events.com.acme.orders import OrderCreated
 from contracts.events.com.acme.payments import PaymentFailed, PaymentMethod, PaymentProcessed
@@ -45,6 +46,10 @@ ORDERS = 12
 def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print, broker_kind: str | None = None) -> dict[str, object]:
     say = out if callable(out) else print
     catalog = load_catalog(schemas or example_schemas())
+    rules = rules_installed()
+    if not rules:  # the catalog's rules need the engines to run: the demo goes on without them
+        catalog.contracts.clear()
+        say("data contracts: not run (pip install 'event-contracts[rules]' for the CEL and JSONata engines)")
     with tempfile.TemporaryDirectory() as tmp, make_broker(broker_kind) as broker, EmbeddedRegistry(Path(tmp) / "registry.sqlite") as registry:
         bootstrap = broker.bootstrap_servers
         say(f"broker {bootstrap} ({broker.name}), schema registry {registry.url} (embedded)")
@@ -145,6 +150,11 @@ def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print, 
             _stop_all(consumers, threads, deadline=2.0)
             dedupe.close()
 
+        contract_scenes: dict[str, Any] = {}
+        if rules:
+            contract_scenes["refused"] = refused_order(bootstrap, serializer, catalog)
+            version, read = migrated_email(bootstrap, client, serializer, catalog)
+            contract_scenes["migrated"] = {"version": version, "to": read.to if read is not None else None}
         summary = {
             "orders": orders,
             "payments_by_member": {c.name: c.stats.handled for c in members},
@@ -154,6 +164,7 @@ def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print, 
             "dead_letters": {c.group_id: c.stats.dead_lettered for c in (members[0], notifications)} | {"payments-service": sum(c.stats.dead_lettered for c in members)},
             "duplicates_skipped": sum(c.stats.duplicates for c in members) + notifications.stats.duplicates,
             "max_concurrent": {c.name: c.stats.max_concurrent for c in members},
+            "data_contracts": contract_scenes,
         }
         _tell(say, consumers, summary)
         _gate_story(say, schemas or example_schemas())
@@ -178,6 +189,13 @@ def _tell(say: Any, consumers: list[EventConsumer], summary: dict[str, Any]) -> 
     say(f"  dead letters  {summary['dead_letters']['payments-service'] + summary['dead_letters']['notifications-service']} in orders.dlq: "
         "the poison message (unknown schema id 99) could not be read, once per consumer group")  # fmt: skip
     say(f"  duplicates    {summary['duplicates_skipped']} skipped: the redelivered OrderCreated carried an event id already handled")
+    scenes = summary["data_contracts"]
+    if scenes:
+        refused, migrated = scenes["refused"], scenes["migrated"]
+        say(f"  rules         an order with a negative total was refused by rule {refused.get('dlq-rule-name', '?')} "
+            f"({refused.get('dlq-rule-subject', '?')}) and went to orders.dlq, not to orders")  # fmt: skip
+        say(f"  migration     email-gateway, built on EmailRequested v1, read an event written with v{migrated['version']} "
+            f"(major version 2: `to` renamed `recipient`) through rule recipient_to_to: to = {migrated['to']}")  # fmt: skip
     say("  at once       the most events a consumer had in its handlers at the same moment: payments ran key-ordered")
     say("                with concurrency 8 (each payment waits 50 ms on the provider), notifications one at a time")
 
@@ -239,10 +257,12 @@ def main(broker_kind: str | None = None) -> int:
     except Stopped as stop:  # everything it started was stopped on the way out
         print(f"demo {stop}; broker and registry stopped", file=sys.stderr)
         return stop.exit_code
+    scenes: Any = summary["data_contracts"]
     ok = (
         sum(summary["payments_by_member"].values()) == ORDERS  # type: ignore[attr-defined]
         and summary["duplicates_skipped"] >= 1  # type: ignore[operator]
         and summary["dead_letters"]["payments-service"] >= 1  # type: ignore[index]
+        and (not scenes or (scenes["refused"].get("dlq-rule-name") == "total_not_negative" and scenes["migrated"]["to"] is not None))
     )
     print(f"demo {'passed' if ok else 'FAILED'} in {time.monotonic() - started:.1f}s")
     return 0 if ok else 1

@@ -88,8 +88,8 @@ class Migration:
     def __post_init__(self) -> None:
         # Raw Avro values on both sides (a decimal as its bytes, a timestamp as its number): what is not
         # migrated passes through untouched, and the reader's class reads the result as any message.
-        object.__setattr__(self, "_writer_avro", fastavro.parse_schema(_plain(s.to_json(self.writer))))
-        object.__setattr__(self, "_reader_avro", fastavro.parse_schema(_plain(s.to_json(self.reader))))
+        object.__setattr__(self, "_writer_avro", fastavro.parse_schema(plain_schema(s.to_json(self.writer))))
+        object.__setattr__(self, "_reader_avro", fastavro.parse_schema(plain_schema(s.to_json(self.reader))))
 
     def names(self) -> list[str]:
         return [rule.name for rule, _ in self.rules]
@@ -113,12 +113,12 @@ class Migration:
         return out.getvalue()
 
 
-def _plain(schema: Any) -> Any:
-    """Avro JSON without logical types."""
+def plain_schema(schema: Any) -> Any:
+    """Avro JSON without logical types: the schema of raw values (a decimal's bytes, a timestamp's number)."""
     if isinstance(schema, dict):
-        return {k: _plain(v) for k, v in schema.items() if k != "logicalType"}
+        return {k: plain_schema(v) for k, v in schema.items() if k != "logicalType"}
     if isinstance(schema, list):
-        return [_plain(v) for v in schema]
+        return [plain_schema(v) for v in schema]
     return schema
 
 
