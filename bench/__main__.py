@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["codegen", "compat", "registry", "serde", "consumer"]
+BENCHES = ["codegen", "compat", "registry", "serde", "rules", "consumer"]
 
 
 def main(argv: list[str]) -> None:

@@ -30,8 +30,9 @@ def _run(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
 
 
-def _remove_total(d: dict[str, Any]) -> None:
-    d["fields"] = [f for f in d["fields"] if f["name"] != "total"]
+def _remove_lines(d: dict[str, Any]) -> None:
+    # `lines`, not `total`: no data-contract rule reads it, so the schema finding stands alone
+    d["fields"] = [f for f in d["fields"] if f["name"] != "lines"]
 
 
 def test_walkthrough_optional_field_passes_and_is_published(project: Path) -> None:
@@ -39,24 +40,24 @@ def test_walkthrough_optional_field_passes_and_is_published(project: Path) -> No
     result = _run("compat", "check")
     assert result.exit_code == 0, result.output
     result = _run("compat", "publish")
-    assert result.exit_code == 0 and f"{SUBJECT} v3" in result.output
-    published = json.loads((project / f"compatibility/subjects/{SUBJECT}/v3.avsc").read_text())
+    assert result.exit_code == 0 and f"{SUBJECT} v4" in result.output
+    published = json.loads((project / f"compatibility/subjects/{SUBJECT}/v4.avsc").read_text())
     assert published["fields"][-1]["name"] == "coupon"
     assert _run("compat", "publish").output.startswith("nothing to publish")
 
 
 def test_walkthrough_removing_required_field_fails_naming_consumers(project: Path) -> None:
-    _edit(ORDER, _remove_total)
+    _edit(ORDER, _remove_lines)
     result = _run("compat", "check", "--format", "json")
     assert result.exit_code == 1
     findings = json.loads(result.output)["findings"]
     rules = {f["rule"] for f in findings}
     assert rules == {"FIELD_REMOVED_WITHOUT_DEFAULT"}
-    assert all(f["path"] == "total" and f["file"] == ORDER and f["subject"] == SUBJECT for f in findings)
+    assert all(f["path"] == "lines" and f["file"] == ORDER and f["subject"] == SUBJECT for f in findings)
     messages = " ".join(m for f in findings for m in [f["message"], *f.get("details", [])])
     assert "payments-service (consumer, built on v1)" in messages and "notifications-service" in messages
     # one change, one finding: the level and deployment findings on the same field are grouped
-    assert len(findings) == 1 and [tuple(p) for p in findings[0]["versions"]] == [(1, 3), (2, 3)]
+    assert len(findings) == 1 and [tuple(p) for p in findings[0]["versions"]] == [(1, 4), (2, 4), (3, 4)]
     assert findings[0]["services"] == ["notifications-service", "payments-service"]
     # one sentence per service: the deployment check's, which names its version and producer (adoption round 2, item 16)
     sentences = [findings[0]["message"], *findings[0].get("details", [])]
@@ -64,27 +65,27 @@ def test_walkthrough_removing_required_field_fails_naming_consumers(project: Pat
         assert sum(service in m for m in sentences) == 1, sentences
     # publish refuses and writes nothing
     assert _run("compat", "publish").exit_code == 1
-    assert not (project / f"compatibility/subjects/{SUBJECT}/v3.avsc").exists()
+    assert not (project / f"compatibility/subjects/{SUBJECT}/v4.avsc").exists()
 
 
 def test_override_accepts_and_still_shows(project: Path) -> None:
-    _edit(ORDER, _remove_total)
+    _edit(ORDER, _remove_lines)
     (project / "compatibility/overrides.toml").write_text(
-        f'[[override]]\nsubject = "{SUBJECT}"\nversion = 3\nrule = "FIELD_REMOVED_WITHOUT_DEFAULT"\npath = "total"\n'
-        'reason = "total moves to OrderPriced; consumers migrated in ACME-42"\n'
+        f'[[override]]\nsubject = "{SUBJECT}"\nversion = 4\nrule = "FIELD_REMOVED_WITHOUT_DEFAULT"\npath = "lines"\n'
+        'reason = "lines move to OrderLinesAdded; consumers migrated in ACME-42"\n'
     )
     result = _run("compat", "check")
     assert result.exit_code == 0, result.output
     assert "ACCEPTED FIELD_REMOVED_WITHOUT_DEFAULT" in result.output and "ACME-42" in result.output
     # an override for another version lets nothing through
-    text = (project / "compatibility/overrides.toml").read_text().replace("version = 3", "version = 4")
+    text = (project / "compatibility/overrides.toml").read_text().replace("version = 4", "version = 5")
     (project / "compatibility/overrides.toml").write_text(text)
     assert _run("compat", "check").exit_code == 1
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "junit", "github"])
 def test_formats_parse(project: Path, fmt: str) -> None:
-    _edit(ORDER, _remove_total)
+    _edit(ORDER, _remove_lines)
     result = _run("compat", "check", "--format", fmt)
     assert result.exit_code == 1
     out = result.output
@@ -99,12 +100,12 @@ def test_formats_parse(project: Path, fmt: str) -> None:
         # A removed field points at its record's line (the field is gone from the file).
         assert len(lines) == 1 and all(re.match(rf"::error file={re.escape(ORDER)},line=\d+,title=FIELD_REMOVED_WITHOUT_DEFAULT::", line) for line in lines)
     else:
-        assert "FIELD_REMOVED_WITHOUT_DEFAULT" in out and "field total" in out and ORDER in out
+        assert "FIELD_REMOVED_WITHOUT_DEFAULT" in out and "field lines" in out and ORDER in out
 
 
 def test_level_findings_name_only_the_services_on_each_version(project: Path) -> None:
     # deployments.toml: payments-service consumes OrderCreated v1, notifications-service v2.
-    _edit(ORDER, _remove_total)
+    _edit(ORDER, _remove_lines)
     result = _run("compat", "check", "--format", "json", "--no-deployments")
     (finding,) = json.loads(result.output)["findings"]
     sentences = [finding["message"], *finding.get("details", [])]
@@ -195,11 +196,11 @@ def test_parse_errors_come_out_in_the_chosen_format(project: Path, fmt: str) -> 
 
 
 def test_markdown_summary_names_what_each_finding_breaks(project: Path) -> None:
-    _edit(ORDER, _remove_total)
+    _edit(ORDER, _remove_lines)
     result = _run("compat", "check", "--format", "markdown")
     assert result.exit_code == 1
     assert f"### `{SUBJECT}`" in result.output
-    assert "**`FIELD_REMOVED_WITHOUT_DEFAULT`** on `total` (v1, v2 -> v3), breaks notifications-service, payments-service" in result.output
+    assert "**`FIELD_REMOVED_WITHOUT_DEFAULT`** on `lines` (v1, v2, v3 -> v4), breaks notifications-service, payments-service" in result.output
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -216,11 +217,11 @@ def test_against_git_checks_schemas_at_a_ref(project: Path) -> None:
     assert _run("compat", "check", "--against-git", "main").exit_code == 0
     _edit(ORDER, lambda d: d["fields"].append({"name": "coupon", "type": ["null", "string"], "default": None}))
     assert _run("compat", "check", "--against-git", "HEAD").exit_code == 0, "a compatible change passes"
-    _edit(ORDER, _remove_total)
+    _edit(ORDER, _remove_lines)
     result = _run("compat", "check", "--against-git", "HEAD", "--format", "json")
     assert result.exit_code == 1
     (finding,) = json.loads(result.output)["findings"]
-    assert finding["rule"] == "FIELD_REMOVED_WITHOUT_DEFAULT" and finding["path"] == "total" and finding["subject"] == SUBJECT
+    assert finding["rule"] == "FIELD_REMOVED_WITHOUT_DEFAULT" and finding["path"] == "lines" and finding["subject"] == SUBJECT
     assert "still on HEAD" in finding["message"] and "the working tree's schema" in finding["message"]
     assert (finding["old_version"], finding["new_version"]) == ("HEAD", "working tree")  # not "vHEAD -> vthis change"
     missing = _run("compat", "check", "--against-git", "origin/main")

@@ -38,8 +38,13 @@ def reg() -> Iterator[EmbeddedRegistry]:
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reg: EmbeddedRegistry) -> Path:
+    """This repository as it was before OrderCreated had a data contract (its v3 is that contract)."""
     for name in ("schemas", "compatibility"):
         shutil.copytree(ROOT / name, tmp_path / name)
+    catalog = tmp_path / "schemas/catalog.toml"
+    catalog.write_text(catalog.read_text().split("# Data contracts:")[0])
+    for published in (tmp_path / f"compatibility/subjects/{CREATED}").glob("v3.*"):
+        published.unlink()
     (tmp_path / "pyproject.toml").write_text("[tool.contracts]\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CONTRACTS_SCHEMA_REGISTRY_URL", reg.url)
@@ -181,3 +186,20 @@ def test_a_new_major_version_is_checked_within_its_group_and_needs_migrations(pr
     add(project, MIGRATIONS)
     passed = run("compat", "check")
     assert passed.exit_code == 0, passed.output  # a new line, and deployed consumers read it through the migrations
+
+
+def test_against_git_reads_the_contract_the_ref_had(project: Path) -> None:
+    import subprocess
+
+    add(project, CONTRACT)
+    shutil.rmtree(project / "compatibility")  # a team that keeps no history: the ref is the history
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=project, check=True)
+    subprocess.run([*git, "add", "."], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "contract"], cwd=project, check=True)
+    same = run("compat", "check", "--against-git", "main")
+    assert same.exit_code == 0, same.output  # the ref had the same contract: nothing changed
+    catalog = project / "schemas/catalog.toml"
+    catalog.write_text(catalog.read_text().replace('onFailure = "DLQ"', 'onFailure = "DLQ"\ndisabled = true'))
+    result = run("compat", "check", "--against-git", "main", "--format", "json")
+    assert result.exit_code == 1 and [f["rule"] for f in json.loads(result.output)["findings"]] == ["RULE_DISABLED"], result.output

@@ -83,11 +83,13 @@ def test_compatible_change_adds_a_version_and_pull_writes_history(project: Path,
     Path(ORDER).write_text(json.dumps(data))
     result = _run("registry", "push")
     assert result.exit_code == 0 and "add version" in result.output
-    # v1 and v2 replayed from compatibility/, then the change as v3.
-    assert requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions").json() == [1, 2, 3]
+    # v1 to v3 replayed from compatibility/ (v3 with its data contract), then the change as v4.
+    assert requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions").json() == [1, 2, 3, 4]
     shutil.rmtree(project / "compatibility/subjects")
     assert _run("registry", "pull").exit_code == 0
-    pulled = json.loads((project / "compatibility/subjects/orders-com.acme.orders.OrderCreated/v3.avsc").read_text())
+    pulled = json.loads((project / "compatibility/subjects/orders-com.acme.orders.OrderCreated/v4.avsc").read_text())
+    contract = json.loads((project / "compatibility/subjects/orders-com.acme.orders.OrderCreated/v4.contract.json").read_text())
+    assert contract["ruleSet"]["domainRules"][0]["name"] == "total_not_negative"
     assert pulled["fields"][-1]["name"] == "coupon"
     assert pulled["fields"][0]["type"]["name"] == "com.acme.common.EventMetadata", "references resolved: self-contained"
     (project / "compatibility/deployments.toml").unlink()
@@ -168,7 +170,7 @@ def test_gate_against_a_registry_with_references(project: Path, reg: EmbeddedReg
     result = _run("compat", "check", "--against-registry", reg.url, "--registry-only")
     assert result.exit_code == 0, result.output
     data = json.loads((project / ORDER).read_text())
-    data["fields"] = [f for f in data["fields"] if f["name"] != "total"]
+    data["fields"] = [f for f in data["fields"] if f["name"] != "lines"]
     (project / ORDER).write_text(json.dumps(data))
     result = _run("compat", "check", "--against-registry", reg.url, "--registry-only", "--format", "json")
     assert result.exit_code == 1 and {f["rule"] for f in json.loads(result.output)["findings"]} == {"FIELD_REMOVED_WITHOUT_DEFAULT"}
@@ -182,7 +184,7 @@ def test_push_replays_the_recorded_history_so_numbers_match(project: Path, reg: 
     plan = _run("registry", "plan")
     assert plan.exit_code == 1 and "replay version" in plan.output and f"v1 from {HISTORY}/v1.avsc" in plan.output, plan.output
     assert _run("registry", "push").exit_code == 0
-    assert requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions").json() == [1, 2]
+    assert requests.get(f"{reg.url}/subjects/orders-com.acme.orders.OrderCreated/versions").json() == [1, 2, 3]
     before = {p.name: p.read_text() for p in Path(HISTORY).iterdir()}
     pulled = _run("registry", "pull")
     assert pulled.exit_code == 0, pulled.output

@@ -25,6 +25,7 @@ from contracts.testing.examples import order
 from tests.conftest import SCHEMAS
 
 CATALOG = load_catalog(SCHEMAS)
+CATALOG.contracts.clear()  # each test registers the rules it is about
 SUBJECT = "orders-com.acme.orders.OrderCreated"
 NOT_NEGATIVE = {"name": "total_not_negative", "kind": "CONDITION", "mode": "WRITE", "type": "CEL", "expr": "message.total.amount >= 0.0"}
 MASK = {"name": "mask_pii", "kind": "TRANSFORM", "mode": "READ", "type": "CEL_FIELD", "tags": ["PII"], "expr": "'***'"}

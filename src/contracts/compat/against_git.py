@@ -72,16 +72,19 @@ def history_at(catalog: Catalog, ref: str, recorded: History) -> History:
         old_schemas, old_compat = Path(tmp) / "schemas", Path(tmp) / "compatibility"
         _materialize(ref, catalog.root, old_schemas, lambda name: name.endswith(".avsc") or Path(name).name == "catalog.toml")
         if recorded.root.is_dir():
-            _materialize(ref, recorded.root, old_compat, lambda name: "/subjects/" in f"/{name}" and name.endswith(".avsc"))
+            _materialize(ref, recorded.root, old_compat, lambda name: "/subjects/" in f"/{name}" and name.endswith((".avsc", ".contract.json")))
         try:
             old = {sub.name: sub for sub in load_catalog(old_schemas).subjects()} if any(old_schemas.rglob("*.avsc")) else {}
             published = load_history(old_compat) if (old_compat / "subjects").is_dir() else History(old_compat)
             for sub in catalog.subjects():
-                versions = [Version(v.subject, v.number, v.schema, v.raw, f"{ref}:{_shown(recorded.root, v.number, sub.name)}") for v in published.versions(sub.name)]
+                versions = [
+                    Version(v.subject, v.number, v.schema, v.raw, f"{ref}:{_shown(recorded.root, v.number, sub.name)}", v.contract)  # read while its file exists
+                    for v in published.versions(sub.name)
+                ]
                 before = old.get(sub.name)
-                if before is not None and (not versions or versions[-1].raw != to_json(before.schema)):
+                if before is not None and (not versions or versions[-1].raw != to_json(before.schema) or versions[-1].contract != before.contract):
                     number = versions[-1].number + 1 if versions else 1
-                    versions.append(Version(sub.name, number, before.schema, to_json(before.schema), f"{ref}:{before.file}"))
+                    versions.append(Version(sub.name, number, before.schema, to_json(before.schema), f"{ref}:{before.file}", before.contract))
                     history.labels.setdefault(sub.name, {})[number] = ref
                 if versions:
                     history.subjects[sub.name] = versions
