@@ -13,9 +13,12 @@ which gets all of it. What the expression can observe is the same either way.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from contracts import schema as s
+from contracts.datacontract.celfast import Unsupported, compile_fast
+from contracts.datacontract.fields import cel_view
 from contracts.errors import BadInputError
 
 EXTRA = "rules"
@@ -57,9 +60,15 @@ def names_read(expr: str, variable: str) -> frozenset[str] | None:
 
 
 class CelProgram:
-    """One CEL expression, compiled; ``run(variables)`` evaluates it."""
+    """One CEL expression, compiled; ``run(variables)`` evaluates it.
 
-    def __init__(self, expr: str, variables: tuple[str, ...] = ("message",)) -> None:
+    ``schemas`` names the Avro schema of each variable given as raw message values (the serializers'
+    form); those are shown to the engine as CEL should see them (``fields.cel_view``). Variables
+    without a schema are passed as they are. Expressions in the fast subset (``celfast``) run as
+    Python closures; the engine evaluates the rest, and every evaluation the subset cannot vouch for.
+    """
+
+    def __init__(self, expr: str, variables: tuple[str, ...] = ("message",), schemas: Mapping[str, s.Schema | None] | None = None) -> None:
         cel = _require("cel", "CEL")
         try:
             self._program = cel.compile(expr)
@@ -67,10 +76,29 @@ class CelProgram:
             raise ExpressionError(str(exc).replace("\n", " ")) from None
         self.expr = expr
         self.reads = {v: names_read(expr, v) for v in variables}
+        self.schemas = {k: v for k, v in (schemas or {}).items() if v is not None}
+        try:
+            self._fast: Callable[[Mapping[str, Any]], Any] | None = compile_fast(expr, {v: self.schemas.get(v) for v in variables})
+        except Unsupported:
+            self._fast = None
+
+    @property
+    def fast(self) -> bool:
+        """Whether the expression runs on the fast path (the engine still decides what that path cannot)."""
+        return self._fast is not None
 
     def run(self, variables: Mapping[str, Any]) -> Any:
-        """The expression's value; ``variables`` already as CEL should see them (``fields.cel_view``)."""
-        return self._program.execute(dict(variables))
+        if self._fast is not None:
+            try:
+                return self._fast(variables)
+            except Exception:
+                pass
+        return self.engine(variables)
+
+    def engine(self, variables: Mapping[str, Any]) -> Any:
+        """The value the CEL engine gives (the reference the fast path is held to)."""
+        bound = {k: (cel_view(self.schemas[k], v, self.reads.get(k)) if k in self.schemas else v) for k, v in variables.items()}
+        return self._program.execute(bound)
 
 
 class JsonataProgram:
@@ -88,8 +116,13 @@ class JsonataProgram:
         return self._program.evaluate(document)
 
 
-def compile_rule(rule_type: str, expr: str) -> CelProgram | JsonataProgram:
-    """The compiled program for a rule's expression (``ExpressionError`` if it does not compile)."""
+def compile_rule(rule_type: str, expr: str, message: s.Schema | None = None) -> CelProgram | JsonataProgram:
+    """The compiled program for a rule's expression (``ExpressionError`` if it does not compile).
+
+    ``message``: the schema of the raw message a CEL condition is given, to show it as CEL sees it.
+    """
     if rule_type == "JSONATA":
         return JsonataProgram(expr)
-    return CelProgram(expr, ("value", "message") if rule_type == "CEL_FIELD" else ("message",))
+    if rule_type == "CEL_FIELD":
+        return CelProgram(expr, ("value", "message", "name", "fullName", "typeName", "tags"))
+    return CelProgram(expr, ("message",), {"message": message})

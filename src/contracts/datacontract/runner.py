@@ -69,10 +69,19 @@ def _split_guard(expr: str) -> tuple[str | None, str]:
     return None, expr
 
 
-def compile_step(rule: Rule) -> _Step:
-    """The rule's programs; ``ExpressionError`` when an expression does not compile."""
+def compile_step(rule: Rule, message: s.Schema | None = None) -> _Step:
+    """The rule's programs; ``ExpressionError`` when an expression does not compile.
+
+    ``message`` is the schema of the raw messages a CEL condition (and any guard) reads; a
+    message-level transform sees them raw, as its result is written back as it comes.
+    """
     guard, body = _split_guard(rule.expr or "") if rule.type != "JSONATA" else (None, rule.expr or "")
-    return _Step(rule, None if guard is None else compile_rule(rule.type, guard), compile_rule(rule.type, body))
+    shown = message if rule.type == "CEL" else None
+    return _Step(
+        rule,
+        None if guard is None else compile_rule(rule.type, guard, shown),
+        compile_rule(rule.type, body, shown if rule.kind == "CONDITION" else None),
+    )
 
 
 class RuleRunner:
@@ -94,7 +103,7 @@ class RuleRunner:
         if rule.type not in EXECUTABLE:
             return _Step(rule, None, _Unsupported(rule.type))
         try:
-            return compile_step(rule)
+            return compile_step(rule, self.schema)
         except ExpressionError as exc:
             raise RuleFailure(rule, self.subject, rule.mode, "ERROR", f"the expression does not compile: {exc}") from None
 
@@ -145,10 +154,10 @@ class RuleRunner:
             return self._fields(step, message)
         if rule.type == "JSONATA":
             return _record(step.program.run(message), rule)
-        if step.guard is not None and step.guard.run({"message": self._message(step.guard, message, self.schema)}) is not True:
+        if step.guard is not None and step.guard.run({"message": message}) is not True:
             return message
         if rule.kind == "CONDITION":
-            result = step.program.run({"message": self._message(step.program, message, self.schema)})
+            result = step.program.run({"message": message})
             if result is not True:
                 raise _Refused("the condition was false" if result is False else f"the condition gave {result!r}, not true or false")
             return message
