@@ -70,3 +70,11 @@ def test_namespaces_are_split_and_aliases_shortened() -> None:
     out = with_namespaces({"type": "record", "name": "com.a.A", "aliases": ["com.a.Old", "org.x.Y"], "fields": [{"name": "f", "type": "com.a.A"}]})
     assert out["name"] == "A" and out["namespace"] == "com.a" and out["aliases"] == ["Old", "org.x.Y"]
     assert out["fields"][0]["type"] == "com.a.A"
+
+
+def test_messages_carry_their_data_contract() -> None:
+    doc = document(load_catalog(SCHEMAS))
+    contract = doc["components"]["messages"]["com.acme.orders.OrderCreated"]["x-data-contract"]
+    assert contract["ruleSet"]["domainRules"][0]["name"] == "total_not_negative"
+    assert contract["metadata"]["tags"] == {"com.acme.orders.Customer.email": ["PII"]}
+    assert "x-data-contract" not in doc["components"]["messages"]["com.acme.orders.OrderCancelled"]

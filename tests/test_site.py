@@ -164,3 +164,16 @@ def test_a_field_type_on_a_page_reads_as_its_label_with_each_named_type_linked(t
     assert [html.unescape(name) for _, name in links] == re.findall(r"\bns\.[A-Z]\w*", sm.type_label(field_type))
     assert "<" not in re.sub(r"</?a[^>]*>", "", shown)  # the label's own brackets are escaped
     assert html.unescape(re.sub(r"</?a[^>]*>", "", shown)) == sm.type_label(field_type)
+
+
+def test_an_event_page_shows_its_tags_and_rules_and_the_subject_page_the_contract_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _build(tmp_path, monkeypatch)
+    customer = (tmp_path / "events" / "com.acme.orders.Customer.html").read_text()
+    email_row = next(row for row in customer.split("<tr>") if "<code>email</code>" in row)
+    assert "<span class='tag'>PII</span>" in email_row
+    event = (tmp_path / "events" / "com.acme.orders.OrderCreated.html").read_text()
+    rules = event.split("class='rules'", 1)[1].split("</table>", 1)[0]
+    assert "<code>total_not_negative</code>" in rules and "message.total.amount &gt;= 0.0" in rules and "DLQ" in rules
+    subject = (tmp_path / "subjects" / "orders-com.acme.orders.OrderCreated.html").read_text()
+    v3 = subject.split("id='v3'", 1)[1]
+    assert "<span class='add'>+data contract:</span>" in v3 and "total_not_negative" in v3

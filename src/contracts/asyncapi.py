@@ -3,7 +3,8 @@
 Every message carries its Avro schema (``schemaFormat: application/vnd.apache.avro+json;version=1.9.0``)
 self-contained: named types defined in other files are inlined at first use, so the payload
 parses on its own. Services come from the catalog's ``producers`` (send) and ``consumers``
-(receive); servers from the options.
+(receive); servers from the options. An event's data contract (metadata, rules) rides along as
+``x-data-contract`` in Confluent's shape; inline field tags stay in the schema.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def document(catalog: Catalog, *, title: str = "Event contracts", version: str =
                     "bindings": {"kafka": {"schemaIdLocation": "payload", "schemaIdPayloadEncoding": "confluent",
                                            "schemaLookupStrategy": _STRATEGY[topic.strategy]}},
                     "x-subject": subject_name(topic.strategy, topic.name, fullname),
+                    **({"x-data-contract": contract.to_json()} if (contract := catalog.contracts.get(fullname)) else {}),
                 },
             )  # fmt: skip
             channel_messages[key] = {"$ref": f"#/components/messages/{key}"}

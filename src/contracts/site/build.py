@@ -13,13 +13,15 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from html import escape
 from pathlib import Path
 
 from contracts import schema as s
 from contracts.catalog import Catalog
 from contracts.compat.history import History
+from contracts.datacontract.fields import field_tags
+from contracts.datacontract.model import DataContract
 from contracts.site.topology import Edge, Node, render
 
 CSS = """body{font-family:system-ui,sans-serif;margin:0;color:#212121}header{background:#263238;color:#fff;padding:12px 24px}
@@ -90,17 +92,39 @@ def _services(catalog: Catalog, history: History) -> list[str]:
     return sorted(names | {d.service for d in history.deployments})
 
 
-def _fields(record: s.Record) -> str:
+def _fields(record: s.Record, tag_paths: Mapping[str, tuple[str, ...]]) -> str:
     rows = []
     for f in record.fields:
         logical = getattr(f.type, "logical", None) or ""
         default = json.dumps(f.default) if f.has_default else ""
+        tags = " ".join(f"<span class='tag'>{escape(t)}</span>" for t in sorted(field_tags(record, f, tag_paths)))
         rows.append(
             f"<tr><td><code>{escape(f.name)}</code></td><td><code>{type_html(f.type)}</code></td><td>{escape(logical)}</td>"
-            f"<td><code>{escape(default)}</code></td><td>{escape(f.doc or '')}</td><td>{escape(', '.join(f.aliases))}</td></tr>"
+            f"<td><code>{escape(default)}</code></td><td>{escape(f.doc or '')}</td><td>{escape(', '.join(f.aliases))}</td><td>{tags}</td></tr>"
         )
-    return ('<table class="fields"><tr><th>field</th><th>type</th><th>logical type</th><th>default</th><th>doc</th><th>aliases</th></tr>'
+    return ('<table class="fields"><tr><th>field</th><th>type</th><th>logical type</th><th>default</th><th>doc</th><th>aliases</th><th>tags</th></tr>'
             + "".join(rows) + "</table>")  # fmt: skip
+
+
+def _contract_html(contract: DataContract) -> str:
+    """An event's data contract: its metadata properties and its rules."""
+    if not contract:
+        return ""
+    out = ["<h2>Data contract</h2>"]
+    props = contract.metadata.properties
+    if props:
+        out.append("<p>" + ", ".join(f"{escape(k)}: <code>{escape(v)}</code>" for k, v in sorted(props.items())) + "</p>")
+    rules = list(contract.rule_set.rules())
+    if rules:
+        out.append("<table class='rules'><tr><th>rule</th><th>list</th><th>kind</th><th>mode</th><th>type</th><th>tags</th><th>expression</th><th>on failure</th><th>doc</th></tr>")
+        for where, r in rules:
+            out.append(
+                f"<tr><td><code>{escape(r.name)}</code>{' (disabled)' if r.disabled else ''}</td><td>{escape(where)}</td><td>{r.kind}</td><td>{r.mode}</td>"
+                f"<td>{escape(r.type)}</td><td>{escape(', '.join(r.tags))}</td><td><code>{escape(r.expr or '')}</code></td>"
+                f"<td>{escape(r.on_failure or 'ERROR')}</td><td>{escape(r.doc or '')}</td></tr>"
+            )
+        out.append("</table>")
+    return "\n".join(out)
 
 
 def type_html(t: s.Schema) -> str:
@@ -116,10 +140,17 @@ def _event_page(catalog: Catalog, fullname: str, topics: list[str], package: str
     body.append(f'<p>Import: <code class="import">from {escape(module)} import {escape(t.name)}</code></p>')
     if topics:
         body.append("<p>Topics: " + ", ".join(f'<a href="../topics/{slug(n)}.html">{escape(n)}</a>' for n in topics) + "</p>")
+    contract = catalog.contracts.get(fullname) or DataContract()
     if isinstance(t, s.Record):
-        body.append("<h2>Fields</h2>" + _fields(t))
+        # A type nested in several events carries the tags any of their contracts give its fields.
+        tag_paths: dict[str, tuple[str, ...]] = {}
+        for c in catalog.contracts.values():
+            for path, tags in c.metadata.tags.items():
+                tag_paths[path] = (*tag_paths.get(path, ()), *tags)
+        body.append("<h2>Fields</h2>" + _fields(t, tag_paths))
     elif isinstance(t, s.Enum):
         body.append("<h2>Symbols</h2><p>" + ", ".join(f"<code>{escape(x)}</code>" for x in t.symbols) + "</p>")
+    body.append(_contract_html(contract))
     body.append(f"<h2>Schema</h2><pre class='schema'>{escape(json.dumps(s.to_json(t), indent=2, ensure_ascii=False))}</pre>")
     return _page(fullname, "\n".join(body))
 
@@ -130,7 +161,10 @@ def _subject_page(subject: str, level: str, fullname: str, history: History) -> 
             f"{len(versions)} published version(s).</p>"]  # fmt: skip
     previous: list[str] = []
     for v in versions:
+        # The schema and its data contract, one text: a version that changes only its rules shows that change.
         text = json.dumps(v.raw, indent=2, ensure_ascii=False).splitlines()
+        if v.contract:
+            text += ["", "data contract:", *json.dumps(v.contract.to_json(), indent=2, ensure_ascii=False).splitlines()]
         body.append(f"<h2 id='v{v.number}'>v{v.number}</h2>")
         if previous:
             diff = difflib.unified_diff(previous, text, f"v{v.number - 1}", f"v{v.number}", lineterm="", n=2)
