@@ -184,8 +184,12 @@ def test_a_new_major_version_is_checked_within_its_group_and_needs_migrations(pr
     missing = next(f for f in json.loads(result.output)["findings"] if f["rule"] == "MIGRATION_RULES_MISSING")
     assert "payments-service" in missing["message"] and "UPGRADE and DOWNGRADE" in missing["message"]
     add(project, MIGRATIONS)
-    passed = run("compat", "check")
+    passed = run("compat", "check", "--format", "json")
     assert passed.exit_code == 0, passed.output  # a new line, and deployed consumers read it through the migrations
+    through = [f for f in json.loads(passed.output)["findings"] if f["rule"] == "READ_THROUGH_MIGRATION"]
+    assert through and all(f["severity"] == "warning" for f in through)
+    sentences = [m for f in through for m in [f["message"], *f.get("details", [])]]
+    assert any("payments-service (consumer, built on v1)" in m and "DOWNGRADE rule down" in m for m in sentences), sentences
 
 
 def test_against_git_reads_the_contract_the_ref_had(project: Path) -> None:

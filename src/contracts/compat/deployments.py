@@ -87,8 +87,16 @@ def deployment_findings(catalog: Catalog, history: History, checker: Checker, st
                     continue
                 rnum = rver if rver is not None else cand
                 wnum = wver if wver is not None else cand
-                if sub.compatibility_group and migrated(history, sub, rnum, wnum, cand) is not None:
-                    continue  # another line of versions, read through the migration rules
+                through = migrated(history, sub, rnum, wnum, cand) if sub.compatibility_group else None
+                if through is not None:  # another line of versions, read through a migration rule: say which
+                    rlabel = f"built on v{rver}" if rver is not None else f"rebuilt on candidate v{cand}"
+                    wlabel = f"v{wver}" if wver is not None else f"candidate v{cand}"
+                    findings.append(Finding(
+                        rule="READ_THROUGH_MIGRATION", severity="warning", category="deployment", file=sub.file, subject=sub.name,
+                        message=f"{rsvc} (consumer, {rlabel}) reads {sub.schema.name} {wlabel} written by {wsvc} through {through.mode} rule {through.name}.",
+                        old_version=min(rnum, wnum), new_version=max(rnum, wnum), services=(rsvc,),
+                    ))  # fmt: skip
+                    continue
                 for inc in checker.check(rschema, wschema):
                     desc = describe(inc, reader_is_new=rnum > wnum)
                     key = (rsvc, rver, wsvc, wver, desc.rule, inc.path)

@@ -44,6 +44,9 @@ CONTRACT_RULES: tuple[ContractRule, ...] = (
     ContractRule("MIGRATION_RULES_MISSING",
                  "A version starts a new compatibility group with a schema the previous group cannot read, and without UPGRADE and DOWNGRADE migration rules: readers on the other group cannot read it.",
                  'v3 sets major_version = "2" (compatibility_group = "major_version") and has no migrations'),
+    ContractRule("READ_THROUGH_MIGRATION",
+                 "A deployed consumer reads another compatibility group's events through a migration rule (reported, never blocking).",
+                 "payments-service on v1 reads candidate v4 (major_version 2) through DOWNGRADE rule v2_to_v1", "warning"),
     ContractRule("RULE_READ_CHANGED", "A READ rule was added or changed: consumers see values transformed or refused differently.",
                  'v2 adds a CEL_FIELD rule masking ["PII"] on read', "warning"),
 )  # fmt: skip
