@@ -16,23 +16,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from contracts import schema as s
+from contracts.datacontract import celops as ops
+from contracts.datacontract.celops import Eval
 from contracts.datacontract.fields import cel_view
-
-Env = Mapping[str, Any]
-Eval = Callable[[Env], Any]
-INT64 = (-(2**63), 2**63 - 1)
 
 
 class Unsupported(Exception):
     """The expression is outside the subset: the engine evaluates it."""
-
-
-class Unsure(Exception):
-    """This evaluation needs the engine's judgement (an error, mixed types, an overflow)."""
 
 
 _TOKEN = re.compile(
@@ -85,67 +78,6 @@ def _record_of(schema: s.Schema | None) -> s.Record | None:
     return None
 
 
-def _kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int | float):
-        return "num"
-    if isinstance(v, str):
-        return "str"
-    if isinstance(v, bytes):
-        return "bytes"
-    if v is None:
-        return "null"
-    if isinstance(v, datetime):
-        return "time"
-    return "other"
-
-
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise Unsure
-    return v
-
-
-def _equal(a: Any, b: Any) -> bool:
-    """CEL's heterogeneous equality: values of different kinds are unequal, numbers compare as numbers."""
-    ka, kb = _kind(a), _kind(b)
-    if ka == "other" or kb == "other":
-        raise Unsure  # lists, maps and the like: the engine compares them
-    return ka == kb and bool(a == b)
-
-
-def _compare(op: str) -> Callable[[Any, Any], bool]:
-    def cmp(a: Any, b: Any) -> bool:
-        if op in ("==", "!="):
-            return _equal(a, b) if op == "==" else not _equal(a, b)
-        ka, kb = _kind(a), _kind(b)
-        if ka != kb or ka not in ("num", "str", "bytes", "time"):
-            raise Unsure
-        if op == "<":
-            return bool(a < b)
-        if op == "<=":
-            return bool(a <= b)
-        if op == ">":
-            return bool(a > b)
-        return bool(a >= b)
-
-    return cmp
-
-
-def _arith(op: str) -> Callable[[Any, Any], Any]:
-    def calc(a: Any, b: Any) -> Any:
-        ka, kb = type(a), type(b)
-        if ka is not kb or ka not in (int, float, str, list) or (op != "+" and ka in (str, list)):
-            raise Unsure
-        out = a + b if op == "+" else a - b if op == "-" else a * b
-        if ka is int and not INT64[0] <= out <= INT64[1]:
-            raise Unsure
-        return out
-
-    return calc
-
-
 class _Parser:
     def __init__(self, expr: str, variables: Mapping[str, s.Schema | None]) -> None:
         self.toks = _tokens(expr)
@@ -174,7 +106,7 @@ class _Parser:
         self.take(":")
         no = self.ternary()
         c, y, n = _used(cond), _used(yes), _used(no)
-        return _Node(lambda env: y(env) if _bool(c(env)) else n(env))
+        return _Node(lambda env: y(env) if ops.truth(c(env)) else n(env))
 
     def logic(self, op: str) -> _Node:
         left = self.logic("&&") if op == "||" else self.relation()
@@ -191,7 +123,7 @@ class _Parser:
             _, op = self.take()
             right = self.additive()
             a, b = _used(left), _used(right)
-            left = _Node(_binary(a, b, _member if op == "in" else _compare(op)))
+            left = _Node(_binary(a, b, ops.member if op == "in" else ops.compare(op)))
         return left
 
     def additive(self) -> _Node:
@@ -199,7 +131,7 @@ class _Parser:
         while self.toks[self.i][1] in ("+", "-"):
             _, op = self.take()
             right = self.multiplicative()
-            left = _Node(_binary(_used(left), _used(right), _arith(op)))
+            left = _Node(_binary(_used(left), _used(right), ops.arith(op)))
         return left
 
     def multiplicative(self) -> _Node:
@@ -207,27 +139,27 @@ class _Parser:
         while self.toks[self.i][1] == "*":
             self.take()
             right = self.unary()
-            left = _Node(_binary(_used(left), _used(right), _arith("*")))
+            left = _Node(_binary(_used(left), _used(right), ops.arith("*")))
         return left
 
     def unary(self) -> _Node:
         if self.toks[self.i][1] == "!":
             self.take()
             inner = _used(self.unary())
-            return _Node(lambda env: not _bool(inner(env)))
+            return _Node(lambda env: not ops.truth(inner(env)))
         if self.toks[self.i][1] == "-":
             self.take()
             if self.toks[self.i][0] in ("int", "float"):
                 return self.member(self.literal(negative=True))
             inner = _used(self.unary())
-            return _Node(lambda env: _negate(inner(env)))
+            return _Node(lambda env: ops.negate(inner(env)))
         return self.member(self.primary())
 
     def literal(self, negative: bool = False) -> _Node:
         kind, text = self.take()
         value: Any = int(text) if kind == "int" else float(text)
         value = -value if negative else value
-        if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+        if isinstance(value, int) and not ops.INT64[0] <= value <= ops.INT64[1]:
             raise Unsupported("integer literal out of range")
         return _Node(lambda env: value)
 
@@ -277,7 +209,7 @@ class _Parser:
             raise Unsupported(f"function {name} is not in the fast subset")
         arg = _used(self.ternary())
         self.take(")")
-        return _Node(lambda env: _size(arg(env)))
+        return _Node(lambda env: ops.size(arg(env)))
 
     def member(self, node: _Node, presence: bool = False) -> _Node:
         while self.toks[self.i][1] in (".", "["):
@@ -295,8 +227,8 @@ class _Parser:
             if record is not None and field is None:
                 raise Unsupported(f"no field {name}")  # the engine reports it, as it would
             if last:
-                return _Node(_field(node.run, name, _has))
-            node = _Node(_field(node.run, name, _select), field.type if field is not None else None)
+                return _Node(_field(node.run, name, ops.has))
+            node = _Node(_field(node.run, name, ops.select), field.type if field is not None else None)
         if presence:
             raise Unsupported("has() needs a field selection")
         return node
@@ -318,7 +250,7 @@ class _Parser:
                 self.scope[var] = saved
             self.take(")")
             get, every = target.run, name == "all"
-            return _Node(lambda env: _quantify(get(env), var, predicate, env, every))
+            return _Node(lambda env: ops.quantify(get(env), var, predicate, env, every))
         args: list[Eval] = []
         while self.toks[self.i][1] != ")":
             args.append(_used(self.ternary()))
@@ -327,10 +259,10 @@ class _Parser:
         self.take(")")
         value = _used(target)
         if name == "size" and not args:
-            return _Node(lambda env: _size(value(env)))
+            return _Node(lambda env: ops.size(value(env)))
         if name in ("startsWith", "endsWith", "contains") and len(args) == 1:
             arg = args[0]
-            return _Node(lambda env: _string_method(name, value(env), arg(env)))
+            return _Node(lambda env: ops.string_method(name, value(env), arg(env)))
         raise Unsupported(f"method {name} is not in the fast subset")
 
 
@@ -338,11 +270,11 @@ _MISSING: Any = object()
 
 
 def _and(a: Eval, b: Eval) -> Eval:
-    return lambda env: _bool(b(env)) if _bool(a(env)) else False
+    return lambda env: ops.truth(b(env)) if ops.truth(a(env)) else False
 
 
 def _or(a: Eval, b: Eval) -> Eval:
-    return lambda env: True if _bool(a(env)) else _bool(b(env))
+    return lambda env: True if ops.truth(a(env)) else ops.truth(b(env))
 
 
 def _binary(a: Eval, b: Eval, fn: Callable[[Any, Any], Any]) -> Eval:
@@ -355,70 +287,6 @@ def _variable(name: str) -> Eval:
 
 def _field(get: Eval, key: str, fn: Callable[[Any, str], Any]) -> Eval:
     return lambda env: fn(get(env), key)
-
-
-def _negate(v: Any) -> Any:
-    if type(v) is int:
-        if v == INT64[0]:
-            raise Unsure
-        return -v
-    if type(v) is float:
-        return -v
-    raise Unsure
-
-
-def _select(container: Any, key: str) -> Any:
-    if isinstance(container, tuple) and len(container) == 2 and isinstance(container[0], str):
-        container = container[1]  # a union branch fastavro names: (record name, value)
-    if not isinstance(container, dict) or key not in container:
-        raise Unsure
-    return container[key]
-
-
-def _has(container: Any, key: str) -> bool:
-    if isinstance(container, tuple) and len(container) == 2 and isinstance(container[0], str):
-        container = container[1]
-    if not isinstance(container, dict):
-        raise Unsure
-    return key in container
-
-
-def _size(v: Any) -> int:
-    # A string's size is its code points, as the CEL spec and Confluent's clients count them.
-    if isinstance(v, str | bytes | list | dict):
-        return len(v)
-    raise Unsure
-
-
-def _member(item: Any, container: Any) -> bool:
-    if isinstance(container, dict):
-        if not isinstance(item, str):
-            raise Unsure
-        return item in container
-    if isinstance(container, list):
-        return any(_equal(item, x) for x in container)
-    raise Unsure
-
-
-def _string_method(name: str, value: Any, arg: Any) -> bool:
-    if not isinstance(value, str) or not isinstance(arg, str):
-        raise Unsure
-    if name == "startsWith":
-        return value.startswith(arg)
-    if name == "endsWith":
-        return value.endswith(arg)
-    return arg in value
-
-
-def _quantify(items: Any, var: str, predicate: Eval, env: Env, every: bool) -> bool:
-    if not isinstance(items, list):
-        raise Unsure
-    scope = dict(env)
-    for item in items:
-        scope[var] = item
-        if _bool(predicate(scope)) is not every:
-            return not every
-    return every
 
 
 def compile_fast(expr: str, variables: Mapping[str, s.Schema | None]) -> Eval:
