@@ -12,8 +12,8 @@ import re
 import sqlite3
 import urllib.parse
 
-from contracts.registry.server.core import ApiError, RegistryCore, Request, Response
-from contracts.registry.server.routes import ROUTES, Handler
+from contracts.registry.server.core import ApiError, Handler, RegistryCore, Request, Response
+from contracts.registry.server.routes import ROUTES
 
 log = logging.getLogger("contracts.registry")
 MAX_BODY = 16 * 1024 * 1024  # the largest request body the server reads

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,10 @@ def version_not_found(subject: str, version: Any) -> ApiError:
 
 def schema_not_found() -> ApiError:
     return ApiError(404, 40403, "Schema not found")
+
+
+Handler = Callable[["RegistryCore", "Request"], Any]
+"""A route's handler: the registry and the request in, the response body out."""
 
 
 @dataclass(frozen=True)
