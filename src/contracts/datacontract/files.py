@@ -19,11 +19,10 @@ rules, ``migrations`` migration rules, ``encoding`` encoding rules, each in Conf
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from contracts import schema as s
 from contracts.datacontract.fields import pattern
-from contracts.datacontract.model import ContractError, DataContract, Metadata, RuleSet, parse_rule
+from contracts.datacontract.model import ContractError, DataContract, Metadata, RuleSet, parse_rules
 from contracts.errors import Location, SchemaError
 from contracts.specs import EventSpec
 from contracts.suggest import did_you_mean
@@ -56,17 +55,11 @@ def _contract(spec: EventSpec, base: str) -> DataContract:
     for key, value in (("owner", spec.owner), ("description", spec.description)):
         if value is not None:
             properties[key] = value
-    lists: dict[str, tuple[Any, ...]] = {}
-    for key, raw in (("migrations", spec.migrations), ("rules", spec.rules), ("encoding", spec.encoding)):
-        rules = tuple(parse_rule(r, f"{base}.{key}[{i}]", migration=key == "migrations") for i, r in enumerate(raw))
-        seen: set[str] = set()
-        for i, r in enumerate(rules):
-            if r.name in seen:
-                raise ContractError(f"{base}.{key}[{i}].name", f"two rules are named {r.name!r}")
-            seen.add(r.name)
-        lists[key] = rules
     metadata = Metadata({k: tuple(v) for k, v in spec.tags.items()}, properties, tuple(spec.sensitive))
-    return DataContract(metadata, RuleSet(lists["migrations"], lists["rules"], lists["encoding"]))
+    rule_set = RuleSet(
+        parse_rules(spec.migrations, f"{base}.migrations", migration=True), parse_rules(spec.rules, f"{base}.rules"), parse_rules(spec.encoding, f"{base}.encoding")
+    )
+    return DataContract(metadata, rule_set)
 
 
 def field_names(schema: s.Schema) -> list[str]:

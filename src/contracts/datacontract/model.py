@@ -208,6 +208,17 @@ def parse_rule(data: Any, key: str, *, migration: bool = False) -> Rule:
     return rule
 
 
+def parse_rules(raw: list[Any], key: str, *, migration: bool = False) -> tuple[Rule, ...]:
+    """A list of rules (``key[0]``, ``key[1]``...), each name used once."""
+    rules = tuple(parse_rule(r, f"{key}[{i}]", migration=migration) for i, r in enumerate(raw))
+    seen: set[str] = set()
+    for i, r in enumerate(rules):
+        if r.name in seen:
+            raise ContractError(f"{key}[{i}].name", f"two rules are named {r.name!r}")
+        seen.add(r.name)
+    return rules
+
+
 def parse_rule_set(data: Any, key: str = "ruleSet") -> RuleSet:
     if data is None:
         return RuleSet()
@@ -221,13 +232,7 @@ def parse_rule_set(data: Any, key: str = "ruleSet") -> RuleSet:
         raw = data.get(name) or []
         if not isinstance(raw, list):
             raise ContractError(f"{key}.{name}", f"expected a list of rules, got {_kind(raw)}")
-        rules = tuple(parse_rule(r, f"{key}.{name}[{i}]", migration=name == "migrationRules") for i, r in enumerate(raw))
-        seen: set[str] = set()
-        for i, r in enumerate(rules):
-            if r.name in seen:
-                raise ContractError(f"{key}.{name}[{i}].name", f"two rules are named {r.name!r}")
-            seen.add(r.name)
-        lists[name] = rules
+        lists[name] = parse_rules(raw, f"{key}.{name}", migration=name == "migrationRules")
     enable_at = data.get("enableAt")
     if enable_at is not None and (not isinstance(enable_at, int) or isinstance(enable_at, bool)):
         raise ContractError(f"{key}.enableAt", f"expected an integer, got {_kind(enable_at)}")
