@@ -19,7 +19,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, Message, TopicPartition
@@ -32,7 +32,7 @@ from contracts.kafka.dedupe import DedupeStore
 from contracts.kafka.handling import Handler, Handling
 from contracts.kafka.lanes import ORDERINGS, Ordering
 from contracts.kafka.loop import ConsumerLoop, LoopOptions
-from contracts.kafka.stats import ConsumerStats
+from contracts.kafka.stats import LIVE, ConsumerStats
 from contracts.record import AvroRecord
 from contracts.retry import RetryPolicy
 from contracts.serde import EventDeserializer
@@ -64,6 +64,16 @@ def _session_defaults(conf: dict[str, Any]) -> dict[str, Any]:
     return {"session.timeout.ms": timeout, "heartbeat.interval.ms": min(conf.get("heartbeat.interval.ms", 3000), max(1, timeout // 3))}
 
 
+def _metrics_port(given: int | None) -> int | None:
+    """The argument, else ``$CONTRACTS_METRICS_PORT``, else none (metrics off: nothing of them is imported)."""
+    if given is not None:
+        return given
+    from contracts.observe.metrics import METRICS_PORT_ENV, metrics_port
+
+    value = os.environ.get(METRICS_PORT_ENV)
+    return metrics_port(value) if value else None
+
+
 class EventConsumer:
     """Consume events of the registered classes from their catalog topics.
 
@@ -89,6 +99,7 @@ class EventConsumer:
         max_in_flight: int | None = None,
         commit_interval: float | None = None,
         drain_timeout: float = 10.0,
+        metrics_port: int | None = None,
         **conf: Any,
     ) -> None:
         if concurrency < 1:
@@ -111,6 +122,9 @@ class EventConsumer:
         self.dedupe = dedupe
         self.retry = retry or RetryPolicy()
         self.stats = ConsumerStats()
+        LIVE.add(self)  # the process's metrics endpoint reports it
+        self.metrics_port = _metrics_port(metrics_port)  # /metrics, /healthz and /readyz while it runs
+        self.metrics_server: Any = None
         self.dead_letters = DeadLetters(bootstrap_servers, catalog, group_id=group_id, name=name)
         self.assignment: list[tuple[str, int]] = []
         self._topics = topics
@@ -170,7 +184,7 @@ class EventConsumer:
         A signal stops the loop after the messages in hand; SIGINT is left alone where it is ignored
         (a shell's background job), as every long-running command here does.
         """
-        with calling_on_signals(self._on_signal) if handle_signals else contextlib.nullcontext():
+        with calling_on_signals(self._on_signal) if handle_signals else contextlib.nullcontext(), self._serving_metrics():
             kafka = clients.consumer(None, **self._conf)
             options = LoopOptions(
                 self.name, self.concurrency, self.ordering, self.max_in_flight, self.commit_interval, self.drain_timeout, self.retry, self.event_loop
@@ -184,18 +198,40 @@ class EventConsumer:
                 self._close(kafka)
         return self.stats
 
+    @contextlib.contextmanager
+    def _serving_metrics(self) -> Iterator[None]:
+        if self.metrics_port is None:
+            yield
+            return
+        from contracts.observe.metrics import serve_metrics
+
+        self.metrics_server = serve_metrics(self.metrics_port, ready=self._not_ready)
+        log.info("%s: metrics on http://%s:%d/metrics", self.name, self.metrics_server.host, self.metrics_server.port)
+        try:
+            yield
+        finally:
+            self.metrics_server.stop()
+
+    def _not_ready(self) -> str | None:
+        """Why the consumer is not ready (``None``: it is): it has partitions, and so a broker that answers."""
+        if self.stopping:
+            return "stopping"
+        return None if self.assignment else "no partitions assigned (joining the group, or the broker does not answer)"
+
     def _on_signal(self, signum: int) -> None:
         log.info("%s: signal %d, stopping after the messages in hand", self.name, signum)
         self._stop.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assignment = sorted({*self.assignment, *((p.topic, p.partition) for p in partitions)})
+        self.stats.rebalances += 1
         log.info("%s assigned %s", self.name, self.assignment)
         if self._loop is not None:
             self._loop.assigned(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {(p.topic, p.partition) for p in partitions}
+        self.stats.rebalances += 1
         log.info("%s revoked %s", self.name, sorted(gone))
         if self._loop is not None:
             self._loop.revoked_partitions(partitions)

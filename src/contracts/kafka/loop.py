@@ -182,7 +182,7 @@ class ConsumerLoop:
     def _timed(self, dispatched: float, began: float) -> float:
         """Record a handler call that began at ``began`` (latency counts from ``dispatched``); the time now."""
         finished = time.monotonic()
-        self.stats.latencies.append(finished - dispatched)
+        self.stats.observe_latency(finished - dispatched)
         self._average += (finished - began - self._average) / 8  # a moving average of one handler call
         return finished
 
@@ -257,7 +257,7 @@ class ConsumerLoop:
             outcome: Outcome = HANDLED
         except Exception as exc:
             outcome = exc
-        self.stats.latencies.append(time.monotonic() - started)
+        self.stats.observe_latency(time.monotonic() - started)
         self.completions.put(((work, outcome), True))
 
     def _dead_letter(self, work: Work, error: BaseException, attempts: int, event_id: str | None) -> None:

@@ -16,6 +16,7 @@ from contracts.errors import ContractsError, InfrastructureError
 from contracts.kafka import clients
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.headers import Headers, header, identity_headers, type_headers
+from contracts.kafka.stats import LIVE, ProducerStats
 from contracts.record import AvroRecord
 from contracts.serde import EventSerializer
 
@@ -54,6 +55,8 @@ class EventProducer:
         self._failures: list[tuple[str, str, bool]] = []  # topic, error, whether an outage
         self._lock = threading.Lock()
         self._sent = 0
+        self.stats = ProducerStats()
+        LIVE.add(self)  # the process's metrics endpoint reports it
         # Per class and topic: the headers every such event shares, and its idempotency key field.
         self._constant_headers: dict[tuple[type[AvroRecord], str], tuple[Headers, str | None]] = {}
         self._producer = clients.producer(bootstrap_servers, **{"client.id": name, **clients.SAFE_DEFAULTS, **conf})
@@ -98,6 +101,7 @@ class EventProducer:
             ("dlq-original-topic", topic.encode()),
         ]
         log.error("%s: %s refused by rule %s; sent to %s: %s", self.name, cls.__avro_fullname__, failure.rule.name, target, redact(failure.reason))
+        self.stats.refused[topic] += 1
         return target, failure.payload, headers
 
     def _key_field(self, cls: type[AvroRecord]) -> str | None:
@@ -120,6 +124,7 @@ class EventProducer:
             def delivered(err: KafkaError | None, msg: Message) -> None:
                 if err is not None:
                     _log_failure(msg, err)
+                    self.stats.delivery_errors[msg.topic() or ""] += 1
                     on_error(event, err)
 
         key_bytes = key.encode() if isinstance(key, str) else key
@@ -130,6 +135,7 @@ class EventProducer:
             except BufferError:
                 self._producer.poll(0.1)  # local queue full: make room
         self._sent += 1
+        self.stats.sent[topic] += 1
         if self._sent % 64 == 0:
             self._producer.poll(0)  # serve delivery reports in batches
 
@@ -137,6 +143,7 @@ class EventProducer:
         if err is None:
             return
         _log_failure(msg, err)
+        self.stats.delivery_errors[msg.topic() or ""] += 1
         with self._lock:
             self._failures.append((msg.topic() or "", redact(str(err)), err.code() in _OUTAGES or err.retriable()))
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
 TP = tuple[str, int]
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+"""Upper bounds (seconds) of the handler latency histogram: Prometheus' default buckets."""
 
 
 @dataclass
@@ -27,6 +32,17 @@ class ConsumerStats:
     committed: dict[TP, int] = field(default_factory=dict)
     high_watermarks: dict[TP, int] = field(default_factory=dict)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
+    rebalances: int = 0  # assignments and revocations
+    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1), repr=False)  # per bucket, +Inf last
+    latency_sum: float = 0.0
+    _latency_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def observe_latency(self, seconds: float) -> None:
+        """One handler call's latency; from any thread (handlers finish on pool threads and event loops)."""
+        self.latencies.append(seconds)
+        with self._latency_lock:
+            self.latency_counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            self.latency_sum += seconds
 
     def latency(self, quantile: float) -> float | None:
         """A handler latency percentile in seconds (``0.5`` for the median), over the last 10,000 handled."""
@@ -48,3 +64,16 @@ class ConsumerStats:
         self.handled += 1
         self.by_type[type_name] += 1
         self.by_partition[tp] += 1
+
+
+@dataclass
+class ProducerStats:
+    """What a producer sent, per topic: enqueued, failed delivery, refused by a data-contract rule (to the dead-letter topic)."""
+
+    sent: Counter[str] = field(default_factory=Counter)
+    delivery_errors: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+
+
+LIVE: weakref.WeakSet[object] = weakref.WeakSet()
+"""Every consumer and producer of this process (what the metrics endpoint reports); each adds itself."""

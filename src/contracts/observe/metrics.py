@@ -1,0 +1,164 @@
+"""Prometheus metrics of consumers and producers, read from their own counts when Prometheus scrapes.
+
+Nothing is counted twice: a consumer's ``ConsumerStats`` and a producer's ``ProducerStats`` are
+the counts, and ``RuntimeCollector`` turns them into metric families on each scrape, so the
+message path pays nothing for metrics. Names follow Prometheus' naming guide (``_total`` for
+counters, ``_seconds`` for durations); labels are bounded (the consumer group, the event type,
+the topic and partition; never a key, an id or a payload).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from contracts.errors import BadInputError
+from contracts.kafka.stats import LATENCY_BUCKETS, LIVE, ConsumerStats, ProducerStats
+
+EXTRA = "metrics"
+METRICS_PORT_ENV = "CONTRACTS_METRICS_PORT"
+PREFIX = "contracts"
+
+
+class MissingMetricsExtra(BadInputError):
+    """Metrics were asked for, and ``prometheus-client`` is not installed (exit 2, with the command that installs it)."""
+
+
+def prometheus() -> Any:
+    """The ``prometheus_client`` module, or one clear line naming the extra."""
+    try:
+        import prometheus_client
+    except ImportError:
+        raise MissingMetricsExtra(f"metrics need the {EXTRA!r} extra: pip install 'event-contracts[{EXTRA}]'") from None
+    return prometheus_client
+
+
+class _Consumer(Protocol):
+    group_id: str
+    stats: ConsumerStats
+    assignment: list[tuple[str, int]]
+
+
+class _Producer(Protocol):
+    name: str
+    stats: ProducerStats
+
+
+class RuntimeCollector:
+    """A Prometheus collector over the consumers and producers given to it, or else every one of this process."""
+
+    def __init__(self) -> None:
+        self._consumers: list[_Consumer] = []
+        self._producers: list[_Producer] = []
+        self._lock = threading.Lock()
+
+    def add_consumer(self, consumer: _Consumer) -> None:
+        with self._lock:
+            self._consumers.append(consumer)
+
+    def add_producer(self, producer: _Producer) -> None:
+        with self._lock:
+            self._producers.append(producer)
+
+    def describe(self) -> list[Any]:
+        return []  # families are made at scrape time; nothing to check at registration
+
+    def collect(self) -> Iterator[Any]:
+        prometheus()
+        from prometheus_client import core
+        with self._lock:
+            consumers, producers = list(self._consumers), list(self._producers)
+        if not consumers and not producers:  # none named: the process's own
+            live = list(LIVE)
+            consumers = [c for c in live if isinstance(getattr(c, "stats", None), ConsumerStats)]  # type: ignore[misc]
+            producers = [p for p in live if isinstance(getattr(p, "stats", None), ProducerStats)]  # type: ignore[misc]
+        yield from _consumer_families(core, consumers)
+        yield from _producer_families(core, producers)
+
+
+def _consumer_families(core: Any, consumers: list[_Consumer]) -> Iterator[Any]:
+    def counter(name: str, doc: str, labels: list[str]) -> Any:
+        return core.CounterMetricFamily(f"{PREFIX}_consumer_{name}", doc, labels=labels)
+
+    def gauge(name: str, doc: str, labels: list[str]) -> Any:
+        return core.GaugeMetricFamily(f"{PREFIX}_consumer_{name}", doc, labels=labels)
+
+    handled = counter("events_handled", "Events whose handler finished.", ["group", "event_type"])
+    duplicates = counter("events_duplicate", "Events skipped by the dedupe store (already handled).", ["group"])
+    dead = counter("events_dead_lettered", "Messages sent to the dead-letter topic (unreadable, refused by a rule, or failed every retry).", ["group"])
+    failed = counter("handler_failures", "Handler calls that raised (each retry counts).", ["group"])
+    skipped = counter("events_skipped_finished", "Messages skipped after a restart because the commit metadata marked them finished.", ["group"])
+    pauses = counter("pauses", "Times partitions were paused for backpressure.", ["group"])
+    rebalances = counter("rebalances", "Partition assignments and revocations.", ["group"])
+    in_flight = gauge("in_flight", "Messages fetched and not finished.", ["group"])
+    assigned = gauge("assigned_partitions", "Partitions assigned to the consumer.", ["group"])
+    lag = gauge("lag", "Messages between the committed offset and the end of the partition.", ["group", "topic", "partition"])
+    committed = gauge("committed_offset", "The committed offset of each partition.", ["group", "topic", "partition"])
+    latency = core.HistogramMetricFamily(f"{PREFIX}_consumer_handler_duration_seconds", "Time from dispatch to the handler's end.", labels=["group"])
+    for c in consumers:
+        stats, group = c.stats, c.group_id
+        for event_type, n in sorted(dict(stats.by_type).items()):
+            handled.add_metric([group, event_type], n)
+        duplicates.add_metric([group], stats.duplicates)
+        dead.add_metric([group], stats.dead_lettered)
+        failed.add_metric([group], stats.failed_attempts)
+        skipped.add_metric([group], stats.skipped_finished)
+        pauses.add_metric([group], stats.pauses)
+        rebalances.add_metric([group], stats.rebalances)
+        in_flight.add_metric([group], stats.in_flight)
+        assigned.add_metric([group], len(c.assignment))
+        for (topic, partition), behind in sorted(stats.lag().items()):
+            lag.add_metric([group, topic, str(partition)], behind)
+        for (topic, partition), offset in sorted(dict(stats.committed).items()):
+            committed.add_metric([group, topic, str(partition)], offset)
+        counts, total = list(stats.latency_counts), stats.latency_sum
+        running, buckets = 0, []
+        for bound, n in zip([*map(str, LATENCY_BUCKETS), "+Inf"], counts, strict=True):
+            running += n
+            buckets.append((bound, running))
+        latency.add_metric([group], buckets, total)
+    yield from (handled, duplicates, dead, failed, skipped, pauses, rebalances, in_flight, assigned, lag, committed, latency)
+
+
+def _producer_families(core: Any, producers: list[_Producer]) -> Iterator[Any]:
+    sent = core.CounterMetricFamily(f"{PREFIX}_producer_events_sent", "Events enqueued for delivery.", labels=["producer", "topic"])
+    errors = core.CounterMetricFamily(f"{PREFIX}_producer_delivery_errors", "Events the broker did not acknowledge.", labels=["producer", "topic"])
+    refused = core.CounterMetricFamily(
+        f"{PREFIX}_producer_events_refused", "Events a data-contract rule refused (sent to the dead-letter topic).", labels=["producer", "topic"]
+    )
+    for p in producers:
+        for family, counts in ((sent, p.stats.sent), (errors, p.stats.delivery_errors), (refused, p.stats.refused)):
+            for topic, n in sorted(dict(counts).items()):
+                family.add_metric([p.name, topic], n)
+    yield from (sent, errors, refused)
+
+
+def serve_metrics(port: int | None = None, *, host: str = "0.0.0.0", ready: Any = None) -> Any:
+    """Start ``/metrics``, ``/healthz`` and ``/readyz`` for every consumer and producer of this process.
+
+    ``port`` defaults to ``$CONTRACTS_METRICS_PORT``; the server runs until ``.stop()`` or the process ends.
+    """
+    import os
+
+    from contracts.observe.server import HealthServer
+
+    if port is None:
+        given = os.environ.get(METRICS_PORT_ENV)
+        if not given:
+            raise BadInputError(f"no metrics port: pass port= or set {METRICS_PORT_ENV}")
+        port = metrics_port(given)
+    registry = prometheus().CollectorRegistry()
+    registry.register(RuntimeCollector())
+    return HealthServer(registry, port, host=host, ready=ready or (lambda: None)).start()
+
+
+def metrics_port(value: str) -> int:
+    """``$CONTRACTS_METRICS_PORT`` as a port number (bad input names the variable)."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise BadInputError(f"{METRICS_PORT_ENV}={value!r} is not a port number (0-65535)")
+    return port

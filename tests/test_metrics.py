@@ -1,0 +1,104 @@
+"""Prometheus metrics and health endpoints, scraped over HTTP while a consumer runs on a real broker."""
+
+from __future__ import annotations
+
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from contracts.errors import BadInputError
+from contracts.events.com.acme.orders import OrderCreated
+from contracts.kafka import EventProducer, RetryPolicy
+from contracts.observe import MissingMetricsExtra, serve_metrics
+from contracts.testing.examples import order
+from contracts.testing.pipeline import Pipeline, example_catalog
+from tests.test_kafka import _run_until, _stop
+
+
+@pytest.fixture
+def env(tmp_path: Path, kafka_bootstrap: str, schema_registry_url: str) -> Pipeline:
+    return Pipeline(kafka_bootstrap, schema_registry_url, example_catalog(tmp_path, uuid.uuid4().hex[:8]))
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    status, text = _get(url + "/metrics")
+    assert status == 200
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_a_scrape_tells_what_happened(env: Pipeline) -> None:
+    group = f"metrics-{uuid.uuid4().hex[:6]}"
+    events = [order(i) for i in range(6)]
+    bad = events[3].order_id
+    with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as producer:
+        for e in events:
+            producer.send(e, key=str(e.order_id))
+
+    def handle(e: OrderCreated) -> None:
+        if e.order_id == bad:
+            raise RuntimeError("declined")
+
+    consumer = env.consumer(group, "payments-1", metrics_port=0, retry=RetryPolicy(attempts=2, initial_backoff=0.01))
+    consumer.on(OrderCreated, handle)
+    thread = _run_until(consumer, lambda: consumer.stats.handled == 5 and consumer.stats.dead_lettered == 1 and not any(consumer.lag().values()))
+    try:
+        url = f"http://127.0.0.1:{consumer.metrics_server.port}"
+        assert _get(url + "/healthz") == (200, "ok\n")
+        assert _get(url + "/readyz")[0] == 200
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _samples(url).get(("contracts_consumer_lag", (("group", group), ("partition", "0"), ("topic", env.orders)))) != 0:
+            time.sleep(0.2)
+        got = _samples(url)
+        assert got[("contracts_consumer_events_handled_total", (("event_type", "OrderCreated"), ("group", group)))] == 5
+        assert got[("contracts_consumer_events_dead_lettered_total", (("group", group),))] == 1
+        assert got[("contracts_consumer_handler_failures_total", (("group", group),))] == 2  # both attempts of the bad one
+        assert got[("contracts_consumer_handler_duration_seconds_count", (("group", group),))] >= 5  # every handled event was timed
+        assert got[("contracts_consumer_assigned_partitions", (("group", group),))] == 2
+        lags = {k: v for k, v in got.items() if k[0] == "contracts_consumer_lag" and ("group", group) in k[1]}
+        assert lags and all(v == 0 for v in lags.values()), lags
+        assert got[("contracts_producer_events_sent_total", (("producer", "orders-service"), ("topic", env.orders)))] >= 6
+        assert not [k for k in got if any(v == str(bad) or v == str(events[0].order_id) for _, v in k[1])], "no ids as labels"
+    finally:
+        _stop((consumer, thread))
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url + "/healthz", timeout=2)  # stopped with the consumer
+
+
+def test_readyz_says_why_not_until_partitions_are_assigned() -> None:
+    reasons: list[str | None] = ["no partitions assigned", None]
+    server = serve_metrics(0, host="127.0.0.1", ready=lambda: reasons[0])
+    try:
+        url = f"http://127.0.0.1:{server.port}"
+        assert _get(url + "/readyz") == (503, "not ready: no partitions assigned\n")
+        reasons.pop(0)
+        assert _get(url + "/readyz") == (200, "ready\n")
+        assert _get(url + "/nope")[0] == 404
+    finally:
+        server.stop()
+
+
+def test_a_missing_extra_or_a_bad_port_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)
+    with pytest.raises(MissingMetricsExtra, match=r"pip install 'event-contracts\[metrics\]'"):
+        serve_metrics(0)
+    monkeypatch.delitem(sys.modules, "prometheus_client")
+    monkeypatch.setenv("CONTRACTS_METRICS_PORT", "http")
+    with pytest.raises(BadInputError, match="CONTRACTS_METRICS_PORT='http' is not a port number"):
+        serve_metrics()
+
+
