@@ -101,3 +101,41 @@ def test_a_missing_extra_or_a_bad_port_is_one_clear_line(monkeypatch: pytest.Mon
         serve_metrics()
 
 
+
+
+def test_the_registry_serves_its_metrics_on_their_own_port(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    from contracts.testing import free_port
+
+    port, metrics = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contracts", "registry", "serve", "--port", str(port), "--data", str(tmp_path / "r.sqlite"), "--metrics-port", str(metrics)],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if _get(f"http://127.0.0.1:{metrics}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        body = b'{"schema": "{\\"type\\": \\"record\\", \\"name\\": \\"A\\", \\"fields\\": []}"}'
+        request = urllib.request.Request(base + "/subjects/a-value/versions", data=body, headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=5).read()
+        for _ in range(3):
+            _get(base + "/subjects/a-value/versions/latest")
+        _get(base + "/subjects/nope/versions/1")
+        got = _samples(f"http://127.0.0.1:{metrics}")
+        route = "/subjects/{subject}/versions/{version}"
+        assert got[("contracts_registry_requests_total", (("method", "GET"), ("route", route), ("status", "200")))] == 3
+        assert got[("contracts_registry_requests_total", (("method", "GET"), ("route", route), ("status", "404")))] == 1
+        assert got[("contracts_registry_request_duration_seconds_count", (("route", route),))] == 4
+        assert got[("contracts_registry_schemas", ())] == 1
+        assert not [k for k in got if any("a-value" in v or "nope" in v for _, v in k[1])], "routes, never paths, as labels"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)

@@ -76,13 +76,16 @@ def _client_options(f: F) -> F:
 @click.option("--port", default=8081, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--data", default=None, help="SQLite file (default: the user data dir), or :memory:.")
 @click.option("--auth", default=None, help="Require HTTP basic auth user:password (or @file).")
-def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve /metrics, /healthz and /readyz on this port, on --host (needs the metrics extra).")  # fmt: skip
+def serve(host: str, port: int, data: str | None, auth: str | None, metrics_port: int | None) -> None:
     """Serve the embedded Confluent-compatible schema registry until SIGTERM or Ctrl-C.
 
     \b
     Examples:
       contracts registry serve --port 8081 --data registry.sqlite
       contracts registry serve --auth @credentials.txt
+      contracts registry serve --metrics-port 9465
     """
     from contracts.registry.server import EmbeddedRegistry, default_data_path
     from contracts.registry.server.store import StoreError
@@ -96,7 +99,21 @@ def serve(host: str, port: int, data: str | None, auth: str | None) -> None:
     except OSError as exc:
         raise BadInputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     click.echo(f"schema registry on {registry.url} (data: {path}{', basic auth' if auth else ''})", err=True)
-    registry.serve_forever()  # until SIGTERM or SIGINT: exit 143 or 130
+    metrics = None
+    if metrics_port is not None:
+        from contracts.observe.metrics import serve_registry_metrics
+
+        try:
+            metrics = serve_registry_metrics(registry.app, metrics_port, host=host)
+        except OSError as exc:
+            registry.stop()
+            raise BadInputError(f"--metrics-port: cannot listen on {host}:{metrics_port}: {exc.strerror or exc}") from exc
+        click.echo(f"metrics on http://{host}:{metrics.port}/metrics", err=True)
+    try:
+        registry.serve_forever()  # until SIGTERM or SIGINT: exit 143 or 130
+    finally:
+        if metrics is not None:
+            metrics.stop()
 
 
 @command.command("plan")

@@ -162,3 +162,45 @@ def metrics_port(value: str) -> int:
     if not 0 <= port <= 65535:
         raise BadInputError(f"{METRICS_PORT_ENV}={value!r} is not a port number (0-65535)")
     return port
+
+
+class RegistryCollector:
+    """The embedded registry's metrics: requests by route and status, their time, schemas stored, the parse cache."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        prometheus()
+        from prometheus_client import core
+
+        counts, seconds = self.app.requests.snapshot()
+        requests = core.CounterMetricFamily(f"{PREFIX}_registry_requests", "Requests answered.", labels=["method", "route", "status"])
+        for (method, route, status), n in sorted(counts.items()):
+            requests.add_metric([method, route, str(status)], n)
+        by_route: dict[str, int] = {}
+        for (_, route, _), n in counts.items():
+            by_route[route] = by_route.get(route, 0) + n
+        duration = core.SummaryMetricFamily(f"{PREFIX}_registry_request_duration_seconds", "Time to answer a request.", labels=["route"])
+        for route, total in sorted(seconds.items()):
+            duration.add_metric([route], by_route.get(route, 0), total)
+        with self.app.store.read() as tx:
+            stored = tx.schema_count()
+        cache = self.app.cache
+        yield requests
+        yield duration
+        yield core.GaugeMetricFamily(f"{PREFIX}_registry_schemas", "Schemas stored (distinct ids).", value=stored)
+        yield core.GaugeMetricFamily(f"{PREFIX}_registry_parse_cache_entries", "Parsed schemas kept in memory.", value=len(cache))
+        yield core.GaugeMetricFamily(f"{PREFIX}_registry_parse_cache_bytes", "Memory the parsed schemas kept are estimated to hold.", value=cache.weight)
+
+
+def serve_registry_metrics(app: Any, port: int, *, host: str = "127.0.0.1") -> Any:
+    """``/metrics``, ``/healthz`` and ``/readyz`` for an embedded registry, on a port of their own."""
+    from contracts.observe.server import HealthServer
+
+    registry = prometheus().CollectorRegistry()
+    registry.register(RegistryCollector(app))
+    return HealthServer(registry, port, host=host).start()

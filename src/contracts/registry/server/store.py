@@ -256,6 +256,9 @@ class Tx:
         self._c.executemany("INSERT INTO refs(schema_id, subject, version) VALUES (?, ?, ?)", [(schema_id, s, v) for s, v in refs])
         return schema_id
 
+    def schema_count(self) -> int:
+        return int(self._c.execute("SELECT COUNT(*) FROM schemas").fetchone()[0])
+
     def schema_exists(self, schema_id: int) -> bool:
         return self._c.execute("SELECT 1 FROM schemas WHERE id = ?", (schema_id,)).fetchone() is not None
 
