@@ -55,7 +55,7 @@ class AsyncEventProducer:
         """Produce ``event`` and wait for the acknowledgement; ``DeliveryError`` or ``InfrastructureError`` when it failed."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Delivered] = loop.create_future()
-        target, value, headers = self._sync.prepare(event, topic)
+        target, value, headers = self._sync.prepare(event, topic, key=key)
 
         def delivered(err: KafkaError | None, msg: Message) -> None:
             loop.call_soon_threadsafe(_settle, done, err, msg, target)

@@ -128,7 +128,7 @@ class EventConsumer:
         self.dead_letters = DeadLetters(bootstrap_servers, catalog, group_id=group_id, name=name)
         self.assignment: list[tuple[str, int]] = []
         self._topics = topics
-        self._handling = Handling(deserializer, catalog, name=name, dedupe=dedupe)
+        self._handling = Handling(deserializer, catalog, name=name, dedupe=dedupe, group=group_id)
         self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **_session_defaults(conf), **conf, **LOOP_COMMITS}
         self._stop = threading.Event()
         self._loop: ConsumerLoop | None = None

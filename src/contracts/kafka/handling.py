@@ -74,11 +74,15 @@ async def _awaiting(awaitable: Awaitable[Any]) -> Any:
 class Handling:
     """The handlers of one consumer, by event class, and how a message reaches one."""
 
-    def __init__(self, deserializer: EventDeserializer, catalog: Catalog, *, name: str, dedupe: DedupeStore | None) -> None:
+    def __init__(self, deserializer: EventDeserializer, catalog: Catalog, *, name: str, dedupe: DedupeStore | None, group: str = "") -> None:
+        from contracts.observe.tracing import for_client  # finds OpenTelemetry without importing it
+
         self.deserializer = deserializer
         self.catalog = catalog
         self.name = name
         self.dedupe = dedupe
+        self.group = group
+        self.tracing = for_client()  # a span per handler attempt, where OpenTelemetry is installed
         self.handlers: dict[type[AvroRecord], Handler] = {}
         self._keys: dict[type[AvroRecord], str | None] = {}
 
@@ -110,16 +114,37 @@ class Handling:
             return None
         return Job(msg, event, fn, None)
 
-    def call(self, job: Job) -> Any:
-        """Call the job's handler: its result, a coroutine for an ``async def`` one."""
+    def call(self, job: Job, attempt: int = 1) -> Any:
+        """Call the job's handler (attempt number ``attempt``): its result, a coroutine for an ``async def`` one."""
         assert job.handler is not None
-        return job.handler(job.event)
+        if self.tracing is None:
+            return job.handler(job.event)
+        if is_async(job.handler):
+            return self._traced(job, attempt)
+        with self.tracing.processing(job.msg, self.group, type(job.event).__name__, attempt):
+            return job.handler(job.event)
 
-    def run(self, job: Job, event_id: str | None, awaiting: Awaiting) -> str:
+    async def _traced(self, job: Job, attempt: int) -> Any:
+        assert job.handler is not None and self.tracing is not None
+        with self.tracing.processing(job.msg, self.group, type(job.event).__name__, attempt):
+            return await job.handler(job.event)  # type: ignore[misc]
+
+    def run(self, job: Job, event_id: str | None, awaiting: Awaiting, attempt: int = 1) -> str:
         """One attempt, to its end: ``HANDLED``, or ``DUPLICATE`` when the dedupe store saw the event; raises what the handler raised."""
+        if self.tracing is None:
+            return self._run(job, event_id, awaiting)
+        with self.tracing.processing(job.msg, self.group, type(job.event).__name__, attempt) as span:
+            outcome = self._run(job, event_id, awaiting)
+            if outcome == DUPLICATE:
+                span.set_attribute("contracts.duplicate", True)
+            return outcome
+
+    def _run(self, job: Job, event_id: str | None, awaiting: Awaiting) -> str:
+        assert job.handler is not None
+        handler = job.handler
 
         def attempt() -> Any:
-            result = self.call(job)
+            result = handler(job.event)
             return awaiting(result) if inspect.isawaitable(result) else result
 
         if self.dedupe is None:

@@ -239,7 +239,7 @@ class ConsumerLoop:
         began = time.monotonic()
         for i, work in enumerate(works):
             try:
-                outcome: Outcome = self.handling.run(work.item, work.event_id, self.async_host.wait)
+                outcome: Outcome = self.handling.run(work.item, work.event_id, self.async_host.wait, work.attempt + 1)
             except Exception as exc:
                 outcome = exc
             began = self._timed(started, began)
@@ -253,7 +253,7 @@ class ConsumerLoop:
 
     async def _run_async(self, work: Work, started: float) -> None:
         try:
-            await self.handling.call(work.item)
+            await self.handling.call(work.item, work.attempt + 1)
             outcome: Outcome = HANDLED
         except Exception as exc:
             outcome = exc

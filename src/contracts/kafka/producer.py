@@ -59,6 +59,9 @@ class EventProducer:
         LIVE.add(self)  # the process's metrics endpoint reports it
         # Per class and topic: the headers every such event shares, and its idempotency key field.
         self._constant_headers: dict[tuple[type[AvroRecord], str], tuple[Headers, str | None]] = {}
+        from contracts.observe.tracing import for_client  # finds OpenTelemetry without importing it
+
+        self._tracing = for_client()  # a send span per event, its context in the headers
         self._producer = clients.producer(bootstrap_servers, **{"client.id": name, **clients.SAFE_DEFAULTS, **conf})
 
     @property
@@ -68,11 +71,11 @@ class EventProducer:
 
     def send(self, event: AvroRecord, *, key: str | bytes | None = None, topic: str | None = None) -> None:
         """Serialize and enqueue; delivery is confirmed by ``flush()`` or reported to ``on_error``."""
-        topic, value, headers = self.prepare(event, topic)
+        topic, value, headers = self.prepare(event, topic, key=key)
         self.send_raw(topic, value, key=key, headers=headers, event=event)
 
-    def prepare(self, event: AvroRecord, topic: str | None = None) -> tuple[str, bytes, Headers]:
-        """The topic, the framed bytes and the headers ``send`` produces for ``event``."""
+    def prepare(self, event: AvroRecord, topic: str | None = None, *, key: str | bytes | None = None) -> tuple[str, bytes, Headers]:
+        """The topic, the framed bytes and the headers ``send`` produces for ``event`` (with the trace context, where traced)."""
         cls = type(event)
         topic = topic or self.serializer.topic_for(cls)  # an explicit topic holds for its call alone
         try:
@@ -84,8 +87,12 @@ class EventProducer:
         known = self._constant_headers.get((cls, topic))
         if known is None:
             known = self._constant_headers[(cls, topic)] = (type_headers(cls, self.name, self.serializer.schema_id(cls, topic)), self._key_field(cls))
-        constant, key = known
-        return topic, value, identity_headers(event, key) + constant
+        constant, key_field = known
+        headers = identity_headers(event, key_field) + constant
+        if self._tracing is not None:
+            schema_id = self.serializer.schema_id(cls, topic)
+            self._tracing.sent(headers, topic, key, cls.__avro_fullname__, self.serializer.subject_for(cls, topic), schema_id)
+        return topic, value, headers
 
     def _dead_letter(self, event: AvroRecord, topic: str, failure: RuleFailure) -> tuple[str, bytes, Headers]:
         """Where a WRITE rule with ``onFailure = "DLQ"`` sends the event: its topic's dead-letter topic, saying why."""

@@ -1,0 +1,124 @@
+"""OpenTelemetry traces through Kafka headers: a producer span per send, a consumer span per handler attempt.
+
+Producers inject W3C trace context (``traceparent``, ``tracestate``, ``baggage``) into every event's
+headers; consumers extract it and run each handler attempt in a ``process`` span that is the
+producer's span's child (and links to it), so one trace follows an event across services, its
+retries (one span per attempt, ``contracts.attempt``), idempotent skips (``contracts.duplicate``)
+and its dead letter, whose record keeps the original headers and so the context.
+
+Names and attributes follow OpenTelemetry's semantic conventions for messaging (Kafka), v1.30:
+``send {topic}`` and ``process {topic}`` spans; ``messaging.system``, ``messaging.operation.type``
+and ``.name``, ``messaging.destination.name`` and ``.partition.id``, ``messaging.kafka.offset``,
+``messaging.consumer.group.name``, ``messaging.kafka.message.key``; this project's own under
+``contracts.*`` (event type, subject, schema id, attempt). Never a payload, never a credential.
+
+Tracing is on where ``opentelemetry-api`` is installed (the ``tracing`` extra) and a tracer provider
+is set when a producer or consumer is made; otherwise no span is made and, without the API, nothing
+of it is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from importlib.util import find_spec
+from typing import Any
+
+SCOPE = "event-contracts"
+SEMCONV = "1.30.0"
+
+
+def _text(value: str | bytes | None) -> str | None:
+    if value is None:
+        return None
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+class _Setter:
+    """Writes propagation fields into a Kafka header list."""
+
+    def set(self, carrier: list[tuple[str, Any]], key: str, value: str) -> None:
+        carrier[:] = [(k, v) for k, v in carrier if k != key]
+        carrier.append((key, value.encode()))
+
+
+class _Getter:
+    """Reads propagation fields from a Kafka header list."""
+
+    def get(self, carrier: list[tuple[str, Any]], key: str) -> list[str] | None:
+        found = [_text(v) for k, v in carrier if k == key]
+        return [v for v in found if v is not None] or None
+
+    def keys(self, carrier: list[tuple[str, Any]]) -> list[str]:
+        return [k for k, _ in carrier]
+
+
+class Tracing:
+    """The spans of one producer or consumer (``for_client`` makes one where OpenTelemetry is installed)."""
+
+    def __init__(self) -> None:
+        from opentelemetry import propagate, trace
+
+        self._trace = trace
+        self._propagate = propagate
+        self._tracer = trace.get_tracer(SCOPE, schema_url=f"https://opentelemetry.io/schemas/{SEMCONV}")
+        # Duck-typed to the API's Setter and Getter: subclassing them would import it with this module.
+        self._setter: Any = _Setter()
+        self._getter: Any = _Getter()
+
+    def sent(self, headers: list[tuple[str, Any]], topic: str, key: str | bytes | None, event_type: str, subject: str | None, schema_id: int) -> None:
+        """A ``send`` span for one event, its context written into ``headers``."""
+        attributes: dict[str, Any] = {
+            "messaging.system": "kafka", "messaging.operation.type": "send", "messaging.operation.name": "send",
+            "messaging.destination.name": topic, "contracts.event_type": event_type, "contracts.schema_id": schema_id,
+        }  # fmt: skip
+        if subject:
+            attributes["contracts.subject"] = subject
+        if key is not None:
+            attributes["messaging.kafka.message.key"] = _text(key)
+        with self._tracer.start_as_current_span(f"send {topic}", kind=self._trace.SpanKind.PRODUCER, attributes=attributes):
+            self._propagate.inject(headers, setter=self._setter)
+
+    @contextlib.contextmanager
+    def processing(self, msg: Any, group: str, event_type: str | None, attempt: int) -> Iterator[Any]:
+        """The ``process`` span of one handler attempt, a child of the producer's span (and linked to it)."""
+        headers = list(msg.headers() or [])
+        parent = self._propagate.extract(headers, getter=self._getter)
+        producer = self._trace.get_current_span(parent).get_span_context()
+        links = [self._trace.Link(producer)] if producer.is_valid else []
+        topic = msg.topic() or ""
+        attributes: dict[str, Any] = {
+            "messaging.system": "kafka", "messaging.operation.type": "process", "messaging.operation.name": "process",
+            "messaging.destination.name": topic, "messaging.destination.partition.id": str(msg.partition()),
+            "messaging.kafka.offset": msg.offset(), "messaging.consumer.group.name": group, "contracts.attempt": attempt,
+        }  # fmt: skip
+        key = msg.key()
+        if key is not None:
+            attributes["messaging.kafka.message.key"] = _text(key)
+        event_id = next((_text(v) for k, v in headers if k == "event-id"), None)
+        if event_id:
+            attributes["messaging.message.id"] = event_id
+        if event_type:
+            attributes["contracts.event_type"] = event_type
+        with self._tracer.start_as_current_span(
+            f"process {topic}", context=parent, kind=self._trace.SpanKind.CONSUMER, attributes=attributes, links=links
+        ) as span:
+            yield span
+
+    def use(self, span: Any) -> Any:
+        """``span`` as the current one (for an ``async def`` handler's coroutine), ended on exit."""
+        return self._trace.use_span(span, end_on_exit=True)
+
+
+def for_client() -> Tracing | None:
+    """A ``Tracing`` where OpenTelemetry is installed and a tracer provider is set, else ``None``.
+
+    Without ``opentelemetry-api`` nothing of it is imported; without a provider (an SDK, or an
+    agent's) spans would go nowhere, so none are made: the client pays nothing for tracing.
+    Set the provider before making producers and consumers, as OpenTelemetry's setup does.
+    """
+    if find_spec("opentelemetry") is None:
+        return None
+    from opentelemetry import trace
+
+    return None if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider) else Tracing()
