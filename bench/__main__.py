@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["codegen", "compat", "registry", "serde", "rules", "consumer"]
+BENCHES = ["codegen", "compat", "registry", "serde", "rules", "observe", "consumer"]
 
 
 def main(argv: list[str]) -> None:

@@ -33,7 +33,7 @@ def test_cli_reference_is_in_sync() -> None:
 
 
 def test_every_toml_block_is_a_valid_file(tmp_path: Path) -> None:
-    for name in ("concepts.md", "howto.md", "configuration.md"):
+    for name in ("concepts.md", "howto.md", "configuration.md", "data-contracts.md"):
         for info, body in _blocks(name):
             if info != "toml":
                 continue
@@ -93,3 +93,31 @@ def test_service_guide_code_is_valid_python() -> None:
     assert len(blocks) >= 2
     for block in blocks:
         ast.parse(block)
+
+
+def test_every_python_block_of_the_guides_is_valid_python() -> None:
+    import ast
+
+    for name in ("observability.md", "data-contracts.md"):
+        for kind, block in _blocks(name):
+            if kind == "python":
+                ast.parse(block)
+
+
+def test_the_data_contract_guides_rules_compile_and_mean_what_the_page_says(tmp_path: Path) -> None:
+    # Every rule the page shows is a rule the catalog accepts and the engine compiles.
+    from contracts.datacontract.engines import compile_rule
+    from contracts.datacontract.model import parse_rule
+
+    rules = 0
+    for kind, block in _blocks("data-contracts.md"):
+        if kind != "toml":
+            continue
+        for event in tomllib.loads(block).get("events", {}).values():
+            for key in ("rules", "migrations"):
+                for i, raw in enumerate(event.get(key, [])):
+                    rule = parse_rule(raw, f"{key}[{i}]", migration=key == "migrations")
+                    for expr in (rule.expr or "").split(";") if rule.type != "JSONATA" else [rule.expr or ""]:
+                        compile_rule(rule.type, expr)
+                    rules += 1
+    assert rules >= 4

@@ -100,6 +100,7 @@ class EventConsumer:
         commit_interval: float | None = None,
         drain_timeout: float = 10.0,
         metrics_port: int | None = None,
+        tracing: bool = True,
         **conf: Any,
     ) -> None:
         if concurrency < 1:
@@ -128,7 +129,7 @@ class EventConsumer:
         self.dead_letters = DeadLetters(bootstrap_servers, catalog, group_id=group_id, name=name)
         self.assignment: list[tuple[str, int]] = []
         self._topics = topics
-        self._handling = Handling(deserializer, catalog, name=name, dedupe=dedupe, group=group_id)
+        self._handling = Handling(deserializer, catalog, name=name, dedupe=dedupe, group=group_id, tracing=tracing)
         self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **_session_defaults(conf), **conf, **LOOP_COMMITS}
         self._stop = threading.Event()
         self._loop: ConsumerLoop | None = None

@@ -74,7 +74,9 @@ async def _awaiting(awaitable: Awaitable[Any]) -> Any:
 class Handling:
     """The handlers of one consumer, by event class, and how a message reaches one."""
 
-    def __init__(self, deserializer: EventDeserializer, catalog: Catalog, *, name: str, dedupe: DedupeStore | None, group: str = "") -> None:
+    def __init__(
+        self, deserializer: EventDeserializer, catalog: Catalog, *, name: str, dedupe: DedupeStore | None, group: str = "", tracing: bool = True
+    ) -> None:
         from contracts.observe.tracing import for_client  # finds OpenTelemetry without importing it
 
         self.deserializer = deserializer
@@ -82,7 +84,7 @@ class Handling:
         self.name = name
         self.dedupe = dedupe
         self.group = group
-        self.tracing = for_client()  # a span per handler attempt, where OpenTelemetry is installed
+        self.tracing = for_client() if tracing else None  # a span per handler attempt, where OpenTelemetry is set up
         self.handlers: dict[type[AvroRecord], Handler] = {}
         self._keys: dict[type[AvroRecord], str | None] = {}
 

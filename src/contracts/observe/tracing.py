@@ -2,7 +2,7 @@
 
 Producers inject W3C trace context (``traceparent``, ``tracestate``, ``baggage``) into every event's
 headers; consumers extract it and run each handler attempt in a ``process`` span that is the
-producer's span's child (and links to it), so one trace follows an event across services, its
+producer's span's child, so one trace follows an event across services, its
 retries (one span per attempt, ``contracts.attempt``), idempotent skips (``contracts.duplicate``)
 and its dead letter, whose record keeps the original headers and so the context.
 
@@ -79,13 +79,37 @@ class Tracing:
         with self._tracer.start_as_current_span(f"send {topic}", kind=self._trace.SpanKind.PRODUCER, attributes=attributes):
             self._propagate.inject(headers, setter=self._setter)
 
+    def parent(self, headers: list[tuple[str, Any]]) -> Any:
+        """The producer's context: a lone ``traceparent`` is read here (the common case, and cheap); more, by the API's propagators."""
+        traceparent, more = None, False
+        for k, v in headers:
+            if k == "traceparent":
+                traceparent = _text(v)
+            elif k in ("tracestate", "baggage"):
+                more = True
+        if traceparent is not None and not more:
+            remote = self._span_context(traceparent)
+            if remote is not None:
+                return self._trace.set_span_in_context(self._trace.NonRecordingSpan(remote))
+        return self._propagate.extract(headers, getter=self._getter)
+
+    def _span_context(self, traceparent: str) -> Any:
+        """W3C ``00-<trace id>-<span id>-<flags>``, or ``None`` for anything else (the propagators then decide)."""
+        parts = traceparent.split("-")
+        if len(parts) != 4 or parts[0] != "00" or len(parts[1]) != 32 or len(parts[2]) != 16 or len(parts[3]) != 2:
+            return None
+        try:
+            trace_id, span_id, flags = int(parts[1], 16), int(parts[2], 16), int(parts[3], 16)
+        except ValueError:
+            return None
+        if not trace_id or not span_id:
+            return None
+        return self._trace.SpanContext(trace_id, span_id, is_remote=True, trace_flags=self._trace.TraceFlags(flags))
+
     @contextlib.contextmanager
     def processing(self, msg: Any, group: str, event_type: str | None, attempt: int) -> Iterator[Any]:
-        """The ``process`` span of one handler attempt, a child of the producer's span (and linked to it)."""
-        headers = list(msg.headers() or [])
-        parent = self._propagate.extract(headers, getter=self._getter)
-        producer = self._trace.get_current_span(parent).get_span_context()
-        links = [self._trace.Link(producer)] if producer.is_valid else []
+        """The ``process`` span of one handler attempt, a child of the producer's span (which is its creation context)."""
+        headers = msg.headers() or []
         topic = msg.topic() or ""
         attributes: dict[str, Any] = {
             "messaging.system": "kafka", "messaging.operation.type": "process", "messaging.operation.name": "process",
@@ -95,13 +119,13 @@ class Tracing:
         key = msg.key()
         if key is not None:
             attributes["messaging.kafka.message.key"] = _text(key)
-        event_id = next((_text(v) for k, v in headers if k == "event-id"), None)
-        if event_id:
-            attributes["messaging.message.id"] = event_id
+        for k, v in headers:
+            if k == "event-id" and v:
+                attributes["messaging.message.id"] = _text(v)
         if event_type:
             attributes["contracts.event_type"] = event_type
         with self._tracer.start_as_current_span(
-            f"process {topic}", context=parent, kind=self._trace.SpanKind.CONSUMER, attributes=attributes, links=links
+            f"process {topic}", context=self.parent(headers), kind=self._trace.SpanKind.CONSUMER, attributes=attributes
         ) as span:
             yield span
 
