@@ -26,7 +26,7 @@ from typing import Any
 
 from contracts import wire
 from contracts.catalog import load_catalog
-from contracts.demo_contracts import migrated_email, refused_order, rules_installed
+from contracts.demo_contracts import metrics_endpoint, metrics_summary, migrated_email, refused_order, rules_installed
 from contracts.events.com.acme.notifications import EmailRequested, EmailTemplate
 from contracts.events.com.acme.orders import OrderCreated
 from contracts.events.com.acme.payments import PaymentFailed, PaymentMethod, PaymentProcessed
@@ -53,6 +53,9 @@ def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print, 
     with tempfile.TemporaryDirectory() as tmp, make_broker(broker_kind) as broker, EmbeddedRegistry(Path(tmp) / "registry.sqlite") as registry:
         bootstrap = broker.bootstrap_servers
         say(f"broker {bootstrap} ({broker.name}), schema registry {registry.url} (embedded)")
+        metrics = metrics_endpoint()
+        if metrics is not None:
+            say(f"metrics of every consumer and producer: http://127.0.0.1:{metrics.port}/metrics (and /healthz, /readyz)")
         client = RegistryClient(registry.url)  # one client: the sync and the serializers share it
         pushed = push(client, catalog)
         say(f"registered {sum(c.action != 'set compatibility' for c in pushed)} subject version(s) from schemas/")
@@ -167,6 +170,10 @@ def run(schemas: Path | None = None, orders: int = ORDERS, out: object = print, 
             "data_contracts": contract_scenes,
         }
         _tell(say, consumers, summary)
+        if metrics is not None:
+            say("")
+            say(f"  from /metrics {metrics_summary(metrics.port)}")
+            metrics.stop()
         _gate_story(say, schemas or example_schemas())
         return summary
 

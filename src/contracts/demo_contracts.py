@@ -1,6 +1,7 @@
-"""The demo's data-contract scenes: a rule refuses an order, and a consumer on v1 reads a v2 event through a migration.
+"""The demo's scenes beyond the pipeline: a rule refuses an order, a consumer on v1 reads a v2 event through
+a migration, and what the metrics endpoint says about the run.
 
-Both run against the demo's broker and registry and return what they saw, for the summary.
+They run against the demo's broker and registry and return what they saw, for the summary.
 """
 
 from __future__ import annotations
@@ -103,3 +104,36 @@ def _first(bootstrap: str, topic: str, want: Any, timeout: float = 20.0) -> Any:
     finally:
         consumer.close()
     return None
+
+
+def metrics_endpoint() -> Any:
+    """``/metrics`` of the demo's consumers and producers on a free local port, where the metrics extra is installed."""
+    if find_spec("prometheus_client") is None:
+        return None
+    from contracts.observe.metrics import serve_metrics
+
+    return serve_metrics(0, host="127.0.0.1")
+
+
+def metrics_summary(port: int) -> str:
+    """One line drawn from a scrape of ``/metrics``: what was handled, dead-lettered, and the lag left."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    handled: dict[str, float] = {}
+    dead = lag = sent = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "contracts_consumer_events_handled_total":
+                handled[sample.labels["event_type"]] = handled.get(sample.labels["event_type"], 0) + sample.value
+            elif sample.name == "contracts_consumer_events_dead_lettered_total":
+                dead += sample.value
+            elif sample.name == "contracts_consumer_lag":
+                lag += sample.value
+            elif sample.name == "contracts_producer_events_sent_total":
+                sent += sample.value
+    kinds = ", ".join(f"{int(n)} {name}" for name, n in sorted(handled.items()))
+    return f"sent {int(sent)}; handled {kinds}; dead-lettered {int(dead)}; lag {int(lag)} across every partition"
