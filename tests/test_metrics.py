@@ -139,3 +139,25 @@ def test_the_registry_serves_its_metrics_on_their_own_port(tmp_path: Path) -> No
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(15)
+
+
+@pytest.mark.kafka
+def test_dev_up_prints_where_the_registrys_metrics_are(tmp_path: Path) -> None:
+    import subprocess
+
+    cli = [sys.executable, "-m", "contracts", "dev"]
+    up = subprocess.run([*cli, "up", "--kafka-port", "0", "--registry-port", "0", "--metrics-port", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=90)
+    try:
+        assert up.returncode == 0, up.stderr
+        comment = next(line for line in up.stdout.splitlines() if line.startswith("# the registry's metrics: "))
+        url = comment.split(": ", 1)[1]
+        deadline = time.monotonic() + 20
+        status = 0
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status, text = _get(url)
+            except OSError:
+                time.sleep(0.2)
+        assert status == 200 and "contracts_registry_schemas" in text
+    finally:
+        subprocess.run([*cli, "down"], cwd=tmp_path, capture_output=True, text=True, timeout=60)

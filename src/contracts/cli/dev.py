@@ -63,6 +63,8 @@ def _exports(state: dict[str, Any]) -> None:
     click.echo(f"export CONTRACTS_KAFKA_BOOTSTRAP_SERVERS={state['bootstrap']}")
     click.echo(f"export CONTRACTS_SCHEMA_REGISTRY_URL={state['registry']}")
     click.echo(f"export {SESSION_TIMEOUT_ENV}={SESSION_TIMEOUT_MS}")
+    if state.get("registry_metrics"):
+        click.echo(f"# the registry's metrics: {state['registry_metrics']}")
 
 
 def _create_catalog_topics(bootstrap: str) -> None:
@@ -99,7 +101,9 @@ def _port_free(port: int) -> bool:
 @click.option("--registry-port", type=click.IntRange(0, 65535), default=8081, show_default=True, help="0 picks a free port.")
 @click.option("--broker", "broker_kind", type=click.Choice(sorted(BROKERS)), envvar=BROKER_ENV, default="tansu", show_default=True,
               help=f"Tansu (in memory, Python only) or Apache Kafka (KRaft, needs Java 17; jars from Maven Central once). Also ${BROKER_ENV}.")
-def up(kafka_port: int, registry_port: int, broker_kind: str) -> None:
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Also serve the registry's /metrics on this port (0 picks a free one; needs the metrics extra).")  # fmt: skip
+def up(kafka_port: int, registry_port: int, broker_kind: str, metrics_port: int | None) -> None:
     """Start both in the background and print where they listen, as eval-safe export lines.
 
     A second call prints the same lines. A port already taken is exit 3, naming it,
@@ -110,6 +114,7 @@ def up(kafka_port: int, registry_port: int, broker_kind: str) -> None:
     Example:
       eval "$(contracts dev up)"
       eval "$(contracts dev up --broker kafka)"
+      contracts dev up --metrics-port 9465
     """
     state = _load()
     if state and all(_alive(p) for p in _pids(state)):
@@ -117,7 +122,13 @@ def up(kafka_port: int, registry_port: int, broker_kind: str) -> None:
         return
     if state:  # half of it died: stop the rest, so that nothing is left behind when it starts again
         _stop_all(state, echo=lambda line: click.echo(line, err=True))
+    if metrics_port is not None:
+        from contracts.observe.metrics import prometheus
+
+        prometheus()  # the extra, or one clear line before anything starts
     ports = {"broker": kafka_port or free_port(), "registry": registry_port or free_port()}
+    if metrics_port is not None:
+        ports["metrics"] = metrics_port or free_port()
     taken = [f"{name} port {port}" for name, port in ports.items() if not _port_free(port)]
     if taken:
         raise InfrastructureError(f"{' and '.join(taken)} already in use; pick others with --kafka-port/--registry-port (0 picks a free one)")
@@ -134,8 +145,9 @@ def up(kafka_port: int, registry_port: int, broker_kind: str) -> None:
         broker.stop()
         raise InfrastructureError(f"cannot start {broker.name} on port {broker.port}: {exc}") from exc
     log = (STATE.parent / "registry.log").open("ab")
+    metrics = ["--metrics-port", str(ports["metrics"])] if "metrics" in ports else []
     registry = subprocess.Popen(
-        [sys.executable, "-m", "contracts", "registry", "serve", "--port", str(ports["registry"]), "--data", str(STATE.parent / "registry.sqlite")],
+        [sys.executable, "-m", "contracts", "registry", "serve", "--port", str(ports["registry"]), "--data", str(STATE.parent / "registry.sqlite"), *metrics],
         stdout=log,
         stderr=log,
         start_new_session=True,
@@ -154,6 +166,7 @@ def up(kafka_port: int, registry_port: int, broker_kind: str) -> None:
         "bootstrap": broker.bootstrap_servers,
         "registry": f"http://127.0.0.1:{ports['registry']}",
         "pids": {"broker": broker.pid, "registry": registry.pid},
+        **({"registry_metrics": f"http://127.0.0.1:{ports['metrics']}/metrics"} if "metrics" in ports else {}),
     }
     STATE.write_text(json.dumps(state, indent=2))
     _exports(state)
