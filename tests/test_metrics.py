@@ -47,6 +47,7 @@ def test_a_scrape_tells_what_happened(env: Pipeline) -> None:
     with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as producer:
         for e in events:
             producer.send(e, key=str(e.order_id))
+        producer.send_raw(env.orders, b"\x00\x00\x00\x00\x63avro", key=b"poison")  # schema id 99: not in the registry
 
     def handle(e: OrderCreated) -> None:
         if e.order_id == bad:
@@ -54,7 +55,7 @@ def test_a_scrape_tells_what_happened(env: Pipeline) -> None:
 
     consumer = env.consumer(group, "payments-1", metrics_port=0, retry=RetryPolicy(attempts=2, initial_backoff=0.01))
     consumer.on(OrderCreated, handle)
-    thread = _run_until(consumer, lambda: consumer.stats.handled == 5 and consumer.stats.dead_lettered == 1 and not any(consumer.lag().values()))
+    thread = _run_until(consumer, lambda: consumer.stats.handled == 5 and consumer.stats.dead_lettered == 2 and not any(consumer.lag().values()))
     try:
         url = f"http://127.0.0.1:{consumer.metrics_server.port}"
         assert _get(url + "/healthz") == (200, "ok\n")
@@ -64,7 +65,8 @@ def test_a_scrape_tells_what_happened(env: Pipeline) -> None:
             time.sleep(0.2)
         got = _samples(url)
         assert got[("contracts_consumer_events_handled_total", (("event_type", "OrderCreated"), ("group", group)))] == 5
-        assert got[("contracts_consumer_events_dead_lettered_total", (("group", group),))] == 1
+        assert got[("contracts_consumer_events_dead_lettered_total", (("group", group),))] == 2  # the failing event and the poison
+        assert got[("contracts_consumer_decode_errors_total", (("group", group), ("kind", "schema_not_found")))] == 1
         assert got[("contracts_consumer_handler_failures_total", (("group", group),))] == 2  # both attempts of the bad one
         assert got[("contracts_consumer_handler_duration_seconds_count", (("group", group),))] >= 5  # every handled event was timed
         assert got[("contracts_consumer_assigned_partitions", (("group", group),))] == 2

@@ -55,9 +55,11 @@ class EventDeserializationError(ContractsError):
 
     def __init__(
         self, reason: str, *, topic: str | None = None, partition: int | None = None, offset: int | None = None,
-        rule: RuleFailure | None = None,
+        rule: RuleFailure | None = None, kind: str = "data",
     ) -> None:
         self.reason = reason
+        self.kind = "rule" if rule is not None else kind
+        """Why, in one word (a metric's label): ``framing``, ``schema_not_found``, ``no_class``, ``data``, ``rule``."""
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -281,7 +283,7 @@ class EventDeserializer:
     ) -> AvroRecord:
         """The event in ``data``; ``headers`` (the message's) may carry the writer's schema GUID instead of the payload."""
         if data is None:
-            raise _error("no payload (a tombstone)", topic, partition, offset)
+            raise _error("no payload (a tombstone)", topic, partition, offset, "framing")
         # The classic framing with no schema header is the common case: one slice and one lookup.
         schema_id = None if headers and wire.has_schema_header(headers) else wire.schema_id_of(data)
         reader = self._readers.get(schema_id) if schema_id is not None else None
@@ -291,7 +293,7 @@ class EventDeserializer:
             try:
                 ref, start = wire.unframe(data, headers)
             except wire.FramingError as exc:
-                raise _error(str(exc), topic, partition, offset) from exc
+                raise _error(str(exc), topic, partition, offset, "framing") from exc
             reader = self._first_read(ref, {"topic": topic, "partition": partition, "offset": offset})
             key = ref.id if ref.id is not None else ref.guid
         if self._migrations and key in self._migrations:
@@ -339,12 +341,12 @@ class EventDeserializer:
         try:
             return self._reader(ref)
         except SchemaNotFound as exc:
-            raise EventDeserializationError(f"unknown {ref}", **where) from exc
+            raise EventDeserializationError(f"unknown {ref}", kind="schema_not_found", **where) from exc
         except RegistryError as exc:
             raise InfrastructureError(f"schema registry failed for {ref}: {redact(str(exc))}") from exc
         except LookupError as exc:
-            raise EventDeserializationError(str(exc), **where) from exc
+            raise EventDeserializationError(str(exc), kind="no_class", **where) from exc
 
 
-def _error(reason: str, topic: str | None, partition: int | None, offset: int | None) -> EventDeserializationError:
-    return EventDeserializationError(reason, topic=topic, partition=partition, offset=offset)
+def _error(reason: str, topic: str | None, partition: int | None, offset: int | None, kind: str = "data") -> EventDeserializationError:
+    return EventDeserializationError(reason, topic=topic, partition=partition, offset=offset, kind=kind)

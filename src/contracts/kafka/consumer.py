@@ -130,6 +130,7 @@ class EventConsumer:
         self.assignment: list[tuple[str, int]] = []
         self._topics = topics
         self._handling = Handling(deserializer, catalog, name=name, dedupe=dedupe, group=group_id, tracing=tracing)
+        self._handling.decode_errors = self.stats.decode_errors  # counted where messages are decoded
         self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **_session_defaults(conf), **conf, **LOOP_COMMITS}
         self._stop = threading.Event()
         self._loop: ConsumerLoop | None = None

@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import logging
 import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NamedTuple, TypeVar
 
@@ -84,6 +85,7 @@ class Handling:
         self.name = name
         self.dedupe = dedupe
         self.group = group
+        self.decode_errors: Counter[str] = Counter()  # shared with the consumer's stats
         self.tracing = for_client() if tracing else None  # a span per handler attempt, where OpenTelemetry is set up
         self.handlers: dict[type[AvroRecord], Handler] = {}
         self._keys: dict[type[AvroRecord], str | None] = {}
@@ -107,6 +109,7 @@ class Handling:
         try:
             event = self.deserializer(msg.value(), topic=topic, partition=partition, offset=offset, headers=msg.headers())
         except EventDeserializationError as exc:
+            self.decode_errors[exc.kind] += 1
             event_id = header(msg, "event-id")
             log.error("%s: event %s: %s; dead-lettering", self.name, event_id, redact(str(exc)), extra=message_context(topic, partition, offset, event_id))
             return Job(msg, None, None, exc)

@@ -18,7 +18,7 @@ from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.headers import Headers, header, identity_headers, type_headers
 from contracts.kafka.stats import LIVE, ProducerStats
 from contracts.record import AvroRecord
-from contracts.serde import EventSerializer
+from contracts.serde import EventSerializer, SerializationError
 
 log = logging.getLogger("contracts.kafka.producer")
 
@@ -83,8 +83,12 @@ class EventProducer:
             value = self.serializer(event, topic)
         except RuleFailure as failure:
             if failure.action != "DLQ" or failure.payload is None:
+                self.stats.serialize_errors["rule"] += 1
                 raise
             return self._dead_letter(event, topic, failure)
+        except SerializationError:
+            self.stats.serialize_errors["schema_not_found"] += 1
+            raise
         known = self._constant_headers.get((cls, topic))
         if known is None:
             known = self._constant_headers[(cls, topic)] = (type_headers(cls, self.name, self.serializer.schema_id(cls, topic)), self._key_field(cls))

@@ -33,6 +33,7 @@ class ConsumerStats:
     high_watermarks: dict[TP, int] = field(default_factory=dict)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
     rebalances: int = 0  # assignments and revocations
+    decode_errors: Counter[str] = field(default_factory=Counter)  # by kind: framing, schema_not_found, no_class, data, rule
     latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1), repr=False)  # per bucket, +Inf last
     latency_sum: float = 0.0
     _latency_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -73,6 +74,7 @@ class ProducerStats:
     sent: Counter[str] = field(default_factory=Counter)
     delivery_errors: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
+    serialize_errors: Counter[str] = field(default_factory=Counter)  # by kind: schema_not_found, rule, registry
 
 
 LIVE: weakref.WeakSet[object] = weakref.WeakSet()

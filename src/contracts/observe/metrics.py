@@ -95,6 +95,7 @@ def _consumer_families(core: Any, consumers: list[_Consumer]) -> Iterator[Any]:
     assigned = gauge("assigned_partitions", "Partitions assigned to the consumer.", ["group"])
     lag = gauge("lag", "Messages between the committed offset and the end of the partition.", ["group", "topic", "partition"])
     committed = gauge("committed_offset", "The committed offset of each partition.", ["group", "topic", "partition"])
+    decode = counter("decode_errors", "Messages that could not be read as events, by kind (framing, schema_not_found, no_class, data, rule).", ["group", "kind"])
     latency = core.HistogramMetricFamily(f"{PREFIX}_consumer_handler_duration_seconds", "Time from dispatch to the handler's end.", labels=["group"])
     for c in consumers:
         stats, group = c.stats, c.group_id
@@ -108,6 +109,8 @@ def _consumer_families(core: Any, consumers: list[_Consumer]) -> Iterator[Any]:
         rebalances.add_metric([group], stats.rebalances)
         in_flight.add_metric([group], stats.in_flight)
         assigned.add_metric([group], len(c.assignment))
+        for kind, n in sorted(dict(stats.decode_errors).items()):
+            decode.add_metric([group, kind], n)
         for (topic, partition), behind in sorted(stats.lag().items()):
             lag.add_metric([group, topic, str(partition)], behind)
         for (topic, partition), offset in sorted(dict(stats.committed).items()):
@@ -118,7 +121,7 @@ def _consumer_families(core: Any, consumers: list[_Consumer]) -> Iterator[Any]:
             running += n
             buckets.append((bound, running))
         latency.add_metric([group], buckets, total)
-    yield from (handled, duplicates, dead, failed, skipped, pauses, rebalances, in_flight, assigned, lag, committed, latency)
+    yield from (handled, duplicates, dead, failed, skipped, pauses, rebalances, in_flight, assigned, lag, committed, decode, latency)
 
 
 def _producer_families(core: Any, producers: list[_Producer]) -> Iterator[Any]:
@@ -127,11 +130,14 @@ def _producer_families(core: Any, producers: list[_Producer]) -> Iterator[Any]:
     refused = core.CounterMetricFamily(
         f"{PREFIX}_producer_events_refused", "Events a data-contract rule refused (sent to the dead-letter topic).", labels=["producer", "topic"]
     )
+    serialize = core.CounterMetricFamily(
+        f"{PREFIX}_producer_serialize_errors", "Events that could not be serialized, by kind (schema_not_found, rule).", labels=["producer", "kind"]
+    )
     for p in producers:
-        for family, counts in ((sent, p.stats.sent), (errors, p.stats.delivery_errors), (refused, p.stats.refused)):
-            for topic, n in sorted(dict(counts).items()):
-                family.add_metric([p.name, topic], n)
-    yield from (sent, errors, refused)
+        for family, counts in ((sent, p.stats.sent), (errors, p.stats.delivery_errors), (refused, p.stats.refused), (serialize, p.stats.serialize_errors)):
+            for label, n in sorted(dict(counts).items()):
+                family.add_metric([p.name, label], n)
+    yield from (sent, errors, refused, serialize)
 
 
 def serve_metrics(port: int | None = None, *, host: str = "0.0.0.0", ready: Any = None) -> Any:
