@@ -101,6 +101,7 @@ class EventConsumer:
         drain_timeout: float = 10.0,
         metrics_port: int | None = None,
         tracing: bool = True,
+        tracer_provider: Any = None,
         **conf: Any,
     ) -> None:
         if concurrency < 1:
@@ -129,7 +130,7 @@ class EventConsumer:
         self.dead_letters = DeadLetters(bootstrap_servers, catalog, group_id=group_id, name=name)
         self.assignment: list[tuple[str, int]] = []
         self._topics = topics
-        self._handling = Handling(deserializer, catalog, name=name, dedupe=dedupe, group=group_id, tracing=tracing)
+        self._handling = Handling(deserializer, catalog, name=name, dedupe=dedupe, group=group_id, tracing=tracing, tracer_provider=tracer_provider)
         self._handling.decode_errors = self.stats.decode_errors  # counted where messages are decoded
         self._conf = {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "client.id": name, **CONSUMER_DEFAULTS, **_session_defaults(conf), **conf, **LOOP_COMMITS}
         self._stop = threading.Event()

@@ -76,7 +76,8 @@ class Handling:
     """The handlers of one consumer, by event class, and how a message reaches one."""
 
     def __init__(
-        self, deserializer: EventDeserializer, catalog: Catalog, *, name: str, dedupe: DedupeStore | None, group: str = "", tracing: bool = True
+        self, deserializer: EventDeserializer, catalog: Catalog, *, name: str, dedupe: DedupeStore | None, group: str = "", tracing: bool = True,
+        tracer_provider: Any = None,
     ) -> None:
         from contracts.observe.tracing import for_client  # finds OpenTelemetry without importing it
 
@@ -86,7 +87,7 @@ class Handling:
         self.dedupe = dedupe
         self.group = group
         self.decode_errors: Counter[str] = Counter()  # shared with the consumer's stats
-        self.tracing = for_client() if tracing else None  # a span per handler attempt, where OpenTelemetry is set up
+        self.tracing = for_client(tracer_provider) if tracing else None  # a span per handler attempt, where OpenTelemetry is set up
         self.handlers: dict[type[AvroRecord], Handler] = {}
         self._keys: dict[type[AvroRecord], str | None] = {}
 

@@ -47,6 +47,7 @@ class EventProducer:
         name: str,
         on_error: Callable[[AvroRecord | None, KafkaError], None] | None = None,
         tracing: bool = True,
+        tracer_provider: Any = None,
         **conf: Any,
     ) -> None:
         self.name = name
@@ -62,7 +63,7 @@ class EventProducer:
         self._constant_headers: dict[tuple[type[AvroRecord], str], tuple[Headers, str | None]] = {}
         from contracts.observe.tracing import for_client  # finds OpenTelemetry without importing it
 
-        self._tracing = for_client() if tracing else None  # a send span per event, its context in the headers
+        self._tracing = for_client(tracer_provider) if tracing else None  # a send span per event, its context in the headers
         self._producer = clients.producer(bootstrap_servers, **{"client.id": name, **clients.SAFE_DEFAULTS, **conf})
 
     @property

@@ -56,12 +56,12 @@ class _Getter:
 class Tracing:
     """The spans of one producer or consumer (``for_client`` makes one where OpenTelemetry is installed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, provider: Any = None) -> None:
         from opentelemetry import propagate, trace
 
         self._trace = trace
         self._propagate = propagate
-        self._tracer = trace.get_tracer(SCOPE, schema_url=f"https://opentelemetry.io/schemas/{SEMCONV}")
+        self._tracer = trace.get_tracer(SCOPE, schema_url=f"https://opentelemetry.io/schemas/{SEMCONV}", tracer_provider=provider)
         # Duck-typed to the API's Setter and Getter: subclassing them would import it with this module.
         self._setter: Any = _Setter()
         self._getter: Any = _Getter()
@@ -108,25 +108,29 @@ class Tracing:
 
     @contextlib.contextmanager
     def processing(self, msg: Any, group: str, event_type: str | None, attempt: int) -> Iterator[Any]:
-        """The ``process`` span of one handler attempt, a child of the producer's span (which is its creation context)."""
+        """The ``process`` span of one handler attempt, a child of the producer's span (which is its creation context).
+
+        Attributes are set once the sampler has kept the span: an unsampled span costs no more than its context.
+        """
         headers = msg.headers() or []
         topic = msg.topic() or ""
-        attributes: dict[str, Any] = {
-            "messaging.system": "kafka", "messaging.operation.type": "process", "messaging.operation.name": "process",
-            "messaging.destination.name": topic, "messaging.destination.partition.id": str(msg.partition()),
-            "messaging.kafka.offset": msg.offset(), "messaging.consumer.group.name": group, "contracts.attempt": attempt,
-        }  # fmt: skip
-        key = msg.key()
-        if key is not None:
-            attributes["messaging.kafka.message.key"] = _text(key)
-        for k, v in headers:
-            if k == "event-id" and v:
-                attributes["messaging.message.id"] = _text(v)
-        if event_type:
-            attributes["contracts.event_type"] = event_type
-        with self._tracer.start_as_current_span(
-            f"process {topic}", context=self.parent(headers), kind=self._trace.SpanKind.CONSUMER, attributes=attributes
-        ) as span:
+        span = self._tracer.start_span(f"process {topic}", context=self.parent(headers), kind=self._trace.SpanKind.CONSUMER)
+        if span.is_recording():
+            attributes: dict[str, Any] = {
+                "messaging.system": "kafka", "messaging.operation.type": "process", "messaging.operation.name": "process",
+                "messaging.destination.name": topic, "messaging.destination.partition.id": str(msg.partition()),
+                "messaging.kafka.offset": msg.offset(), "messaging.consumer.group.name": group, "contracts.attempt": attempt,
+            }  # fmt: skip
+            key = msg.key()
+            if key is not None:
+                attributes["messaging.kafka.message.key"] = _text(key)
+            for k, v in headers:
+                if k == "event-id" and v:
+                    attributes["messaging.message.id"] = _text(v)
+            if event_type:
+                attributes["contracts.event_type"] = event_type
+            span.set_attributes(attributes)
+        with self._trace.use_span(span, end_on_exit=True):
             yield span
 
     def use(self, span: Any) -> Any:
@@ -134,15 +138,18 @@ class Tracing:
         return self._trace.use_span(span, end_on_exit=True)
 
 
-def for_client() -> Tracing | None:
+def for_client(provider: Any = None) -> Tracing | None:
     """A ``Tracing`` where OpenTelemetry is installed and a tracer provider is set, else ``None``.
 
     Without ``opentelemetry-api`` nothing of it is imported; without a provider (an SDK, or an
     agent's) spans would go nowhere, so none are made: the client pays nothing for tracing.
-    Set the provider before making producers and consumers, as OpenTelemetry's setup does.
+    Set the provider before making producers and consumers, as OpenTelemetry's setup does, or
+    give one (``provider``), as OpenTelemetry's instrumentations take ``tracer_provider``.
     """
     if find_spec("opentelemetry") is None:
         return None
+    if provider is not None:
+        return Tracing(provider)
     from opentelemetry import trace
 
     return None if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider) else Tracing()
