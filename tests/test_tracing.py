@@ -129,3 +129,46 @@ def test_the_producers_context_is_read_alike_with_or_without_tracestate_and_bagg
     theirs = propagate.extract({k: v.decode() for k, v in headers})
     assert trace.get_current_span(mine).get_span_context() == trace.get_current_span(theirs).get_span_context()
     assert baggage.get_all(mine) == baggage.get_all(theirs)
+
+
+def test_beside_opentelemetrys_own_confluent_kafka_instrumentation_nothing_is_doubled(env: Pipeline) -> None:
+    instrumentation = pytest.importorskip("opentelemetry.instrumentation.confluent_kafka", reason="in the dev extra")
+    instrumentor = instrumentation.ConfluentKafkaInstrumentor()
+    instrumentor.instrument(tracer_provider=trace.get_tracer_provider())
+    try:
+        event = order(4)
+        with EventProducer(env.bootstrap, env.serializer(), name="orders-service") as producer:
+            producer.send(event, key="k")
+        handled: list[OrderCreated] = []
+        consumer = env.consumer(f"traced-{uuid.uuid4().hex[:6]}", "payments-1")
+        consumer.on(OrderCreated, handled.append)
+        thread = _run_until(consumer, lambda: len(handled) == 1)
+        _stop((consumer, thread))
+    finally:
+        instrumentor.uninstrument()
+    spans = EXPORTER.get_finished_spans()
+    sends = [s for s in spans if s.kind.name == "PRODUCER" and env.orders in s.name]
+    assert len(sends) == 1, [s.name for s in sends]  # theirs; ours stood aside
+    traceparents = [v for k, v in _headers_of_first(env.bootstrap, env.orders) if k == "traceparent"]
+    assert len(traceparents) == 1 and f"{sends[0].context.trace_id:032x}" in traceparents[0].decode()
+    (mine,) = [s for s in spans if s.name == f"process {env.orders}"]
+    assert mine.parent is not None and mine.parent.span_id == sends[0].context.span_id  # one trace across both
+
+
+def _headers_of_first(bootstrap: str, topic: str) -> list[tuple[str, bytes]]:
+    """The first record's headers as a list: a repeated header shows twice (a dict would hide it)."""
+    import time
+
+    from confluent_kafka import Consumer
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"read-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            m = c.poll(0.2)
+            if m is not None and not m.error():
+                return list(m.headers() or [])
+    finally:
+        c.close()
+    raise AssertionError(f"nothing on {topic}")

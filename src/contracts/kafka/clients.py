@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import confluent_kafka
 from confluent_kafka import Consumer, Producer
 
 LOGGER = logging.getLogger("contracts.kafka.librdkafka")
@@ -21,10 +22,13 @@ SAFE_DEFAULTS = {**PRODUCER_SAFETY, "linger.ms": 5, "message.timeout.ms": 30000}
 
 def producer(bootstrap_servers: str, **conf: Any) -> Producer:
     """A producer with the safety settings (``conf`` on top, librdkafka names: ``**{"linger.ms": 20}``)."""
-    return Producer({"bootstrap.servers": bootstrap_servers, **PRODUCER_SAFETY, **conf}, logger=LOGGER)
+    # Looked up at each call: OpenTelemetry's confluent-kafka instrumentation swaps the class when it is switched on.
+    made: Producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap_servers, **PRODUCER_SAFETY, **conf}, logger=LOGGER)
+    return made
 
 
 def consumer(bootstrap_servers: str | None, **conf: Any) -> Consumer:
     """A consumer logging through ``logging`` (``bootstrap_servers`` None: ``conf`` names them)."""
     settings = {**({"bootstrap.servers": bootstrap_servers} if bootstrap_servers else {}), **conf}
-    return Consumer(settings, logger=LOGGER)
+    made: Consumer = confluent_kafka.Consumer(settings, logger=LOGGER)
+    return made

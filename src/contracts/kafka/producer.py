@@ -61,10 +61,12 @@ class EventProducer:
         LIVE.add(self)  # the process's metrics endpoint reports it
         # Per class and topic: the headers every such event shares, and its idempotency key field.
         self._constant_headers: dict[tuple[type[AvroRecord], str], tuple[Headers, str | None]] = {}
-        from contracts.observe.tracing import for_client  # finds OpenTelemetry without importing it
+        from contracts.observe.tracing import for_client, instrumented  # finds OpenTelemetry without importing it
 
         self._tracing = for_client(tracer_provider) if tracing else None  # a send span per event, its context in the headers
         self._producer = clients.producer(bootstrap_servers, **{"client.id": name, **clients.SAFE_DEFAULTS, **conf})
+        if self._tracing is not None and instrumented(self._producer):
+            self._tracing = None  # OpenTelemetry's confluent-kafka instrumentation makes the send span and the context
 
     @property
     def kafka(self) -> Producer:

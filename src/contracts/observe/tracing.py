@@ -12,7 +12,9 @@ and ``.name``, ``messaging.destination.name`` and ``.partition.id``, ``messaging
 ``messaging.consumer.group.name``, ``messaging.kafka.message.key``; this project's own under
 ``contracts.*`` (event type, subject, schema id, attempt). Never a payload, never a credential.
 
-Tracing is on where ``opentelemetry-api`` is installed (the ``tracing`` extra) and a tracer provider
+With ``opentelemetry-instrumentation-confluent-kafka`` switched on as well, its producer spans stand
+in for ours (one span per send, one context per event); the consumer's spans per handler attempt
+stay ours, children of its send span. Tracing is on where ``opentelemetry-api`` is installed (the ``tracing`` extra) and a tracer provider
 is set when a producer or consumer is made; otherwise no span is made and, without the API, nothing
 of it is imported.
 """
@@ -153,3 +155,12 @@ def for_client(provider: Any = None) -> Tracing | None:
     from opentelemetry import trace
 
     return None if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider) else Tracing()
+
+
+def instrumented(client: Any) -> bool:
+    """Whether ``client`` is a confluent-kafka client that OpenTelemetry's own instrumentation wraps.
+
+    Its producer makes the ``send`` span and writes the context into the headers itself, so ours
+    stands aside there: one span per send, one ``traceparent`` per event.
+    """
+    return type(client).__module__.startswith("opentelemetry.instrumentation")
