@@ -53,6 +53,10 @@ def test_a_scrape_tells_what_happened(env: Pipeline) -> None:
         if e.order_id == bad:
             raise RuntimeError("declined")
 
+    from contracts.registry.client import RegistryClient
+
+    ours = RegistryClient(env.registry)
+    assert ours.subjects()  # one call, counted
     consumer = env.consumer(group, "payments-1", metrics_port=0, retry=RetryPolicy(attempts=2, initial_backoff=0.01))
     consumer.on(OrderCreated, handle)
     thread = _run_until(consumer, lambda: consumer.stats.handled == 5 and consumer.stats.dead_lettered == 2 and not any(consumer.lag().values()))
@@ -73,6 +77,8 @@ def test_a_scrape_tells_what_happened(env: Pipeline) -> None:
         lags = {k: v for k, v in got.items() if k[0] == "contracts_consumer_lag" and ("group", group) in k[1]}
         assert lags and all(v == 0 for v in lags.values()), lags
         assert got[("contracts_producer_events_sent_total", (("producer", "orders-service"), ("topic", env.orders)))] >= 6
+        assert got[("contracts_producer_delivery_duration_seconds_count", (("producer", "orders-service"),))] >= 7  # every send acknowledged
+        assert got[("contracts_registry_client_requests_total", (("area", "/subjects"), ("method", "GET"), ("registry", env.registry), ("status", "200")))] == 1
         assert not [k for k in got if any(v == str(bad) or v == str(events[0].order_id) for _, v in k[1])], "no ids as labels"
     finally:
         _stop((consumer, thread))

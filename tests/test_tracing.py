@@ -172,3 +172,21 @@ def _headers_of_first(bootstrap: str, topic: str) -> list[tuple[str, bytes]]:
     finally:
         c.close()
     raise AssertionError(f"nothing on {topic}")
+
+
+def test_a_replayed_record_continues_its_trace(env: Pipeline) -> None:
+    from confluent_kafka import Producer
+
+    from contracts.kafka.replay import Start, replay
+
+    dlq = env.catalog.topics[env.orders].dlq
+    original = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    p = Producer({"bootstrap.servers": env.bootstrap})
+    p.produce(dlq, value=b"x", key=b"k", headers=[("traceparent", original.encode()), ("dlq-original-topic", env.orders.encode())])
+    p.flush(10)
+    result = replay(env.bootstrap, dlq, Start(), to_original=True)
+    assert result.sent == {env.orders: 1}
+    (span,) = [s for s in EXPORTER.get_finished_spans() if s.name == f"send {env.orders}" and _attrs(s).get("contracts.replay")]
+    assert f"{span.context.trace_id:032x}" == original.split("-")[1] and span.parent is not None and f"{span.parent.span_id:016x}" == original.split("-")[2]
+    resent = [v for k, v in _headers_of_first(env.bootstrap, env.orders) if k == "traceparent"]
+    assert resent == [f"00-{span.context.trace_id:032x}-{span.context.span_id:016x}-01".encode()]

@@ -32,7 +32,8 @@ from contracts.kafka.dedupe import DedupeStore
 from contracts.kafka.handling import Handler, Handling
 from contracts.kafka.lanes import ORDERINGS, Ordering
 from contracts.kafka.loop import ConsumerLoop, LoopOptions
-from contracts.kafka.stats import LIVE, ConsumerStats
+from contracts.kafka.stats import ConsumerStats
+from contracts.live import LIVE
 from contracts.record import AvroRecord
 from contracts.retry import RetryPolicy
 from contracts.serde import EventDeserializer

@@ -16,7 +16,8 @@ from contracts.errors import ContractsError, InfrastructureError
 from contracts.kafka import clients
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.headers import Headers, header, identity_headers, type_headers
-from contracts.kafka.stats import LIVE, ProducerStats
+from contracts.kafka.stats import ProducerStats
+from contracts.live import LIVE
 from contracts.record import AvroRecord
 from contracts.serde import EventSerializer, SerializationError
 
@@ -137,6 +138,8 @@ class EventProducer:
         else:
 
             def delivered(err: KafkaError | None, msg: Message) -> None:
+                if err is None and (latency := msg.latency()) is not None:
+                    self.stats.delivery_seconds.observe(latency)
                 if err is not None:
                     _log_failure(msg, err)
                     self.stats.delivery_errors[msg.topic() or ""] += 1
@@ -156,6 +159,9 @@ class EventProducer:
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
+            latency = msg.latency()
+            if latency is not None:
+                self.stats.delivery_seconds.observe(latency)
             return
         _log_failure(msg, err)
         self.stats.delivery_errors[msg.topic() or ""] += 1

@@ -63,6 +63,9 @@ def replay(
         **{"group.id": f"contracts-replay-{uuid.uuid4().hex}", "enable.auto.commit": False, "enable.partition.eof": True},
     )
     producer = clients.producer(bootstrap_servers) if handler is None else None
+    from contracts.observe.tracing import for_client  # finds OpenTelemetry without importing it
+
+    tracing = for_client() if producer is not None else None  # each resend a span of the event's own trace
     result = ReplayResult()
     try:
         try:
@@ -111,6 +114,8 @@ def replay(
                     target = original.decode() if isinstance(original, bytes) else str(original)
                     headers.append(("replayed-from", f"{topic}[{partition}]@{offset}".encode()))
                 assert target is not None
+                if tracing is not None:
+                    tracing.replayed(headers, target, msg.key(), f"{topic}[{partition}]@{offset}")
                 producer.produce(target, value=msg.value(), key=msg.key(), headers=headers)
                 producer.poll(0)
                 result.sent[target] = result.sent.get(target, 0) + 1

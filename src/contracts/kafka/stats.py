@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import weakref
 from bisect import bisect_left
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -11,6 +10,24 @@ from dataclasses import dataclass, field
 TP = tuple[str, int]
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 """Upper bounds (seconds) of the handler latency histogram: Prometheus' default buckets."""
+
+
+class Histogram:
+    """Counts per ``LATENCY_BUCKETS`` bucket (``+Inf`` last) and their sum; thread-safe."""
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        with self._lock:
+            self.counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            self.sum += seconds
+
+    def snapshot(self) -> tuple[list[int], float]:
+        with self._lock:
+            return list(self.counts), self.sum
 
 
 @dataclass
@@ -34,16 +51,12 @@ class ConsumerStats:
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
     rebalances: int = 0  # assignments and revocations
     decode_errors: Counter[str] = field(default_factory=Counter)  # by kind: framing, schema_not_found, no_class, data, rule
-    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1), repr=False)  # per bucket, +Inf last
-    latency_sum: float = 0.0
-    _latency_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    handler_seconds: Histogram = field(default_factory=Histogram, repr=False, compare=False)
 
     def observe_latency(self, seconds: float) -> None:
         """One handler call's latency; from any thread (handlers finish on pool threads and event loops)."""
         self.latencies.append(seconds)
-        with self._latency_lock:
-            self.latency_counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
-            self.latency_sum += seconds
+        self.handler_seconds.observe(seconds)
 
     def latency(self, quantile: float) -> float | None:
         """A handler latency percentile in seconds (``0.5`` for the median), over the last 10,000 handled."""
@@ -75,7 +88,4 @@ class ProducerStats:
     delivery_errors: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
     serialize_errors: Counter[str] = field(default_factory=Counter)  # by kind: schema_not_found, rule, registry
-
-
-LIVE: weakref.WeakSet[object] = weakref.WeakSet()
-"""Every consumer and producer of this process (what the metrics endpoint reports); each adds itself."""
+    delivery_seconds: Histogram = field(default_factory=Histogram, repr=False, compare=False)  # produce to acknowledgement

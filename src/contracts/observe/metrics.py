@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from contracts.errors import BadInputError
-from contracts.kafka.stats import LATENCY_BUCKETS, LIVE, ConsumerStats, ProducerStats
+from contracts.kafka.stats import LATENCY_BUCKETS, ConsumerStats, Histogram, ProducerStats
+from contracts.live import LIVE
+from contracts.registry.client import RegistryClient
 
 EXTRA = "metrics"
 METRICS_PORT_ENV = "CONTRACTS_METRICS_PORT"
@@ -69,12 +71,13 @@ class RuntimeCollector:
         from prometheus_client import core
         with self._lock:
             consumers, producers = list(self._consumers), list(self._producers)
+        live = list(LIVE)
         if not consumers and not producers:  # none named: the process's own
-            live = list(LIVE)
             consumers = [c for c in live if isinstance(getattr(c, "stats", None), ConsumerStats)]  # type: ignore[misc]
             producers = [p for p in live if isinstance(getattr(p, "stats", None), ProducerStats)]  # type: ignore[misc]
         yield from _consumer_families(core, consumers)
         yield from _producer_families(core, producers)
+        yield from _registry_client_families(core, [c for c in live if isinstance(c, RegistryClient)])
 
 
 def _consumer_families(core: Any, consumers: list[_Consumer]) -> Iterator[Any]:
@@ -115,12 +118,7 @@ def _consumer_families(core: Any, consumers: list[_Consumer]) -> Iterator[Any]:
             lag.add_metric([group, topic, str(partition)], behind)
         for (topic, partition), offset in sorted(dict(stats.committed).items()):
             committed.add_metric([group, topic, str(partition)], offset)
-        counts, total = list(stats.latency_counts), stats.latency_sum
-        running, buckets = 0, []
-        for bound, n in zip([*map(str, LATENCY_BUCKETS), "+Inf"], counts, strict=True):
-            running += n
-            buckets.append((bound, running))
-        latency.add_metric([group], buckets, total)
+        latency.add_metric([group], *_buckets(stats.handler_seconds))
     yield from (handled, duplicates, dead, failed, skipped, pauses, rebalances, in_flight, assigned, lag, committed, decode, latency)
 
 
@@ -133,11 +131,43 @@ def _producer_families(core: Any, producers: list[_Producer]) -> Iterator[Any]:
     serialize = core.CounterMetricFamily(
         f"{PREFIX}_producer_serialize_errors", "Events that could not be serialized, by kind (schema_not_found, rule).", labels=["producer", "kind"]
     )
+    delivery = core.HistogramMetricFamily(
+        f"{PREFIX}_producer_delivery_duration_seconds", "Time from produce to the broker's acknowledgement.", labels=["producer"]
+    )
     for p in producers:
+        delivery.add_metric([p.name], *_buckets(p.stats.delivery_seconds))
         for family, counts in ((sent, p.stats.sent), (errors, p.stats.delivery_errors), (refused, p.stats.refused), (serialize, p.stats.serialize_errors)):
             for label, n in sorted(dict(counts).items()):
                 family.add_metric([p.name, label], n)
-    yield from (sent, errors, refused, serialize)
+    yield from (sent, errors, refused, serialize, delivery)
+
+
+def _registry_client_families(core: Any, clients: list[RegistryClient]) -> Iterator[Any]:
+    calls = core.CounterMetricFamily(
+        f"{PREFIX}_registry_client_requests", "Schema registry calls by method, API area and HTTP status ('failed': no answer).",
+        labels=["registry", "method", "area", "status"],
+    )  # fmt: skip
+    duration = core.SummaryMetricFamily(f"{PREFIX}_registry_client_request_duration_seconds", "Time of schema registry calls, retries included.",
+                                        labels=["registry", "method", "area"])  # fmt: skip
+    for client in clients:
+        counts, seconds = client.calls.snapshot()
+        per: dict[tuple[str, str], int] = {}
+        for (method, area, status), n in sorted(counts.items()):
+            calls.add_metric([client.url, method, area, status], n)
+            per[(method, area)] = per.get((method, area), 0) + n
+        for (method, area), total in sorted(seconds.items()):
+            duration.add_metric([client.url, method, area], per.get((method, area), 0), total)
+    yield from (calls, duration)
+
+
+def _buckets(histogram: Histogram) -> tuple[list[tuple[str, float]], float]:
+    """Cumulative buckets and the sum, as a histogram family takes them."""
+    counts, total = histogram.snapshot()
+    running, buckets = 0, []
+    for bound, n in zip([*map(str, LATENCY_BUCKETS), "+Inf"], counts, strict=True):
+        running += n
+        buckets.append((bound, float(running)))
+    return buckets, total
 
 
 def serve_metrics(port: int | None = None, *, host: str = "0.0.0.0", ready: Any = None) -> Any:

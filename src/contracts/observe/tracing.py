@@ -3,8 +3,9 @@
 Producers inject W3C trace context (``traceparent``, ``tracestate``, ``baggage``) into every event's
 headers; consumers extract it and run each handler attempt in a ``process`` span that is the
 producer's span's child, so one trace follows an event across services, its
-retries (one span per attempt, ``contracts.attempt``), idempotent skips (``contracts.duplicate``)
-and its dead letter, whose record keeps the original headers and so the context.
+retries (one span per attempt, ``contracts.attempt``), idempotent skips (``contracts.duplicate``),
+its dead letter, whose record keeps the original headers and so the context, and a replay of it
+(``contracts.replay``).
 
 Names and attributes follow OpenTelemetry's semantic conventions for messaging (Kafka), v1.30:
 ``send {topic}`` and ``process {topic}`` spans; ``messaging.system``, ``messaging.operation.type``
@@ -79,6 +80,19 @@ class Tracing:
         if key is not None:
             attributes["messaging.kafka.message.key"] = _text(key)
         with self._tracer.start_as_current_span(f"send {topic}", kind=self._trace.SpanKind.PRODUCER, attributes=attributes):
+            self._propagate.inject(headers, setter=self._setter)
+
+    def replayed(self, headers: list[tuple[str, Any]], topic: str, key: str | bytes | None, source: str) -> None:
+        """A ``send`` span for a replayed record, a child of the trace the record carries, its context written back."""
+        attributes: dict[str, Any] = {
+            "messaging.system": "kafka", "messaging.operation.type": "send", "messaging.operation.name": "send",
+            "messaging.destination.name": topic, "contracts.replay": True, "contracts.replayed_from": source,
+        }  # fmt: skip
+        if key is not None:
+            attributes["messaging.kafka.message.key"] = _text(key)
+        with self._tracer.start_as_current_span(
+            f"send {topic}", context=self.parent(headers), kind=self._trace.SpanKind.PRODUCER, attributes=attributes
+        ):
             self._propagate.inject(headers, setter=self._setter)
 
     def parent(self, headers: list[tuple[str, Any]]) -> Any:

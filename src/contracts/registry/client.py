@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 import urllib.parse
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,7 @@ from contracts.errors import (
     InfrastructureError,
     status_is_infrastructure,
 )
+from contracts.live import LIVE
 from contracts.redaction import redact, split_userinfo
 from contracts.registry.transport import CONTENT_TYPE, HTTPTransport, Request, Response, Transport
 from contracts.retry import RetryPolicy
@@ -53,6 +56,25 @@ class RegisteredSchema:
     def of(cls, d: dict[str, Any]) -> RegisteredSchema:
         contract = {k: d[k] for k in ("metadata", "ruleSet") if d.get(k)}
         return cls(d["subject"], d["version"], d["id"], d["schema"], d.get("references") or [], contract)
+
+
+class CallStats:
+    """Calls made, by method, API area (the path's first segment: ``/subjects``) and status, and their time; thread-safe."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+        self.seconds: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def count(self, method: str, path: str, status: str, seconds: float) -> None:
+        area = "/" + path.lstrip("/").split("/", 1)[0].split("?", 1)[0]
+        with self._lock:
+            self.counts[(method, area, status)] += 1
+            self.seconds[(method, area)] = self.seconds.get((method, area), 0.0) + seconds
+
+    def snapshot(self) -> tuple[dict[tuple[str, str, str], int], dict[tuple[str, str], float]]:
+        with self._lock:
+            return dict(self.counts), dict(self.seconds)
 
 
 AUTH_HINT = "supply credentials with --auth user:password, CONTRACTS_SCHEMA_REGISTRY_AUTH, or user info in the URL"
@@ -95,8 +117,22 @@ class RegistryClient:
             except ValueError as exc:
                 raise BadInputError(str(exc)) from exc
         self._transport = transport
+        self.calls = CallStats()
+        LIVE.add(self)  # the process's metrics endpoint reports its calls
 
     def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        started = time.perf_counter()
+        status = "failed"  # unreachable, refused credentials, overloaded: no answer to count by status
+        try:
+            result, status = self._request(method, path, body, params), "200"
+            return result
+        except RegistryError as exc:
+            status = str(exc.status)
+            raise
+        finally:
+            self.calls.count(method, path, status, time.perf_counter() - started)
+
+    def _request(self, method: str, path: str, body: Any, params: dict[str, Any] | None) -> Any:
         target = path
         if params:
             target += "?" + urllib.parse.urlencode({k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()})
