@@ -69,9 +69,12 @@ def test_a_scrape_tells_what_happened(env: Pipeline) -> None:
             time.sleep(0.2)
         got = _samples(url)
         assert got[("contracts_consumer_events_handled_total", (("event_type", "OrderCreated"), ("group", group)))] == 5
-        assert got[("contracts_consumer_events_dead_lettered_total", (("group", group),))] == 2  # the failing event and the poison
+        dead = ("contracts_consumer_events_dead_lettered_total", (("event_type", "OrderCreated"), ("group", group)))
+        assert got[dead] == 1 and got[(dead[0], (("event_type", "(unreadable)"), ("group", group)))] == 1  # the failing event, the poison
         assert got[("contracts_consumer_decode_errors_total", (("group", group), ("kind", "schema_not_found")))] == 1
-        assert got[("contracts_consumer_handler_failures_total", (("group", group),))] == 2  # both attempts of the bad one
+        assert got[("contracts_consumer_handler_failures_total", (("event_type", "OrderCreated"), ("group", group)))] == 2  # both attempts
+        assert got[("contracts_consumer_paused_partitions", (("group", group),))] == 0
+        assert got[("contracts_consumer_commit_duration_seconds_count", (("group", group),))] >= 1
         assert got[("contracts_consumer_handler_duration_seconds_count", (("group", group),))] >= 5  # every handled event was timed
         assert got[("contracts_consumer_assigned_partitions", (("group", group),))] == 2
         lags = {k: v for k, v in got.items() if k[0] == "contracts_consumer_lag" and ("group", group) in k[1]}
@@ -169,3 +172,30 @@ def test_dev_up_prints_where_the_registrys_metrics_are(tmp_path: Path) -> None:
         assert status == 200 and "contracts_registry_schemas" in text
     finally:
         subprocess.run([*cli, "down"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+
+def test_without_the_extras_nothing_of_them_is_imported(tmp_path: Path) -> None:
+    # Producers, consumers and serializers made and used, with prometheus_client and opentelemetry unavailable.
+    import subprocess
+
+    script = """
+import sys
+sys.modules["prometheus_client"] = None  # as if not installed
+sys.modules["opentelemetry"] = None
+from contracts.catalog import load_catalog
+from contracts.kafka import EventConsumer, EventProducer
+from contracts.serde import EventDeserializer, EventSerializer
+from contracts.registry.client import RegistryClient
+from contracts.registry.server.app import RegistryApp
+from contracts.registry.server.inprocess import AppTransport
+from contracts.registry.server.store import Store
+from contracts.testing.examples import example_schemas
+catalog = load_catalog(example_schemas())
+client = RegistryClient("app://x", transport=AppTransport(RegistryApp(Store())))
+EventProducer("127.0.0.1:9", EventSerializer(client, catalog), name="p")
+EventConsumer("127.0.0.1:9", EventDeserializer(client), catalog, group_id="g", name="c")
+assert all(sys.modules.get(m) is None for m in ("prometheus_client", "opentelemetry")), "imported"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -49,6 +49,7 @@ class FlowControl:
                 self.held.discard(tp)
                 if not self.paused:
                     self.kafka.resume([TopicPartition(*tp)])
+        self.stats.paused_partitions = len(offsets) if self.paused else len(self.held)
 
     def assigned(self, partitions: list[TopicPartition]) -> None:
         if self.paused:

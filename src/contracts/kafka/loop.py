@@ -40,6 +40,7 @@ CHUNK = 16  # the most fast plain handlers one thread runs in a row
 FAST_HANDLER = 0.0002  # seconds: below this average, handlers are chunked
 INLINE_HANDLER = 0.00005  # seconds: below this average, they run on the poll thread itself
 Outcome = Any  # HANDLED, DUPLICATE, DEAD_LETTERED, or the exception an attempt raised
+UNREADABLE = "(unreadable)"  # the event type of a message that could not be decoded, in the per-type counts
 
 
 @dataclass(frozen=True)
@@ -290,11 +291,14 @@ class ConsumerLoop:
             if outcome == HANDLED:
                 self._handled(tp, work.item, work.offset)
                 return
+            type_name = type(work.item.event).__name__ if work.item.event is not None else UNREADABLE
             if outcome == DUPLICATE:
                 self.stats.duplicates += 1
+                self.stats.duplicates_by_type[type_name] += 1
                 log.info("%s: duplicate event %s on %s[%d]@%d skipped", self.options.name, work.event_id, *tp, work.offset, extra=message_context(*tp, work.offset, work.event_id))
             else:
                 self.stats.dead_lettered += 1
+                self.stats.dead_lettered_by_type[type_name] += 1
             self._finished(tp, work.offset)
             return
         if isinstance(outcome, DeadLetterError):
@@ -309,6 +313,7 @@ class ConsumerLoop:
         attempts = self.options.retry.attempts
         event_id = work.event_id or self.handling.event_id(work.item.msg, work.item.event)
         self.stats.failed_attempts += 1
+        self.stats.failures_by_type[type(work.item.event).__name__ if work.item.event is not None else UNREADABLE] += 1
         log.warning(
             "%s: handler failed (attempt %d/%d) for event %s on %s[%d]@%d: %s",
             self.options.name, attempt, attempts, event_id, work.topic, work.partition, work.offset,
@@ -332,11 +337,13 @@ class ConsumerLoop:
                 self.stats.metadata_overflows += 1
         if not offsets:
             return
+        started = time.perf_counter()
         try:
             if asynchronous:
                 self.kafka.commit(offsets=offsets, asynchronous=True)
             else:
                 self.kafka.commit(offsets=offsets, asynchronous=False)
+            self.stats.commit_seconds.observe(time.perf_counter() - started)  # an asynchronous commit: handing it over
         except KafkaException as exc:  # a revoked partition, or no coordinator: the next commit carries it again
             self._commits.forget([(t, p) for t, p, _, _ in due])
             log.info("%s: commit of %s failed: %s", self.options.name, offsets, exc)

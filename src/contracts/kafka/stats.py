@@ -51,6 +51,11 @@ class ConsumerStats:
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
     rebalances: int = 0  # assignments and revocations
     decode_errors: Counter[str] = field(default_factory=Counter)  # by kind: framing, schema_not_found, no_class, data, rule
+    duplicates_by_type: Counter[str] = field(default_factory=Counter)
+    dead_lettered_by_type: Counter[str] = field(default_factory=Counter)  # "(unreadable)" for what could not be decoded
+    failures_by_type: Counter[str] = field(default_factory=Counter)
+    paused_partitions: int = 0  # paused now (all of them while too much is in flight, or one for its span)
+    commit_seconds: Histogram = field(default_factory=Histogram, repr=False, compare=False)
     handler_seconds: Histogram = field(default_factory=Histogram, repr=False, compare=False)
 
     def observe_latency(self, seconds: float) -> None:

@@ -88,14 +88,18 @@ def _consumer_families(core: Any, consumers: list[_Consumer]) -> Iterator[Any]:
         return core.GaugeMetricFamily(f"{PREFIX}_consumer_{name}", doc, labels=labels)
 
     handled = counter("events_handled", "Events whose handler finished.", ["group", "event_type"])
-    duplicates = counter("events_duplicate", "Events skipped by the dedupe store (already handled).", ["group"])
-    dead = counter("events_dead_lettered", "Messages sent to the dead-letter topic (unreadable, refused by a rule, or failed every retry).", ["group"])
-    failed = counter("handler_failures", "Handler calls that raised (each retry counts).", ["group"])
+    duplicates = counter("events_duplicate", "Events skipped by the dedupe store (already handled).", ["group", "event_type"])
+    dead = counter("events_dead_lettered", "Messages sent to the dead-letter topic (unreadable, refused by a rule, or failed every retry).",
+                   ["group", "event_type"])  # fmt: skip
+    failed = counter("handler_failures", "Handler calls that raised (each retry counts).", ["group", "event_type"])
     skipped = counter("events_skipped_finished", "Messages skipped after a restart because the commit metadata marked them finished.", ["group"])
     pauses = counter("pauses", "Times partitions were paused for backpressure.", ["group"])
     rebalances = counter("rebalances", "Partition assignments and revocations.", ["group"])
     in_flight = gauge("in_flight", "Messages fetched and not finished.", ["group"])
     assigned = gauge("assigned_partitions", "Partitions assigned to the consumer.", ["group"])
+    paused = gauge("paused_partitions", "Partitions paused now for backpressure.", ["group"])
+    commits = core.HistogramMetricFamily(f"{PREFIX}_consumer_commit_duration_seconds", "Time a commit of offsets took (an asynchronous one: to hand it over).",
+                                         labels=["group"])  # fmt: skip
     lag = gauge("lag", "Messages between the committed offset and the end of the partition.", ["group", "topic", "partition"])
     committed = gauge("committed_offset", "The committed offset of each partition.", ["group", "topic", "partition"])
     decode = counter("decode_errors", "Messages that could not be read as events, by kind (framing, schema_not_found, no_class, data, rule).", ["group", "kind"])
@@ -104,14 +108,16 @@ def _consumer_families(core: Any, consumers: list[_Consumer]) -> Iterator[Any]:
         stats, group = c.stats, c.group_id
         for event_type, n in sorted(dict(stats.by_type).items()):
             handled.add_metric([group, event_type], n)
-        duplicates.add_metric([group], stats.duplicates)
-        dead.add_metric([group], stats.dead_lettered)
-        failed.add_metric([group], stats.failed_attempts)
+        for family, by_type in ((duplicates, stats.duplicates_by_type), (dead, stats.dead_lettered_by_type), (failed, stats.failures_by_type)):
+            for event_type, n in sorted(dict(by_type).items()):
+                family.add_metric([group, event_type], n)
         skipped.add_metric([group], stats.skipped_finished)
         pauses.add_metric([group], stats.pauses)
         rebalances.add_metric([group], stats.rebalances)
         in_flight.add_metric([group], stats.in_flight)
         assigned.add_metric([group], len(c.assignment))
+        paused.add_metric([group], stats.paused_partitions)
+        commits.add_metric([group], *_buckets(stats.commit_seconds))
         for kind, n in sorted(dict(stats.decode_errors).items()):
             decode.add_metric([group, kind], n)
         for (topic, partition), behind in sorted(stats.lag().items()):
@@ -119,7 +125,7 @@ def _consumer_families(core: Any, consumers: list[_Consumer]) -> Iterator[Any]:
         for (topic, partition), offset in sorted(dict(stats.committed).items()):
             committed.add_metric([group, topic, str(partition)], offset)
         latency.add_metric([group], *_buckets(stats.handler_seconds))
-    yield from (handled, duplicates, dead, failed, skipped, pauses, rebalances, in_flight, assigned, lag, committed, decode, latency)
+    yield from (handled, duplicates, dead, failed, skipped, pauses, rebalances, in_flight, assigned, paused, lag, committed, decode, latency, commits)
 
 
 def _producer_families(core: Any, producers: list[_Producer]) -> Iterator[Any]:
