@@ -103,6 +103,8 @@ class Tracing:
                 traceparent = _text(v)
             elif k in ("tracestate", "baggage"):
                 more = True
+        if traceparent is None and not more:
+            return None  # nothing was propagated: the span starts a trace of its own
         if traceparent is not None and not more:
             remote = self._span_context(traceparent)
             if remote is not None:
