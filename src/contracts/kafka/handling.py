@@ -89,10 +89,13 @@ class Handling:
         self.decode_errors: Counter[str] = Counter()  # shared with the consumer's stats
         self.tracing = for_client(tracer_provider) if tracing else None  # a span per handler attempt, where OpenTelemetry is set up
         self.handlers: dict[type[AvroRecord], Handler] = {}
+        self._async: set[Handler] = set()
         self._keys: dict[type[AvroRecord], str | None] = {}
 
     def on(self, cls: type[E], fn: Callable[[E], object]) -> None:
         self.handlers[cls] = fn
+        if is_async(fn):
+            self._async.add(fn)  # known once, not asked per message
         self._keys[cls] = self.catalog.idempotency_key(cls.__avro_fullname__)
         self.deserializer.prefer(cls)
 
@@ -125,7 +128,7 @@ class Handling:
         assert job.handler is not None
         if self.tracing is None:
             return job.handler(job.event)
-        if is_async(job.handler):
+        if job.handler in self._async:
             return self._traced(job, attempt)
         with self.tracing.processing(job.msg, self.group, type(job.event).__name__, attempt):
             return job.handler(job.event)

@@ -60,8 +60,8 @@ class EventProducer:
         self._sent = 0
         self.stats = ProducerStats()
         LIVE.add(self)  # the process's metrics endpoint reports it
-        # Per class and topic: the headers every such event shares, and its idempotency key field.
-        self._constant_headers: dict[tuple[type[AvroRecord], str], tuple[Headers, str | None]] = {}
+        # Per class and topic: the headers every such event shares, its idempotency key field, its subject and schema id.
+        self._constant_headers: dict[tuple[type[AvroRecord], str], tuple[Headers, str | None, str, int]] = {}
         from contracts.observe.tracing import for_client, instrumented  # finds OpenTelemetry without importing it
 
         self._tracing = for_client(tracer_provider) if tracing else None  # a send span per event, its context in the headers
@@ -95,12 +95,13 @@ class EventProducer:
             raise
         known = self._constant_headers.get((cls, topic))
         if known is None:
-            known = self._constant_headers[(cls, topic)] = (type_headers(cls, self.name, self.serializer.schema_id(cls, topic)), self._key_field(cls))
-        constant, key_field = known
+            schema_id = self.serializer.schema_id(cls, topic)
+            known = (type_headers(cls, self.name, schema_id), self._key_field(cls), self.serializer.subject_for(cls, topic), schema_id)
+            self._constant_headers[(cls, topic)] = known
+        constant, key_field, subject, schema_id = known
         headers = identity_headers(event, key_field) + constant
         if self._tracing is not None:
-            schema_id = self.serializer.schema_id(cls, topic)
-            self._tracing.sent(headers, topic, key, cls.__avro_fullname__, self.serializer.subject_for(cls, topic), schema_id)
+            self._tracing.sent(headers, topic, key, cls.__avro_fullname__, subject, schema_id)
         return topic, value, headers
 
     def _dead_letter(self, event: AvroRecord, topic: str, failure: RuleFailure) -> tuple[str, bytes, Headers]:
