@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from contracts import schema as s
-from contracts.datacontract.engines import ExpressionError, compile_rule
+from contracts.datacontract.engines import ExpressionError
 from contracts.datacontract.fields import field_tags
 from contracts.datacontract.model import DataContract, Rule
+from contracts.datacontract.runner import EXECUTABLE, compile_step
 from contracts.errors import Location, SchemaError
 from contracts.findings import Finding
 
@@ -57,17 +58,13 @@ _CHAIN = re.compile(r"(?<![\w.])message((?:\s*\.\s*[A-Za-z_]\w*)+)")
 def compile_all(subject: str, contract: DataContract, file: str, key: str) -> None:
     """Every CEL and JSONata expression of ``contract`` compiles; else bad input naming the rule, subject and file."""
     for list_key, rule in contract.rule_set.rules():
-        if rule.type not in ("CEL", "CEL_FIELD", "JSONATA") or not rule.expr:
+        if rule.type not in EXECUTABLE or not rule.expr:
             continue
-        parts = rule.expr.partition(";") if rule.type != "JSONATA" and ";" in rule.expr else ("", "", rule.expr)
-        for expr in (parts[0], parts[2]):
-            if not expr.strip():
-                continue
-            try:
-                compile_rule(rule.type, expr)
-            except ExpressionError as exc:
-                where = Location(file=file, path=f"{key}.{list_key}.{rule.name}")
-                raise SchemaError(f"rule {rule.name} of subject {subject}: its {rule.type} expression does not compile: {exc}", where, "INVALID_CONTRACT") from None
+        try:
+            compile_step(rule)  # the guard and the expression, split as the serializers split them
+        except ExpressionError as exc:
+            where = Location(file=file, path=f"{key}.{list_key}.{rule.name}")
+            raise SchemaError(f"rule {rule.name} of subject {subject}: its {rule.type} expression does not compile: {exc}", where, "INVALID_CONTRACT") from None
 
 
 def unknown_fields(rule: Rule, schema: s.Schema) -> list[str]:
