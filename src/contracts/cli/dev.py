@@ -123,7 +123,7 @@ def up(kafka_port: int, registry_port: int, broker_kind: str, metrics_port: int 
     if state:  # half of it died: stop the rest, so that nothing is left behind when it starts again
         _stop_all(state, echo=lambda line: click.echo(line, err=True))
     if metrics_port is not None:
-        from contracts.observe.metrics import prometheus
+        from contracts.observe.extra import prometheus
 
         prometheus()  # the extra, or one clear line before anything starts
     ports = {"broker": kafka_port or free_port(), "registry": registry_port or free_port()}

@@ -16,24 +16,11 @@ from typing import Any, Protocol
 from contracts.errors import BadInputError
 from contracts.kafka.stats import LATENCY_BUCKETS, ConsumerStats, Histogram, ProducerStats
 from contracts.live import LIVE
+from contracts.observe.extra import prometheus
 from contracts.registry.client import RegistryClient
 
-EXTRA = "metrics"
 METRICS_PORT_ENV = "CONTRACTS_METRICS_PORT"
 PREFIX = "contracts"
-
-
-class MissingMetricsExtra(BadInputError):
-    """Metrics were asked for, and ``prometheus-client`` is not installed (exit 2, with the command that installs it)."""
-
-
-def prometheus() -> Any:
-    """The ``prometheus_client`` module, or one clear line naming the extra."""
-    try:
-        import prometheus_client
-    except ImportError:
-        raise MissingMetricsExtra(f"metrics need the {EXTRA!r} extra: pip install 'event-contracts[{EXTRA}]'") from None
-    return prometheus_client
 
 
 class _Consumer(Protocol):

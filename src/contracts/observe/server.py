@@ -12,7 +12,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from contracts.observe.metrics import prometheus
+from contracts.observe.extra import prometheus
 
 Readiness = Callable[[], str | None]
 """``None`` when ready, else why not (shown in the 503 body)."""
