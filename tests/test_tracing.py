@@ -88,7 +88,7 @@ def test_one_trace_from_send_through_each_attempt_to_the_dead_letter(env: Pipeli
             assert s.context.trace_id == sent.context.trace_id and s.parent is not None and s.parent.span_id == sent.context.span_id
             a = _attrs(s)
             assert a["messaging.system"] == "kafka" and a["messaging.operation.type"] == "process" and a["messaging.consumer.group.name"] == group
-            assert a["messaging.destination.name"] == env.orders and a["contracts.event_type"] == "OrderCreated" and "messaging.kafka.offset" in a
+            assert a["messaging.destination.name"] == env.orders and a["contracts.event_type"] == "com.acme.orders.OrderCreated" and "messaging.kafka.offset" in a
     assert all(s.status.status_code.name == "ERROR" for s in by_key["bad"])
     sent_attrs = _attrs(sends["bad"])
     assert sent_attrs["contracts.subject"] == f"{env.orders}-com.acme.orders.OrderCreated" and sent_attrs["contracts.schema_id"] > 0

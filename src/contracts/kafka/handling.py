@@ -130,19 +130,19 @@ class Handling:
             return job.handler(job.event)
         if job.handler in self._async:
             return self._traced(job, attempt)
-        with self.tracing.processing(job.msg, self.group, type(job.event).__name__, attempt):
+        with self.tracing.processing(job.msg, self.group, getattr(job.event, "__avro_fullname__", None), attempt):
             return job.handler(job.event)
 
     async def _traced(self, job: Job, attempt: int) -> Any:
         assert job.handler is not None and self.tracing is not None
-        with self.tracing.processing(job.msg, self.group, type(job.event).__name__, attempt):
+        with self.tracing.processing(job.msg, self.group, getattr(job.event, "__avro_fullname__", None), attempt):
             return await job.handler(job.event)  # type: ignore[misc]
 
     def run(self, job: Job, event_id: str | None, awaiting: Awaiting, attempt: int = 1) -> str:
         """One attempt, to its end: ``HANDLED``, or ``DUPLICATE`` when the dedupe store saw the event; raises what the handler raised."""
         if self.tracing is None:
             return self._run(job, event_id, awaiting)
-        with self.tracing.processing(job.msg, self.group, type(job.event).__name__, attempt) as span:
+        with self.tracing.processing(job.msg, self.group, getattr(job.event, "__avro_fullname__", None), attempt) as span:
             outcome = self._run(job, event_id, awaiting)
             if outcome == DUPLICATE:
                 span.set_attribute("contracts.duplicate", True)

@@ -22,8 +22,6 @@ of it is imported.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from importlib.util import find_spec
 from typing import Any
 
@@ -60,11 +58,15 @@ class Tracing:
     """The spans of one producer or consumer (``for_client`` makes one where OpenTelemetry is installed)."""
 
     def __init__(self, provider: Any = None) -> None:
-        from opentelemetry import propagate, trace
+        from opentelemetry import context, propagate, trace
+        from opentelemetry.trace.status import Status, StatusCode
 
         self._trace = trace
-        self._propagate = propagate
+        self._context = context
+        self._status, self._error = Status, StatusCode.ERROR
+        self._consumer_kind = trace.SpanKind.CONSUMER
         self._tracer = trace.get_tracer(SCOPE, schema_url=f"https://opentelemetry.io/schemas/{SEMCONV}", tracer_provider=provider)
+        self._propagate = propagate
         # Duck-typed to the API's Setter and Getter: subclassing them would import it with this module.
         self._setter: Any = _Setter()
         self._getter: Any = _Getter()
@@ -124,15 +126,15 @@ class Tracing:
             return None
         return self._trace.SpanContext(trace_id, span_id, is_remote=True, trace_flags=self._trace.TraceFlags(flags))
 
-    @contextlib.contextmanager
-    def processing(self, msg: Any, group: str, event_type: str | None, attempt: int) -> Iterator[Any]:
+    def processing(self, msg: Any, group: str, event_type: str | None, attempt: int) -> Attempt:
         """The ``process`` span of one handler attempt, a child of the producer's span (which is its creation context).
 
         Attributes are set once the sampler has kept the span: an unsampled span costs no more than its context.
         """
         headers = msg.headers() or []
         topic = msg.topic() or ""
-        span = self._tracer.start_span(f"process {topic}", context=self.parent(headers), kind=self._trace.SpanKind.CONSUMER)
+        name = f"process {topic}"
+        span = self._tracer.start_span(name, context=self.parent(headers), kind=self._consumer_kind)
         if span.is_recording():
             attributes: dict[str, Any] = {
                 "messaging.system": "kafka", "messaging.operation.type": "process", "messaging.operation.name": "process",
@@ -148,12 +150,46 @@ class Tracing:
             if event_type:
                 attributes["contracts.event_type"] = event_type
             span.set_attributes(attributes)
-        with self._trace.use_span(span, end_on_exit=True):
-            yield span
+        return Attempt(self, span)
 
-    def use(self, span: Any) -> Any:
-        """``span`` as the current one (for an ``async def`` handler's coroutine), ended on exit."""
-        return self._trace.use_span(span, end_on_exit=True)
+    def attach(self, span: Any) -> Any:
+        """Make ``span`` the current one; the token ``detach`` takes."""
+        return self._context.attach(self._trace.set_span_in_context(span))
+
+    def detach(self, token: Any) -> None:
+        self._context.detach(token)
+
+    def error_status(self, exc: BaseException) -> Any:
+        return self._status(status_code=self._error, description=f"{type(exc).__name__}: {exc}")
+
+class Attempt:
+    """A handler attempt's span made current for a ``with`` block and ended at its close.
+
+    What ``trace.use_span(span, end_on_exit=True)`` does (an exception is recorded on the span and
+    sets its status), as a plain context manager: this runs once per message.
+    """
+
+    __slots__ = ("_span", "_token", "_tracing")
+
+    def __init__(self, tracing: Tracing, span: Any) -> None:
+        self._tracing = tracing
+        self._span = span
+        self._token: Any = None
+
+    def __enter__(self) -> Any:
+        self._token = self._tracing.attach(self._span)
+        return self._span
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        span = self._span
+        try:
+            # An Exception only: GeneratorExit and the like are not errors of the handler.
+            if isinstance(exc, Exception) and span.is_recording():
+                span.record_exception(exc)
+                span.set_status(self._tracing.error_status(exc))
+        finally:
+            self._tracing.detach(self._token)
+            span.end()
 
 
 def for_client(provider: Any = None) -> Tracing | None:
