@@ -13,6 +13,7 @@ from contracts.levels import LEVEL_NAMES, parse_level
 from contracts.schema.defaults import check_defaults
 from contracts.schema.files import SchemaFile, display_path, iter_schema_files, load_schemas
 from contracts.schema.model import NamedSchema, Primitive, Record, Schema, Union, type_label
+from contracts.schema.parse import bulk
 from contracts.specs import CatalogSpec, validate
 from contracts.suggest import did_you_mean
 from contracts.textfiles import read_json, read_toml
@@ -117,8 +118,8 @@ class Catalog:
         Lint reports every one as a finding; codegen, the gate and publish stop here, as a
         registry that validates defaults refuses such a schema (42201).
         """
-        for t in self.types.values():
-            check_defaults(t)
+        for t in self.types.values():  # every named type in turn: each checks only its own fields
+            check_defaults(t, nested=False)
 
     def file_of(self, fullname: str) -> str:
         """The file (relative to the schemas root) that defines ``fullname``."""
@@ -169,12 +170,13 @@ def load_catalog(root: Path | str = "schemas") -> Catalog:
     root = Path(root)
     if not root.is_dir():
         raise SchemaError(f"schemas folder '{root}' does not exist", Location(file=str(root)), "NO_SCHEMAS")
-    files, types = load_schemas(root)
-    catalog_path = root / CATALOG_FILE
-    display = display_path(root, catalog_path)
-    spec = validate(CatalogSpec, read_toml(catalog_path, display, "INVALID_CATALOG"), file=display, rule="INVALID_CATALOG")
-    default_level, topics = _topics(spec, types, display)
-    contracts = event_contracts(spec.events, types, display)
+    with bulk():  # many small objects, none of them garbage: collector passes over the growing heap are wasted
+        files, types = load_schemas(root)
+        catalog_path = root / CATALOG_FILE
+        display = display_path(root, catalog_path)
+        spec = validate(CatalogSpec, read_toml(catalog_path, display, "INVALID_CATALOG"), file=display, rule="INVALID_CATALOG")
+        default_level, topics = _topics(spec, types, display)
+        contracts = event_contracts(spec.events, types, display)
     return Catalog(root, files, types, topics, default_level, display if catalog_path.exists() else None, contracts)
 
 

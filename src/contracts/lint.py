@@ -136,12 +136,11 @@ def _missing_doc(catalog: Catalog) -> Iterator[Finding]:
 
 def _invalid_default(catalog: Catalog) -> Iterator[Finding]:
     for t in catalog.types.values():
-        for record, f, err in s.invalid_defaults(t):
-            if record is t:
-                yield _finding(
-                    "INVALID_DEFAULT", "correctness", f"{s.default_problem(record, f, err)}; readers resolving old data would fail",
-                    record.file, f"{record.fullname}.{f.name}",
-                )  # fmt: skip
+        for record, f, err in s.invalid_defaults(t, nested=False):
+            yield _finding(
+                "INVALID_DEFAULT", "correctness", f"{s.default_problem(record, f, err)}; readers resolving old data would fail",
+                record.file, f"{record.fullname}.{f.name}",
+            )  # fmt: skip
 
 
 def _enum_default(catalog: Catalog) -> Iterator[Finding]:

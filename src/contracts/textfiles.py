@@ -16,16 +16,17 @@ from typing import Any
 from contracts.errors import Location, SchemaError
 
 
-def _text(path: Path, display: str, rule: str) -> str:
+def _text(path: Path | str, display: str, rule: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
     except UnicodeDecodeError as exc:
         raise SchemaError(f"not UTF-8 text (byte {exc.start}: {exc.reason})", Location(file=display), rule) from exc
     except OSError as exc:
         raise SchemaError(f"cannot read it: {exc.strerror or exc}", Location(file=display), rule) from exc
 
 
-def read_json(path: Path, display: str) -> Any:
+def read_json(path: Path | str, display: str) -> Any:
     """Load a JSON file; a syntax error names the file, line and column."""
     text = _text(path, display, "INVALID_JSON")
     try:

@@ -33,11 +33,14 @@ OVERRIDES = "overrides.toml"
 class Version:
     """One published version of a subject; its files are read and parsed on first use."""
 
-    __slots__ = ("_contract", "_raw", "_schema", "file", "number", "subject")
+    __slots__ = ("_contract", "_raw", "_schema", "file", "number", "on_disk", "subject")
 
-    def __init__(self, subject: str, number: int, schema: s.Schema | None, raw: Any, file: str, contract: DataContract | None = None) -> None:
+    def __init__(
+        self, subject: str, number: int, schema: s.Schema | None, raw: Any, file: str, contract: DataContract | None = None, *, on_disk: bool = False
+    ) -> None:
         self.subject = subject
         self.number = number
+        self.on_disk = on_disk  # ``file`` is a path to read (else a name for messages: a registry's, a git ref's)
         self.file = file
         self._schema = schema
         self._raw = raw
@@ -156,24 +159,33 @@ def load_history(root: Path | str) -> History:
     root = Path(root)
     history = History(root)
     subjects_dir = root / "subjects"
+    with s.bulk():  # a Version per file, none of them garbage
+        _load_versions(history, subjects_dir)
+    history.deployments = _load_deployments(root / DEPLOYMENTS)
+    history.overrides = _load_overrides(root / OVERRIDES)
+    return history
+
+
+def _load_versions(history: History, subjects_dir: Path) -> None:
     if subjects_dir.is_dir():
         shown = _display(subjects_dir)
         for sub in sorted(p for p in subjects_dir.iterdir() if p.is_dir()):
             versions: list[Version] = []
-            for name in os.listdir(sub):
+            names = os.listdir(sub)
+            listed = set(names)
+            for name in names:
                 m = _VERSION_FILE.match(name)
                 if not m:
                     continue
                 if int(m.group(1)) < 1:
                     raise SchemaError("versions are numbered from 1 (v1.avsc)", Location(file=f"{shown}/{sub.name}/{name}"), "INVALID_HISTORY")
-                versions.append(Version(sub.name, int(m.group(1)), None, None, f"{shown}/{sub.name}/{name}"))
+                # Without a contract file beside it, the version's contract is known to be empty: no need to look again.
+                contract = None if f"v{m.group(1)}.contract.json" in listed else DataContract()
+                versions.append(Version(sub.name, int(m.group(1)), None, None, f"{shown}/{sub.name}/{name}", contract, on_disk=True))
             # Numbers may have gaps: a registry's deleted versions leave them.
             versions.sort(key=lambda v: v.number)
             if versions:
                 history.subjects[sub.name] = versions
-    history.deployments = _load_deployments(root / DEPLOYMENTS)
-    history.overrides = _load_overrides(root / OVERRIDES)
-    return history
 
 
 def _load_deployments(path: Path) -> list[Deployment]:

@@ -45,8 +45,8 @@ def event_contracts(events: Mapping[str, EventSpec], types: Mapping[str, s.Named
         except ContractError as exc:
             raise SchemaError(exc.message, Location(file=file, path=exc.key), RULE) from None
         _check_tag_paths(out[name].metadata, schema, base, file)
-    for schema in types.values():
-        check_inline_tags(schema)
+    for schema in types.values():  # every named type in turn: each checks only its own fields
+        check_inline_tags(schema, nested=False)
     return out
 
 
@@ -77,9 +77,9 @@ def _check_tag_paths(metadata: Metadata, schema: s.Schema, base: str, file: str)
             raise SchemaError(f"tag path '{path}' matches no field of the event{hint}", Location(file=file, path=f"{base}.tags"), RULE)
 
 
-def check_inline_tags(schema: s.Schema) -> None:
-    """``confluent:tags`` on a field must be a list of strings."""
-    for r in s.walk_named(schema):
+def check_inline_tags(schema: s.Schema, *, nested: bool = True) -> None:
+    """``confluent:tags`` on a field must be a list of strings (``nested=False``: only on ``schema``'s own fields)."""
+    for r in s.walk_named(schema) if nested else (schema,):
         if not isinstance(r, s.Record):
             continue
         for f in r.fields:

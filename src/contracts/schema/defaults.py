@@ -100,9 +100,12 @@ def _default_error(schema: Schema, value: Any, stack: set[int]) -> str | None:
     return None
 
 
-def invalid_defaults(schema: Schema) -> Iterator[tuple[Record, Field, str]]:
-    """Every field reachable from ``schema`` whose default is not valid for its type, with why."""
-    for t in walk_named(schema):
+def invalid_defaults(schema: Schema, *, nested: bool = True) -> Iterator[tuple[Record, Field, str]]:
+    """Every field reachable from ``schema`` whose default is not valid for its type, with why.
+
+    ``nested=False``: only the fields of ``schema`` itself (when every named type is checked in turn).
+    """
+    for t in walk_named(schema) if nested else (schema,):
         if isinstance(t, Record):
             for f in t.fields:
                 if f.has_default:
@@ -116,7 +119,7 @@ def default_problem(record: Record, f: Field, err: str) -> str:
     return f"default of field '{f.name}' ({type_label(f.type)}) in {record.fullname} is invalid: {err}"
 
 
-def check_defaults(schema: Schema, *, file: str | None = None) -> None:
+def check_defaults(schema: Schema, *, file: str | None = None, nested: bool = True) -> None:
     """Raise ``SchemaError`` (rule ``INVALID_DEFAULT``) for the first invalid default reachable from ``schema``."""
-    for record, f, err in invalid_defaults(schema):
+    for record, f, err in invalid_defaults(schema, nested=nested):
         raise SchemaError(default_problem(record, f, err), Location(file=record.file or file, path=f"{record.fullname}.{f.name}"), "INVALID_DEFAULT")

@@ -117,11 +117,11 @@ def load_schemas(root: Path) -> tuple[list[SchemaFile], dict[str, NamedSchema]]:
     """Parse every ``.avsc`` under ``root``."""
     raws: dict[str, Any] = {}
     shown = display_path(root, root)
-    for p in iter_schema_files(root):
-        rel = p.relative_to(root).as_posix()
-        raws[rel] = read_json(p, f"{shown}/{rel}")
-    defined_in: dict[str, str] = {}
     with bulk():
+        for p in iter_schema_files(root):
+            rel = p.relative_to(root).as_posix()
+            raws[rel] = read_json(p, f"{shown}/{rel}")
+        defined_in: dict[str, str] = {}
         return _parse_in_order(raws, _order_files(raws, defined_in), shown, defined_in)
 
 
@@ -129,10 +129,10 @@ def _parse_in_order(raws: dict[str, Any], ordered: list[str], shown: str, define
     parser = SchemaParser(known=defined_in)
     files: list[SchemaFile] = []
     for rel in ordered:
-        before = len(parser.names)  # names are kept in definition order
+        before = len(parser.defined)
         display = f"{shown}/{rel}"
         root_schema = parser.parse(raws[rel], file=display)
-        defines = list(parser.names.values())[before:]
+        defines = parser.defined[before:]
         files.append(SchemaFile(display, root_schema, defines, raws[rel]))
     files.sort(key=lambda f: f.path)
     return files, parser.names

@@ -31,6 +31,17 @@ _SYMBOL_RE = _NAME_RE
 _RECORD_KEYS = frozenset({"type", "name", "namespace", "doc", "aliases", "fields"})
 _ENUM_KEYS = frozenset({"type", "name", "namespace", "doc", "aliases", "symbols", "default"})
 _FIELD_KEYS = frozenset({"name", "type", "default", "doc", "aliases", "order"})
+_PLAIN_FIELD_KEYS = frozenset({"name", "type", "default", "doc"})
+# Names already found valid: a catalog's field names repeat across its records and their versions.
+_VALID_NAMES: set[str] = set()
+
+
+def _valid_name(name: str) -> None:
+    if len(_VALID_NAMES) > 100_000:  # bounded in a long-running registry
+        _VALID_NAMES.clear()
+    _VALID_NAMES.add(name)
+
+
 MAX_DEPTH = 100
 """How deeply schemas may nest (records, arrays, maps, unions, wrapped types), in every parse.
 
@@ -66,6 +77,7 @@ class SchemaParser:
 
     def __init__(self, names: dict[str, NamedSchema] | None = None, *, shared: dict[str, Any] | None = None, known: Iterable[str] = ()) -> None:
         self.names: dict[str, NamedSchema] = names if names is not None else {}
+        self.defined: list[NamedSchema] = []  # what this parser defined, in order (``names`` may hold others' too)
         # Names other files define, not parsed yet: suggestions for an unknown type draw on them too.
         self.known = frozenset(known)
         # With ``shared``, a nested record whose JSON was seen before (and that refers to no
@@ -191,6 +203,10 @@ class SchemaParser:
         new_ns = full.rsplit(".", 1)[0] if "." in full else ""
         return full, new_ns
 
+    def _name(self, full: str, schema: NamedSchema) -> None:
+        self.names[full] = schema
+        self.defined.append(schema)
+
     def _aliases(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> list[str]:
         aliases = data.get("aliases", [])
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
@@ -205,11 +221,11 @@ class SchemaParser:
 
     def _record(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str, *, is_error: bool) -> Record:
         if self._shared is not None and path:
-            key = namespace + "\0" + json.dumps(data, sort_keys=True)
+            key = namespace + "\0" + repr(data)  # equal JSON read in the same key order: as exact as a canonical dump, cheaper
             found = self._shared.get(key)
             if isinstance(found, Record) and all(t.fullname not in self.names for t in walk_named(found)):
                 for t in walk_named(found):
-                    self.names[t.fullname] = t
+                    self._name(t.fullname, t)
                 return found
             start = len(self._refs)
             record = self._record_body(data, namespace, file, path, is_error=is_error)
@@ -223,7 +239,7 @@ class SchemaParser:
         full, ns = self._define_name(data, namespace, file, path)
         props = {k: v for k, v in data.items() if k not in _RECORD_KEYS}
         record = Record(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, is_error=is_error, props=props)
-        self.names[full] = record  # registered before fields so recursion resolves
+        self._name(full, record)  # registered before fields so recursion resolves
         raw_fields = data.get("fields")
         if not isinstance(raw_fields, list):
             raise self._error(f"record '{full}' needs a 'fields' list", file, path)
@@ -233,17 +249,36 @@ class SchemaParser:
             if not isinstance(raw, dict):
                 raise self._error(f"record '{full}' has a field that is not an object", file, path)
             fname = raw.get("name")
-            if not isinstance(fname, str) or not _NAME_RE.match(fname):
-                raise self._error(f"invalid field name {json.dumps(fname)}", file, path, "INVALID_NAME")
-            fpath = f"{path}.{fname}" if path else fname
+            if type(fname) is not str or fname not in _VALID_NAMES:
+                if not isinstance(fname, str) or not _NAME_RE.match(fname):
+                    raise self._error(f"invalid field name {json.dumps(fname)}", file, path, "INVALID_NAME")
+                _valid_name(fname)
             if fname in seen:
-                raise self._error(f"duplicate field '{fname}' in '{full}'", file, fpath, "DUPLICATE_FIELD")
+                raise self._error(f"duplicate field '{fname}' in '{full}'", file, f"{path}.{fname}" if path else fname, "DUPLICATE_FIELD")
             seen.add(fname)
             raw_type = raw.get("type")
             if raw_type is None:
-                raise self._error(f"field '{fname}' needs a 'type'", file, fpath)
+                raise self._error(f"field '{fname}' needs a 'type'", file, f"{path}.{fname}" if path else fname)
             plain = model.PLAIN.get(raw_type) if isinstance(raw_type, str) else None
-            ftype = plain if plain is not None else self._parse(raw_type, ns, file, fpath)
+            fkey = None
+            if self._shared is not None and (plain is not None or (type(raw_type) is list and all(type(b) is str and b in model.PLAIN for b in raw_type))):
+                # A field of primitives (or a union of them) reads the same in every version: parsed once, then shared.
+                fkey = "\1" + repr(raw)
+                same = self._shared.get(fkey)
+                if same is not None:
+                    append(same)
+                    continue
+            ftype = plain if plain is not None else self._parse(raw_type, ns, file, f"{path}.{fname}" if path else fname)
+            if raw.keys() <= _PLAIN_FIELD_KEYS:  # the usual field: no aliases, order or properties of its own
+                doc = raw.get("doc")
+                if doc is not None and not isinstance(doc, str):
+                    raise self._error("'doc' must be a string", file, f"{path}.{fname}" if path else fname)
+                made = model.Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, [], "ascending", {})
+                if fkey is not None:
+                    self._shared[fkey] = made  # type: ignore[index]
+                append(made)
+                continue
+            fpath = f"{path}.{fname}" if path else fname
             faliases: Any = raw.get("aliases")
             if faliases is None:
                 faliases = []
@@ -276,7 +311,7 @@ class SchemaParser:
             )
         props = {k: v for k, v in data.items() if k not in _ENUM_KEYS}
         enum = model.Enum(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, list(symbols), default, props)
-        self.names[full] = enum
+        self._name(full, enum)
         return enum
 
     def _fixed(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> model.Fixed:
@@ -297,7 +332,7 @@ class SchemaParser:
         if ignored or logical not in model.LOGICAL_PHYSICAL:  # ignored, or a logical type Avro does not know
             logical = None
         fixed = model.Fixed(full, self._aliases(data, ns, file, path), self._doc(data, file, path), file, size, logical, props, ignored)
-        self.names[full] = fixed
+        self._name(full, fixed)
         return fixed
 
     def _union(self, data: list[Any], namespace: str, file: str | None, path: str) -> Union:
