@@ -1,6 +1,10 @@
 """event-contracts: Avro schemas as the source of truth for typed Kafka events."""
 
-from contracts.catalog import Catalog, Subject, Topic, load_catalog
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from contracts.errors import (
     BadInputError,
     ContractsError,
@@ -8,8 +12,32 @@ from contracts.errors import (
     InfrastructureError,
     SchemaError,
 )
-from contracts.record import AvroEnum, AvroRecord
-from contracts.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from contracts.catalog import Catalog, Subject, Topic, load_catalog
+    from contracts.record import AvroEnum, AvroRecord
+    from contracts.retry import RetryPolicy
+
+# Imported when first named: a command that needs neither pydantic nor the catalog starts without them.
+_LAZY = {
+    "AvroEnum": "contracts.record",
+    "AvroRecord": "contracts.record",
+    "Catalog": "contracts.catalog",
+    "RetryPolicy": "contracts.retry",
+    "Subject": "contracts.catalog",
+    "Topic": "contracts.catalog",
+    "load_catalog": "contracts.catalog",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'contracts' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AvroEnum",

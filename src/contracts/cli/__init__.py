@@ -8,23 +8,46 @@ broker could not be reached.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import sys
 
 import click
 
-from contracts.cli import compat, dev, docs, registry, replay
 from contracts.cli._common import ContractsGroup
-from contracts.cli.asyncapi import asyncapi
-from contracts.cli.codegen import codegen
-from contracts.cli.demo import demo
-from contracts.cli.init import init
-from contracts.cli.lint import lint
 from contracts.redaction import RedactingFilter
 
+# Each command's module is imported when the command is asked for: `contracts compat check`
+# need not import the Kafka runtime that `contracts dev` uses.
+COMMANDS = {
+    "init": "contracts.cli.init:init",
+    "lint": "contracts.cli.lint:lint",
+    "codegen": "contracts.cli.codegen:codegen",
+    "asyncapi": "contracts.cli.asyncapi:asyncapi",
+    "compat": "contracts.cli.compat:command",
+    "registry": "contracts.cli.registry:command",
+    "dev": "contracts.cli.dev:command",
+    "docs": "contracts.cli.docs:command",
+    "replay": "contracts.cli.replay:command",
+    "demo": "contracts.cli.demo:demo",
+}
 
-@click.group(cls=ContractsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(ContractsGroup):
+    """The ``contracts`` group: its commands are found in ``COMMANDS`` and imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, attr = COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug, librdkafka's included).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors; the exit code says the rest.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
@@ -52,8 +75,5 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     if quiet:
         ctx.with_resource(contextlib.redirect_stdout(open(os.devnull, "w")))  # noqa: SIM115  # closed with the context
 
-
-for cmd in (init, lint, codegen, asyncapi, compat.command, registry.command, dev.command, docs.command, replay.command, demo):
-    main.add_command(cmd)
 
 __all__ = ["main"]

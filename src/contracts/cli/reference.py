@@ -18,6 +18,8 @@ def _walk(cmd: click.Command, path: str, parent: click.Context | None) -> list[t
     ctx = click.Context(cmd, info_name=path.rsplit(" ", 1)[-1], parent=parent, terminal_width=100, max_content_width=100, **cmd.context_settings)
     out = [(path, ctx)]
     if isinstance(cmd, click.Group):
-        for name in sorted(cmd.commands):
-            out += _walk(cmd.commands[name], f"{path} {name}", ctx)
+        for name in sorted(cmd.list_commands(ctx)):
+            sub = cmd.get_command(ctx, name)
+            assert sub is not None
+            out += _walk(sub, f"{path} {name}", ctx)
     return out
