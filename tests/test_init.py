@@ -83,5 +83,7 @@ def test_each_shipped_hook_entry_passes_after_init(repo: Path) -> None:
 def test_action_runs_the_gate_with_annotations_and_a_summary() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
-    script = "\n".join(step["run"] for step in action["runs"]["steps"])
+    script = "\n".join(step["run"] for step in action["runs"]["steps"] if "run" in step)
     assert "contracts compat check --format github" in script and "GITHUB_STEP_SUMMARY" in script and "--format markdown" in script
+    cached = [step["with"] for step in action["runs"]["steps"] if step.get("uses", "").startswith("actions/cache@")]
+    assert cached and cached[0]["path"].endswith(".contracts-cache/gate")  # the gate's verdicts kept between runs

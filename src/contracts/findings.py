@@ -78,6 +78,15 @@ class Finding:
                 out[key] = list(out[key])
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The finding ``to_dict`` gave (what it left out are the defaults)."""
+        given = dict(data)
+        given["versions"] = tuple(tuple(pair) for pair in given.get("versions", ()))
+        for key in ("services", "details"):
+            given[key] = tuple(given.get(key, ()))
+        return cls(**given)
+
 
 def _v(version: int | str | None) -> str:
     """``v3`` for a version number; a label (``origin/main``, ``working tree``) as it is."""

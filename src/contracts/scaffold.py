@@ -144,6 +144,12 @@ jobs:
         run: contracts lint --format github
       - name: Generated code in sync
         run: contracts codegen --check
+      - name: The gate's remembered verdicts   # unchanged subjects are not checked again
+        uses: actions/cache@v4
+        with:
+          path: .contracts-cache/gate
+          key: contracts-gate-${{{{ github.sha }}}}
+          restore-keys: contracts-gate-
       - name: Compatibility gate
         run: |
           contracts compat check --format markdown >> "$GITHUB_STEP_SUMMARY" || true

@@ -139,11 +139,16 @@ def project_catalog(schemas: str | None, *, defaults: bool = True) -> tuple[Proj
     ``defaults``: refuse an invalid default too (lint turns it into a finding instead).
     """
     config = load_config()
+    return config, config_catalog(config, schemas, defaults=defaults)
+
+
+def config_catalog(config: ProjectConfig, schemas: str | None, *, defaults: bool = True) -> Catalog:
+    """The catalog of ``config`` (or of ``--schemas``), as ``project_catalog`` checks it."""
     catalog = load_catalog(Path(schemas) if schemas else config.schemas)
     catalog.require_contents()
     if defaults:
         catalog.require_valid_defaults()
-    return config, catalog
+    return catalog
 
 
 @contextlib.contextmanager

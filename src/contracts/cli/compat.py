@@ -10,6 +10,7 @@ import click
 
 from contracts.catalog import Catalog
 from contracts.cli._common import (
+    config_catalog,
     errors_in_format,
     format_option,
     history_option,
@@ -20,10 +21,13 @@ from contracts.cli._common import (
 )
 from contracts.compat import RULES, load_history, run_gate
 from contracts.compat.history import History, write_version
+from contracts.compat.verdicts import NO_CACHE_ENV, Verdicts, cache_folder
+from contracts.config import load_config
 from contracts.datacontract.checks import CATEGORY as CONTRACT_CATEGORY
 from contracts.datacontract.checks import CONTRACT_RULES
 from contracts.errors import EXIT_VIOLATION
 from contracts.findings import Finding, render
+from contracts.schema import bulk
 
 
 @click.group("compat")
@@ -51,6 +55,7 @@ def _known_subjects(catalog: Catalog, subjects: tuple[str, ...]) -> None:
 @click.option("--strict-logical-types", is_flag=True, default=None, help="Report decimal scale/precision and time unit changes.")
 @click.option("--subject", "subjects", multiple=True, help="Only these subjects (repeatable).")
 @click.option("--no-deployments", is_flag=True, help="Skip the producer/consumer deployment check.")
+@click.option("--no-cache", is_flag=True, help=f"Check everything again: neither read nor write the remembered verdicts (.contracts-cache/gate; env {NO_CACHE_ENV}=1).")
 @registry_auth_options
 @errors_in_format("compat")
 def check(
@@ -63,6 +68,7 @@ def check(
     subjects: tuple[str, ...],
     no_deployments: bool,
     git_ref: str | None,
+    no_cache: bool,
     **tls: str | None,
 ) -> None:
     """Check every schema against its subject's history at the subject's level.
@@ -75,10 +81,41 @@ def check(
       contracts compat check --format github
       contracts compat check --against-git origin/main --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    config, catalog = project_catalog(schemas)
-    _known_subjects(catalog, subjects)
-    hist = load_history(Path(history) if history else config.compatibility)
+    with bulk():  # tens of thousands of files' worth of small objects, no garbage worth collecting
+        _check(schemas, history, fmt, registry, registry_only, strict_logical_types, subjects, no_deployments, git_ref, no_cache, tls)
+
+
+def _check(
+    schemas: str | None,
+    history: str | None,
+    fmt: str,
+    registry: str | None,
+    registry_only: bool,
+    strict_logical_types: bool | None,
+    subjects: tuple[str, ...],
+    no_deployments: bool,
+    git_ref: str | None,
+    no_cache: bool,
+    tls: dict[str, str | None],
+) -> None:
+    config = load_config()
     strict = config.strict_logical_types if strict_logical_types is None else strict_logical_types
+    history_root = Path(history) if history else config.compatibility
+    verdicts = Verdicts(None if no_cache else cache_folder(config.root))
+    options = {"strict": strict, "deployments": not no_deployments, "subjects": sorted(subjects)}
+    remember = not registry and verdicts.folder is not None  # a live registry is asked every time; files and a commit can be remembered
+    roots = [Path(schemas) if schemas else config.schemas, history_root, config.root / "pyproject.toml"]
+    if remember and verdicts.remembers_runs:
+        run_key = _run_key(verdicts, roots, git_ref, options)
+        remembered = verdicts.run(run_key) if run_key else None
+        if remembered is not None:
+            _report(*remembered, fmt, verdicts)
+            return
+    elif remember:  # nothing remembered yet: every file is read once, in another process, while this one works
+        verdicts.files.prefetch(roots)
+    catalog = config_catalog(config, schemas)
+    _known_subjects(catalog, subjects)
+    hist = load_history(history_root)
     findings: list[Finding] = []
     checked: list[str] = []
     if git_ref:  # another source of history for the same gate
@@ -86,7 +123,7 @@ def check(
 
         hist = history_at(catalog, git_ref, hist)
     if not registry_only:
-        result = run_gate(catalog, hist, strict_logical_types=strict, deployments=not no_deployments, subjects=subjects or None)
+        result = run_gate(catalog, hist, strict_logical_types=strict, deployments=not no_deployments, subjects=subjects or None, verdicts=verdicts)
         findings += result.findings
         checked = result.checked
     if registry:
@@ -99,6 +136,27 @@ def check(
         for f in live_result.findings:
             findings.append(replace(f, message=f"[registry {client.url}] {f.message}"))
         checked = checked or live_result.checked
+    run_key = _run_key(verdicts, roots, git_ref, options) if remember else None
+    if run_key:
+        verdicts.remember_run(run_key, findings, checked)
+    _report(findings, checked, fmt, verdicts)
+
+
+def _run_key(verdicts: Verdicts, roots: list[Path], git_ref: str | None, options: dict[str, object]) -> str | None:
+    """What the whole gate reads: every file under the schemas and history folders, the configuration, the options and the ref's commit."""
+    options = {**options, "roots": [str(r.resolve()) for r in roots]}
+    if git_ref:
+        from contracts.compat.against_git import commit_of
+
+        commit = commit_of(git_ref, roots[0])
+        if commit is None:
+            return None  # the gate itself says what is wrong with the ref
+        options["commit"] = commit
+    return verdicts.run_key(roots, options)
+
+
+def _report(findings: list[Finding], checked: list[str], fmt: str, verdicts: Verdicts) -> None:
+    verdicts.save()
     click.echo(render(findings, fmt, tool="compat", checked=checked))
     if any(f.blocking for f in findings):
         raise SystemExit(EXIT_VIOLATION)

@@ -1,0 +1,245 @@
+"""What files hold, remembered by their stat: a file is read again only when its size, time or inode moved.
+
+The gate and codegen key their caches on the content of thousands of files; reading them all
+would cost as much as the work the cache saves. A file whose ``(size, mtime_ns, inode)`` is the
+one recorded keeps its recorded digest, as git's index does. A file changed within the clock's
+granularity of the moment it was looked at could keep all three, so such "racily clean" files
+are read again on the next run: a digest is trusted only for a file whose time was already safely
+in the past when the run that recorded it began.
+
+The record is a cache: safe to delete, and a damaged one is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future
+from pathlib import Path
+
+VERSION = 1
+MAGIC = b"contracts-file-digests\n"
+Entry = tuple[int, int, int, str]  # size, mtime_ns, inode, content digest
+# Files stamped this close to the record's writing are re-read: a change within the same
+# timestamp tick would otherwise go unseen.
+RACY_NS = 2_000_000_000
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class FileDigests:
+    """Content digests of files, kept in ``store`` between runs; ``None``: nothing kept."""
+
+    def __init__(self, store: Path | None) -> None:
+        self.store = store
+        self._old: dict[str, Entry] = {}
+        self._trusted_before = 0
+        self._now: dict[str, Entry] = {}
+        self._started = time.time_ns()  # before any file is looked at
+        self._pending: Future[dict[str, Entry]] | None = None
+        self._pool: Executor | None = None
+        self.read = 0  # files read in this run (not known by their stat)
+        self._cwd = os.getcwd()
+        self._scanned: tuple[list[str], list[str]] | None = None  # (roots, files) of a prefetch
+        self._loaded = store is None
+
+    def _load(self) -> None:
+        """The record of the last run, read when a digest is first asked for (a run git answers never needs it)."""
+        self._loaded = True
+        store = self.store
+        if store is not None:
+            try:
+                raw = store.read_bytes()
+                # marshal: this record is read on every run, and a tenth of what JSON costs for 100,000 files
+                data = marshal.loads(raw[len(MAGIC) :]) if raw.startswith(MAGIC) else None
+                if isinstance(data, dict) and data.get("version") == VERSION and isinstance(data.get("files"), dict):
+                    self._old = data["files"]
+                    self._trusted_before = int(data["started_ns"]) - RACY_NS
+            except (OSError, ValueError, EOFError, KeyError, TypeError):
+                self._old = {}  # missing or damaged: every file is read
+
+    def prefetch(self, roots: Iterable[Path]) -> None:
+        """Start reading every file under ``roots`` in another process (the first run, when nothing can be trusted).
+
+        Meanwhile this process gets on with its work; the digests are taken in when first asked for.
+        """
+        from concurrent.futures import ProcessPoolExecutor
+
+        listed = [str(r) for r in roots]
+        self._pool = ProcessPoolExecutor(max_workers=1)
+        self._pending = self._pool.submit(scan, listed)
+        self._scanned = (listed, [])
+
+    def _adopt(self) -> None:
+        pending, pool = self._pending, self._pool
+        self._pending = self._pool = None
+        if pending is None or pool is None:
+            return
+        try:
+            found = pending.result()
+            for path, entry in found.items():
+                self._now.setdefault(path, entry)
+                self.read += 1
+            if self._scanned is not None:
+                self._scanned = (self._scanned[0], list(found))
+        finally:
+            pool.shutdown()
+
+    def digest(self, path: str) -> str:
+        """The digest of what ``path`` holds now."""
+        if not os.path.isabs(path):
+            path = os.path.normpath(os.path.join(self._cwd, path))
+        return self.digest_of(path, os.stat(path))
+
+    def digest_of(self, path: str, st: os.stat_result) -> str:
+        """``path`` (absolute) with its ``st``."""
+        if self._pending is not None:
+            self._adopt()
+        if not self._loaded:
+            self._load()
+        now = self._now.get(path)
+        if now is not None and now[0] == st.st_size and now[1] == st.st_mtime_ns and now[2] == st.st_ino:
+            return str(now[3])  # read earlier in this run
+        old = self._old.get(path)
+        if (
+            old is not None
+            and old[0] == st.st_size
+            and old[1] == st.st_mtime_ns
+            and old[2] == st.st_ino
+            and st.st_mtime_ns < self._trusted_before
+        ):
+            self._now[path] = old
+            return str(old[3])
+        self._now[path] = entry = _entry(path, st)
+        self.read += 1
+        return str(entry[3])
+
+    def tree(self, roots: Iterable[Path]) -> Iterator[tuple[str, str]]:
+        """``(path, digest)`` of every file under ``roots`` (a root that is a file counts as one), sorted by path."""
+        listed = [str(r) for r in roots]
+        if self._pending is not None:
+            self._adopt()
+        if self._scanned is not None and self._scanned[0] == listed:  # the prefetch listed them in this run
+            for path in self._scanned[1]:
+                yield path, str(self._now[path][3])
+            return
+        for path, st in _files(listed):
+            yield path, self.digest_of(path, st)
+
+    def tree_key(self, roots: Iterable[Path]) -> str:
+        """A digest of what every file under ``roots`` holds.
+
+        In a git work tree that is: each root's tree at HEAD, and the content of whatever
+        ``git status`` lists as differing from it (modified, staged, untracked, ignored), so a
+        fresh clone with a restored cache answers at once and git's own index does the
+        looking. Elsewhere, or when git cannot vouch (files marked assume-unchanged or
+        skip-worktree), every file by its digest.
+        """
+        listed = [Path(r) for r in roots]
+        h = hashlib.blake2b(digest_size=16)
+        state = _git_state(listed)
+        if state is not None:
+            trees, changed = state
+            h.update(trees.encode())
+            for path in changed:
+                h.update(f"{path}\0{self.digest(path) if os.path.isfile(path) else '-'}\n".encode())
+        else:
+            for path, digest in self.tree(listed):
+                h.update(f"{path}\0{digest}\n".encode())
+        return h.hexdigest()
+
+    def save(self) -> None:
+        """Keep the digests taken in this run (only those: files gone since are forgotten); nothing new, nothing written."""
+        if self._pending is not None:
+            self._adopt()
+        if self.store is None or not self.read:
+            return  # nothing learnt: the record stands
+        # Files not looked at in this run keep their entries (trusted only for a file whose stat they match), but
+        # not the racy ones: next time they would be judged against this run's start, not the one that took them.
+        kept = {path: entry for path, entry in self._old.items() if entry[1] < self._trusted_before}
+        kept.update(self._now)
+        write_atomically(self.store, MAGIC + marshal.dumps({"version": VERSION, "started_ns": self._started, "files": kept}))
+
+
+def _git(args: list[str], cwd: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except OSError:
+        return None
+    return done.stdout.decode("utf-8", "surrogateescape") if done.returncode == 0 else None
+
+
+def _git_state(roots: list[Path]) -> tuple[str, list[str]] | None:
+    """``(the roots' entries at HEAD, the absolute paths git sees differ from them)``, or ``None`` where git cannot tell."""
+    existing = [r for r in roots if r.exists()]
+    if not existing:
+        return None
+    start = existing[0] if existing[0].is_dir() else existing[0].parent
+    top = _git(["rev-parse", "--show-toplevel"], str(start))
+    if top is None:
+        return None
+    top = top.strip()
+    try:
+        rels = [os.path.relpath(os.path.realpath(r), os.path.realpath(top)) for r in roots]
+    except ValueError:
+        return None
+    if any(rel == ".." or rel.startswith(".." + os.sep) for rel in rels):
+        return None  # a root outside this repository
+    trees = _git(["ls-tree", "--full-tree", "HEAD", "--", *rels], top)
+    flags = _git(["ls-files", "-v", "--", *rels], top)
+    status = _git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--no-renames", "--", *rels], top)
+    if trees is None or flags is None or status is None:
+        return None
+    if any(line[:1].islower() or line[:1] == "S" for line in flags.splitlines()):
+        return None  # assume-unchanged or skip-worktree: git would not report their changes
+    changed = sorted(os.path.join(top, entry[3:]) for entry in status.split("\0") if len(entry) > 3)
+    return f"{sorted(rels)}\n{trees}", changed
+
+
+def _entry(path: str, st: os.stat_result) -> Entry:
+    with open(path, "rb") as fh:
+        return (st.st_size, st.st_mtime_ns, st.st_ino, content_digest(fh.read()))
+
+
+def _files(roots: list[str]) -> list[tuple[str, os.stat_result]]:
+    """Every file under ``roots`` (absolute paths, sorted) with its stat."""
+    found: list[tuple[str, os.stat_result]] = []
+    for root in roots:
+        root = os.path.abspath(root)
+        if os.path.isdir(root):
+            _walk(root, found)
+        elif os.path.isfile(root):
+            found.append((root, os.stat(root)))
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+def scan(roots: list[str]) -> dict[str, Entry]:
+    """Every file under ``roots`` read and digested (run in another process by ``FileDigests.prefetch``)."""
+    return {path: _entry(path, st) for path, st in _files(roots)}
+
+
+def _walk(folder: str, found: list[tuple[str, os.stat_result]]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=True):
+                _walk(entry.path, found)
+            elif entry.is_file(follow_symlinks=True):
+                found.append((entry.path, entry.stat()))
+
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
