@@ -1,4 +1,4 @@
-"""Compatibility gate: 1,000 subjects x 10 published versions under FULL_TRANSITIVE.
+"""Compatibility gate: 1,000 subjects x 10 published versions under FULL_TRANSITIVE, then the scale points.
 
 Ours: the whole gate as `contracts compat check` runs it (load schemas/ and the
 compatibility/ history from disk, check every changed candidate against every
@@ -6,11 +6,22 @@ version in both directions: 20,000 reader/writer pairs), on files written to a
 temporary folder. Baseline, same run, same files: Apache Avro's Python
 ReaderWriterCompatibilityChecker, parsing each file and checking the same pairs.
 Target: under 5 s for ours on a 2-core machine, and faster than the baseline.
+
+Scale (issue: faster than the floor, at ten times the size): `contracts compat check` as a
+user runs it, at 1,000 and 10,000 subjects x 10 versions, every subject changed: from a cold
+start (no remembered verdicts; the run writes them) under 10 s at 10,000, with `--no-cache`
+too; a second run with nothing changed under 1 s, in a plain folder and in a git work tree;
+one schema changed. Each line gives the process's memory peak, and how the cost grows from
+1x to 10x (it must be linear or better).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,9 +50,9 @@ def _version(subject: int, v: int) -> dict[str, object]:
     return {"type": "record", "name": f"Event{subject}", "namespace": "bench", "fields": fields}
 
 
-def _write(root: Path, level: str = "FULL_TRANSITIVE") -> None:
+def _write(root: Path, level: str = "FULL_TRANSITIVE", subjects: int = SUBJECTS) -> None:
     catalog = [f'[defaults]\ncompatibility = "{level}"\n']
-    for i in range(SUBJECTS):
+    for i in range(subjects):
         (root / "schemas/bench").mkdir(parents=True, exist_ok=True)
         (root / f"schemas/bench/Event{i}.avsc").write_text(json.dumps(_version(i, VERSIONS)))
         catalog.append(f'[topics.t{i}]\nvalue = "bench.Event{i}"\nproducers = ["p"]\n')
@@ -92,6 +103,57 @@ def main() -> None:
         _write(root, "BACKWARD_TRANSITIVE")
         backward, _ = _ours(root, None)
     print(f"ours at BACKWARD_TRANSITIVE ({pairs // 2} pairs, whole gate from files): {backward:.2f} s")
+    _scale()
+
+
+def _cli(root: Path, *args: str) -> tuple[float, float]:
+    """``contracts compat check`` in ``root`` as a fresh process: seconds, and the peak RSS in MB of its largest process."""
+    probe = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
+    )
+    contracts = str(Path(sys.executable).with_name("contracts"))
+    out = subprocess.run([sys.executable, "-c", probe, contracts, "compat", "check", *args], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    assert out[2] == "0", f"the gate found something in {root}"
+    return float(out[0]), int(out[1]) / 1024
+
+
+def _scale() -> None:
+    figures: dict[int, dict[str, float]] = {}
+    for subjects in (1_000, 10_000):
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+            root = Path(tmp)
+            _write(root, subjects=subjects)
+            (root / "pyproject.toml").write_text("[tool.contracts]\n")
+            nocache, nocache_peak = _cli(root, "--no-cache")
+            cold, cold_peak = _cli(root)
+            again, again_peak = _cli(root)
+            victim = root / "schemas/bench/Event7.avsc"
+            victim.write_text(json.dumps(_version(7, VERSIONS + 1)))  # one more optional field: still compatible
+            one, one_peak = _cli(root)
+            figures[subjects] = {"cold": cold, "again": again, "one": one, "nocache": nocache}
+            n = f"{subjects:,}"
+            goal = " (goal < 10 s)" if subjects == 10_000 else ""
+            print(f"gate {n} subjects x {VERSIONS} versions FULL_TRANSITIVE in {cold:.1f} s{goal}, peak {cold_peak:.0f} MB (cold: no verdicts remembered, writing them)")
+            print(f"gate {n} subjects x {VERSIONS} versions FULL_TRANSITIVE with --no-cache in {nocache:.1f} s{goal}, peak {nocache_peak:.0f} MB")
+            print(f"gate unchanged rerun, {n} subjects: {again * 1000:.0f} ms (goal < 1 s), peak {again_peak:.0f} MB (a plain folder: every file's stat)")
+            print(f"gate one schema changed, {n} subjects: {one * 1000:.0f} ms, peak {one_peak:.0f} MB")
+            if subjects == 10_000 and shutil.which("git"):
+                _git_rerun(root, n)
+    for name, label in (("cold", "cold"), ("nocache", "--no-cache"), ("again", "unchanged rerun"), ("one", "one changed")):
+        growth = figures[10_000][name] / figures[1_000][name]
+        print(f"gate growth 1,000 -> 10,000 subjects, {label}: x{growth:.1f} (10x the size; linear or better: <= x10)")
+
+
+def _git_rerun(root: Path, n: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    (root / ".gitignore").write_text(".contracts-cache/\n")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "catalog"]):  # no background gc: the folder goes away next
+        subprocess.run(["git", "-c", "gc.auto=0", "-c", "maintenance.auto=false", *args], cwd=root, check=True, env=env, capture_output=True)
+    _cli(root)  # the first run in the work tree keys on git's view of it
+    again, peak = _cli(root)
+    print(f"gate unchanged rerun, {n} subjects: {again * 1000:.0f} ms (goal < 1 s), peak {peak:.0f} MB (a git work tree: git's index says nothing changed)")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import os
 import subprocess
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future
 from pathlib import Path
 
 VERSION = 1
@@ -42,11 +41,8 @@ class FileDigests:
         self._trusted_before = 0
         self._now: dict[str, Entry] = {}
         self._started = time.time_ns()  # before any file is looked at
-        self._pending: Future[dict[str, Entry]] | None = None
-        self._pool: Executor | None = None
         self.read = 0  # files read in this run (not known by their stat)
         self._cwd = os.getcwd()
-        self._scanned: tuple[list[str], list[str]] | None = None  # (roots, files) of a prefetch
         self._loaded = store is None
 
     def _load(self) -> None:
@@ -64,43 +60,21 @@ class FileDigests:
             except (OSError, ValueError, EOFError, KeyError, TypeError):
                 self._old = {}  # missing or damaged: every file is read
 
-    def prefetch(self, roots: Iterable[Path]) -> None:
-        """Start reading every file under ``roots`` in another process (the first run, when nothing can be trusted).
-
-        Meanwhile this process gets on with its work; the digests are taken in when first asked for.
-        """
-        from concurrent.futures import ProcessPoolExecutor
-
-        listed = [str(r) for r in roots]
-        self._pool = ProcessPoolExecutor(max_workers=1)
-        self._pending = self._pool.submit(scan, listed)
-        self._scanned = (listed, [])
-
-    def _adopt(self) -> None:
-        pending, pool = self._pending, self._pool
-        self._pending = self._pool = None
-        if pending is None or pool is None:
-            return
-        try:
-            found = pending.result()
-            for path, entry in found.items():
-                self._now.setdefault(path, entry)
+    def adopt(self, entries: dict[str, Entry]) -> None:
+        """Digests taken elsewhere in this run (a worker process that read the files): known without reading them again."""
+        for given, entry in entries.items():
+            path = absolute(given, self._cwd)
+            if path not in self._now:
+                self._now[path] = entry
                 self.read += 1
-            if self._scanned is not None:
-                self._scanned = (self._scanned[0], list(found))
-        finally:
-            pool.shutdown()
 
     def digest(self, path: str) -> str:
         """The digest of what ``path`` holds now."""
-        if not os.path.isabs(path):
-            path = os.path.normpath(os.path.join(self._cwd, path))
+        path = absolute(path, self._cwd)
         return self.digest_of(path, os.stat(path))
 
     def digest_of(self, path: str, st: os.stat_result) -> str:
         """``path`` (absolute) with its ``st``."""
-        if self._pending is not None:
-            self._adopt()
         if not self._loaded:
             self._load()
         now = self._now.get(path)
@@ -122,14 +96,7 @@ class FileDigests:
 
     def tree(self, roots: Iterable[Path]) -> Iterator[tuple[str, str]]:
         """``(path, digest)`` of every file under ``roots`` (a root that is a file counts as one), sorted by path."""
-        listed = [str(r) for r in roots]
-        if self._pending is not None:
-            self._adopt()
-        if self._scanned is not None and self._scanned[0] == listed:  # the prefetch listed them in this run
-            for path in self._scanned[1]:
-                yield path, str(self._now[path][3])
-            return
-        for path, st in _files(listed):
+        for path, st in _files([str(r) for r in roots]):
             yield path, self.digest_of(path, st)
 
     def tree_key(self, roots: Iterable[Path]) -> str:
@@ -156,8 +123,6 @@ class FileDigests:
 
     def save(self) -> None:
         """Keep the digests taken in this run (only those: files gone since are forgotten); nothing new, nothing written."""
-        if self._pending is not None:
-            self._adopt()
         if self.store is None or not self.read:
             return  # nothing learnt: the record stands
         # Files not looked at in this run keep their entries (trusted only for a file whose stat they match), but
@@ -220,9 +185,17 @@ def _files(roots: list[str]) -> list[tuple[str, os.stat_result]]:
     return found
 
 
-def scan(roots: list[str]) -> dict[str, Entry]:
-    """Every file under ``roots`` read and digested (run in another process by ``FileDigests.prefetch``)."""
-    return {path: _entry(path, st) for path, st in _files(roots)}
+def absolute(path: str, cwd: str | None = None) -> str:
+    """The one spelling of a path that digests are kept under."""
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(cwd or os.getcwd(), path))
+
+
+def read_with_entry(path: str) -> tuple[bytes, Entry]:
+    """A file's bytes and its entry (stat and digest) from one open: for whoever reads it anyway."""
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        data = fh.read()
+    return data, (st.st_size, st.st_mtime_ns, st.st_ino, content_digest(data))
 
 
 def _walk(folder: str, found: list[tuple[str, os.stat_result]]) -> None:

@@ -28,7 +28,16 @@ def _text(path: Path | str, display: str, rule: str) -> str:
 
 def read_json(path: Path | str, display: str) -> Any:
     """Load a JSON file; a syntax error names the file, line and column."""
-    text = _text(path, display, "INVALID_JSON")
+    return parse_json(_text(path, display, "INVALID_JSON"), display)
+
+
+def parse_json(text: str | bytes, display: str) -> Any:
+    """JSON read from ``display`` (text, or bytes that must be UTF-8); a syntax error names the file, line and column."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SchemaError(f"not UTF-8 text (byte {exc.start}: {exc.reason})", Location(file=display), "INVALID_JSON") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

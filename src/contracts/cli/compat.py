@@ -105,14 +105,12 @@ def _check(
     options = {"strict": strict, "deployments": not no_deployments, "subjects": sorted(subjects)}
     remember = not registry and verdicts.folder is not None  # a live registry is asked every time; files and a commit can be remembered
     roots = [Path(schemas) if schemas else config.schemas, history_root, config.root / "pyproject.toml"]
-    if remember and verdicts.remembers_runs:
+    if remember and verdicts.remembers_runs:  # else nothing to look up: the key is taken at the end, from what the checks read
         run_key = _run_key(verdicts, roots, git_ref, options)
         remembered = verdicts.run(run_key) if run_key else None
         if remembered is not None:
             _report(*remembered, fmt, verdicts)
             return
-    elif remember:  # nothing remembered yet: every file is read once, in another process, while this one works
-        verdicts.files.prefetch(roots)
     catalog = config_catalog(config, schemas)
     _known_subjects(catalog, subjects)
     hist = load_history(history_root)
@@ -123,7 +121,8 @@ def _check(
 
         hist = history_at(catalog, git_ref, hist)
     if not registry_only:
-        result = run_gate(catalog, hist, strict_logical_types=strict, deployments=not no_deployments, subjects=subjects or None, verdicts=verdicts)
+        remembering = verdicts if verdicts.folder is not None else None
+        result = run_gate(catalog, hist, strict_logical_types=strict, deployments=not no_deployments, subjects=subjects or None, verdicts=remembering)
         findings += result.findings
         checked = result.checked
     if registry:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import contracts
-from contracts.filedigests import FileDigests, write_atomically
+from contracts.filedigests import Entry, FileDigests, write_atomically
 from contracts.findings import Finding
 
 VERSION = 1
@@ -93,12 +93,16 @@ class Verdicts:
         return bool(self._runs)
 
     # -- per subject --------------------------------------------------------
-    def subject_key(self, parts: Sequence[Any], versions: Iterable[tuple[int, str, Any, bool]]) -> str:
-        """``parts``: everything but the versions; ``versions``: ``(number, file, raw JSON or None, on disk)``."""
+    def subject_key(self, parts: Sequence[Any], versions: Iterable[tuple[int, str, Any, bool]], read: Mapping[str, Entry] | None = None) -> str:
+        """``parts``: everything but the versions; ``versions``: ``(number, file, raw JSON or None, on disk)``.
+
+        ``read``: the entries of the files the check itself read (their content is what was checked).
+        """
         # repr, not a canonical dump: the parts are built the same way on every run, and repr costs a third.
         h = hashlib.blake2b(repr(list(parts)).encode(), digest_size=16)
         for number, file, raw, on_disk in versions:
-            content = self.files.digest(file) if on_disk else json_digest(raw)
+            seen = read.get(file) if read else None
+            content = str(seen[3]) if seen is not None else self.files.digest(file) if on_disk else json_digest(raw)
             h.update(f"\n{number}\0{content}".encode())
         return h.hexdigest()
 
