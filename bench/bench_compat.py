@@ -21,11 +21,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.measure import measured, tool
 from contracts.catalog import load_catalog
 from contracts.compat import load_history, run_gate
 
@@ -108,15 +108,9 @@ def main() -> None:
 
 def _cli(root: Path, *args: str) -> tuple[float, float]:
     """``contracts compat check`` in ``root`` as a fresh process: seconds, and the peak RSS in MB of its largest process."""
-    probe = (
-        "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
-    )
-    contracts = str(Path(sys.executable).with_name("contracts"))
-    out = subprocess.run([sys.executable, "-c", probe, contracts, "compat", "check", *args], cwd=root, capture_output=True, text=True, check=True).stdout.split()
-    assert out[2] == "0", f"the gate found something in {root}"
-    return float(out[0]), int(out[1]) / 1024
+    seconds, peak, code = measured([tool("contracts"), "compat", "check", *args], root)
+    assert code == 0, f"the gate found something in {root}"
+    return seconds, peak
 
 
 def _scale() -> None:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contracts import schema as schema_model
 from contracts.catalog import Catalog, load_catalog
 from contracts.schema import NamedSchema
 
+from .cache import CodegenCache
 from .naming import decide_names
-from .render import PACKAGE, Renderer, module_of
+from .render import PACKAGE, RenderedModule, Renderer, module_of
 
 GENERATOR_VERSION = "2"
-_CACHE_FILE = "codegen.json"
 MANIFEST = ".contracts-generated"
 """The file in the output folder listing every file the generator wrote there: what it owns."""
 
@@ -75,24 +72,26 @@ class GenerateResult:
     files: dict[str, str] = field(default_factory=dict)
     cached: bool = False
     changed: list[str] = field(default_factory=list)
+    rendered: int | None = None  # namespace modules rendered (not taken from the cache); None without a cache
 
 
-def render_package(catalog: Catalog, package: str = PACKAGE) -> dict[str, str]:
+def render_package(catalog: Catalog, package: str = PACKAGE, cache: CodegenCache | None = None) -> dict[str, str]:
     """The generated package as ``{relative path: text}``, without touching the disk.
 
     An invalid default is refused (``SchemaError``, exit 2): it would be generated as a
-    default the class cannot encode.
+    default the class cannot encode. With ``cache``, naming answers and modules whose
+    inputs have not changed are taken from it (the text is the same either way).
     """
     catalog.require_valid_defaults()
     types = catalog.types
     ordered: list[NamedSchema] = [types[k] for k in sorted(types)]
-    naming = decide_names(ordered)
+    naming = decide_names(ordered, cache.names if cache else None)
     files = {t.fullname: t.file or "" for t in ordered}
     renderer = Renderer(types, naming, files, package)
     by_ns: dict[str, list[NamedSchema]] = {}
     for t in ordered:
         by_ns.setdefault(t.namespace, []).append(t)
-    rendered = {module_of(ns, package): (ns, renderer.render_module(ns, by_ns[ns])) for ns in sorted(by_ns)}
+    rendered = {module_of(ns, package): (ns, _module(renderer, ns, by_ns[ns], cache)) for ns in sorted(by_ns)}
     cycles = _import_cycles({name: set(r.imports) & set(rendered) for name, (_, r) in rendered.items()})
     out: dict[str, str] = {}
     for name, (ns, module) in rendered.items():
@@ -116,6 +115,17 @@ def render_package(catalog: Catalog, package: str = PACKAGE) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+def _module(renderer: Renderer, namespace: str, types: list[NamedSchema], cache: CodegenCache | None) -> RenderedModule:
+    if cache is None:
+        return renderer.render_module(namespace, types)
+    key = cache.module_key(renderer.package, namespace, types, renderer.files, renderer.naming)
+    module = cache.module(key)
+    if module is None:
+        module = renderer.render_module(namespace, types)
+        cache.remember_module(key, module)
+    return module
+
+
 def _import_cycles(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     """For each module, the modules it imports that also import it, directly or through others."""
     reach: dict[str, set[str]] = {}
@@ -134,30 +144,6 @@ def _import_cycles(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 def _module_path(namespace: str, package: str) -> str:
     parts = module_of(namespace, package).split(".")[len(package.split(".")) :]
     return "/".join([*parts, "__init__.py"])
-
-
-def _inputs_hash(schemas: Path) -> str:
-    h = hashlib.sha256(GENERATOR_VERSION.encode())
-    # The generator's own code and the schema model it renders from (JSON forms, parsing) decide the output.
-    for folder in (Path(__file__).parent, Path(schema_model.__file__).parent):
-        for src in sorted(folder.glob("*.py")):
-            h.update(src.read_bytes())
-    for p in sorted(schemas.rglob("*")):
-        if p.is_file() and (p.suffix == ".avsc" or p.name == "catalog.toml"):
-            h.update(p.relative_to(schemas).as_posix().encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def _tree_hash(root: Path) -> str:
-    h = hashlib.sha256()
-    if not root.is_dir():
-        return ""
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts:
-            h.update(p.relative_to(root).as_posix().encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 def read_tree(root: Path) -> dict[str, str]:
@@ -186,27 +172,23 @@ def generate(
     """Regenerate ``output`` from ``schemas``; a failure leaves ``output`` as it was."""
     schemas, output = Path(schemas), Path(output)
     _recover(output)
-    cache = Path(cache_dir) / _CACHE_FILE if cache_dir else None
-    key = _inputs_hash(schemas) + package
-    if cache and not force and cache.exists():
-        try:
-            state = json.loads(cache.read_text())
-        except (OSError, ValueError):
-            state = {}
-        if state.get("inputs") == key and state.get("output") == _tree_hash(output):
-            return GenerateResult(cached=True)
+    cache = CodegenCache(Path(cache_dir) / "codegen" if cache_dir and not force else None, GENERATOR_VERSION)
+    inputs = cache.inputs_key(schemas, package) if cache.folder else ""
+    if cache.folder and cache.unchanged(inputs, output):
+        cache.files.save()  # files it had to read again (changed too recently to trust their stat) are known next time
+        return GenerateResult(cached=True)
     foreign = foreign_files(output)
     if foreign:
         raise ForeignFilesError(output, foreign)
     catalog = load_catalog(schemas)
-    files = render_package(catalog, package)
+    files = render_package(catalog, package, cache)
     changed = diff_trees(files, read_tree(output))
     if changed:
         _write_atomically(output, files)
-    if cache:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"inputs": key, "output": _tree_hash(output)}))
-    return GenerateResult(files=files, changed=changed)
+    if cache.folder:
+        cache.ran(inputs, output)
+        cache.save()
+    return GenerateResult(files=files, changed=changed, rendered=cache.rendered if cache.folder else None)
 
 
 def check(schemas: Path | str, output: Path | str, package: str = PACKAGE) -> list[str]:

@@ -11,7 +11,9 @@ every enum symbol, so generated classes name things the way its users expect.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +50,21 @@ def _unique(pairs: list[tuple[str, str]], reserved: frozenset[str]) -> dict[str,
     return out
 
 
-_CHUNK = 200  # names per synthetic document; datamodel-code-generator costs ~1 ms per field
+_CHUNK = 200  # names per synthetic document, on average; datamodel-code-generator costs ~1 ms per field
+
+
+def _ends_chunk(name: str) -> bool:
+    """Whether ``name`` closes its document: decided by the name alone, so a new name changes one document, not all after it."""
+    return zlib.crc32(name.encode()) % _CHUNK == 0
+
+
+def _chunks(names: list[str]) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    for name in names:
+        out[-1].append(name)
+        if _ends_chunk(name) or len(out[-1]) >= 4 * _CHUNK:
+            out.append([])
+    return [c for c in out if c]
 
 
 def bundles(types: list[s.NamedSchema]) -> list[list[Any]]:
@@ -56,16 +72,17 @@ def bundles(types: list[s.NamedSchema]) -> list[list[Any]]:
 
     A Python name depends only on the Avro name (keywords, pydantic-reserved
     names, leading underscores), so each distinct name is asked about once:
-    the cost follows the catalog's vocabulary, not its size.
+    the cost follows the catalog's vocabulary, not its size. Where a document
+    ends depends on the names, not on their count, so adding a schema changes
+    only the documents its new names fall in (and a cache of answers keeps the rest).
     """
     field_names = sorted({f.name for t in types if isinstance(t, s.Record) for f in t.fields})
     symbols = sorted({sym for t in types if isinstance(t, s.Enum) for sym in t.symbols})
     docs: list[list[Any]] = []
-    for i in range(0, len(field_names), _CHUNK):
-        chunk = field_names[i : i + _CHUNK]
-        docs.append([{"type": "record", "name": f"F{i:06d}", "fields": [{"name": n, "type": "string"} for n in chunk]}])
-    for i in range(0, len(symbols), _CHUNK):
-        docs.append([{"type": "enum", "name": f"S{i:06d}", "symbols": symbols[i : i + _CHUNK]}])
+    for chunk in _chunks(field_names):
+        docs.append([{"type": "record", "name": "ContractsNamingFields", "fields": [{"name": n, "type": "string"} for n in chunk]}])
+    for chunk in _chunks(symbols):
+        docs.append([{"type": "enum", "name": "ContractsNamingSymbols", "symbols": chunk}])
     return docs
 
 
@@ -91,18 +108,36 @@ def _run(doc: list[Any]) -> str:
     return code
 
 
-def decide_names(types: list[s.NamedSchema]) -> Naming:
-    """Run datamodel-code-generator over the bundles and read its naming decisions."""
+def decide_names(types: list[s.NamedSchema], answers: dict[str, Any] | None = None) -> Naming:
+    """Run datamodel-code-generator over the bundles and read its naming decisions.
+
+    ``answers`` (document digest -> decisions) holds what earlier runs were told: only a
+    document not asked before is run, and what it says is added.
+    """
     naming = Naming()
     for doc in bundles(types):
-        for node in ast.parse(_run(doc)).body:
-            if not isinstance(node, ast.ClassDef):
-                continue
-            if any(isinstance(b, ast.Name) and b.id.endswith("Enum") for b in node.bases):
-                naming.symbols.update(_enum_members(node))
-            else:
-                naming.fields.update(_record_fields(node))
+        key = hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=16).hexdigest()
+        known = answers.get(key) if answers is not None else None
+        if not (isinstance(known, dict) and isinstance(known.get("fields"), dict) and isinstance(known.get("symbols"), dict)):
+            known = _decisions(_run(doc))
+            if answers is not None:
+                answers[key] = known
+        naming.fields.update(known["fields"])
+        naming.symbols.update(known["symbols"])
     return naming
+
+
+def _decisions(code: str) -> dict[str, dict[str, str]]:
+    fields: dict[str, str] = {}
+    symbols: dict[str, str] = {}
+    for node in ast.parse(code).body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        if any(isinstance(b, ast.Name) and b.id.endswith("Enum") for b in node.bases):
+            symbols.update(_enum_members(node))
+        else:
+            fields.update(_record_fields(node))
+    return {"fields": fields, "symbols": symbols}
 
 
 def _enum_members(node: ast.ClassDef) -> dict[str, str]:
