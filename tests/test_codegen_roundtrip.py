@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,9 +18,17 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from contracts import schema as s
+from contracts.codec import backend
 from contracts.record import AvroRecord
 from tests.avro_data import avro_values
 from tests.conftest import Generated
+
+
+@pytest.fixture(autouse=True, params=["fastavro", "cavro"])
+def avro_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every round trip through each Avro backend: cavro is held to fastavro's bytes and values."""
+    with backend.using(request.param):
+        yield request.param
 
 
 def _records(gen: Generated) -> list[str]:

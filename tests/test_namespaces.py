@@ -11,6 +11,7 @@ import importlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,18 @@ from hypothesis import strategies as st
 
 from contracts import schema as s
 from contracts.catalog import load_catalog
-from contracts.codec import class_for
+from contracts.codec import backend, class_for
 from contracts.registry.server.app import RegistryApp
 from contracts.registry.server.store import Store
 from tests.avro_data import avro_values
 from tests.conftest import CORPUS, SCHEMAS
+
+
+@pytest.fixture(autouse=True, params=["fastavro", "cavro"])
+def avro_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every round trip through each Avro backend: cavro is held to fastavro's bytes and values."""
+    with backend.using(request.param):
+        yield request.param
 
 
 def _holder(inner: dict[str, Any]) -> dict[str, Any]:

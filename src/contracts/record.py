@@ -13,7 +13,6 @@ serializers.
 
 from __future__ import annotations
 
-import io
 from enum import StrEnum
 from typing import Any, ClassVar, Self, cast
 
@@ -68,16 +67,14 @@ class AvroRecord(BaseModel):
     # -- binary -----------------------------------------------------------
     def to_avro_bytes(self) -> bytes:
         """Schemaless Avro binary (no header, no registry framing)."""
-        buf = io.BytesIO()
-        codec_for(type(self)).write(self, buf)
-        return buf.getvalue()
+        return codec_for(type(self)).to_bytes(self)
 
     @classmethod
     def from_avro_bytes(cls, data: bytes, writer_schema: dict[str, Any] | None = None) -> Self:
         """Decode schemaless Avro binary, resolving ``writer_schema`` to this class's schema."""
         codec = codec_for(cls)
         plan = codec.read_plan(None) if writer_schema is None else codec.read_plan_for_json(writer_schema)
-        return cast(Self, plan.read(io.BytesIO(data)))
+        return cast(Self, plan.read(data))
 
 register = avro_class  # the decorator's earlier name, for modules generated before it
 

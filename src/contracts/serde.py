@@ -16,7 +16,6 @@ naming the subject, when there is none. ``auto_register=True`` is for developmen
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import uuid
@@ -24,13 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import fastavro
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from contracts import schema as s
 from contracts import wire
 from contracts.catalog import Catalog, subject_name
-from contracts.codec import ReadPlan, codec_for, known_classes
+from contracts.codec import Codec, ReadPlan, codec_for, known_classes
+from contracts.codec.backend import TrailingBytes
 from contracts.compat.checker import Checker
 from contracts.datacontract.migrate import Migration, find_migration
 from contracts.datacontract.runner import RuleFailure, RuleRunner
@@ -89,7 +88,7 @@ def _parse_stored(source: SchemaSource, stored: StoredSchema, cache: RefCache) -
 class _Writer:
     schema_id: int
     header: bytes
-    parsed: Any  # fastavro-parsed raw schema of the class
+    codec: Codec  # the class's: its raw form written through the Avro backend
     encode: Callable[[Any], dict[str, Any]]
     rules: RuleRunner | None = None  # the version's WRITE rules, when it has any
 
@@ -161,10 +160,7 @@ class EventSerializer:
 
     @staticmethod
     def _bytes(writer: _Writer, datum: dict[str, Any]) -> bytes:
-        buf = io.BytesIO()
-        buf.write(writer.header)
-        fastavro.schemaless_writer(buf, writer.parsed, datum)
-        return buf.getvalue()
+        return writer.header + writer.codec.raw_write()(datum)
 
     def schema_id(self, cls: type[AvroRecord], topic: str | None = None) -> int:
         topic = topic or self.topic_for(cls)
@@ -180,7 +176,7 @@ class EventSerializer:
                 raise SerializationError(f"schema registry error for subject {subject}: {redact(str(exc))}") from exc
             codec = codec_for(cls)
             rules = rule_runner(subject, stored, _parse_stored(self.source, stored, self._refs), "WRITE")
-            writer = _Writer(stored.id, wire.frame(stored.id), codec.raw_schema, codec.compiled_encoder(), rules)
+            writer = _Writer(stored.id, wire.frame(stored.id), codec, codec.compiled_encoder(), rules)
             self._writers[(cls, topic)] = writer
             return writer
 
@@ -298,18 +294,16 @@ class EventDeserializer:
             key = ref.id if ref.id is not None else ref.guid
         if self._migrations and key in self._migrations:
             data, start = self._migrated(data, start, key, {"topic": topic, "partition": partition, "offset": offset}), 0
-        body = io.BytesIO(data)
-        body.seek(start)
         try:
-            raw = fastavro.schemaless_reader(body, reader.writer, reader.reader, return_record_name=True)
-        except Exception as exc:  # fastavro raises many types for bad bytes
+            raw = reader.decode(data, start)
+        except TrailingBytes as exc:
+            raise _error(str(exc), topic, partition, offset) from exc
+        except Exception as exc:  # the backends raise many types for bad bytes
             raise _error(f"data does not match its writer schema: {exc!r}", topic, partition, offset) from exc
-        if body.tell() != len(data):
-            raise _error(f"{len(data) - body.tell()} trailing bytes after the Avro body", topic, partition, offset)
         if self._rules:
             raw = self._read_rules(raw, key, topic, partition, offset)
         try:
-            return reader.build(raw)  # type: ignore[arg-type]
+            return reader.build(raw)
         except Exception as exc:
             raise _error(f"cannot build {reader.cls.__name__}: {exc!r}", topic, partition, offset) from exc
 

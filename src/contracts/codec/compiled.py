@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import fastavro
 from pydantic import BaseModel, ValidationError
 
 from contracts import schema as s
-from contracts.codec import rawform
+from contracts.codec import backend, rawform
 from contracts.codec.classes import resolver
 from contracts.codec.convert import Converter, Lookup, decoder, encoder, identity, needs_pinning, trusted_plain
 
@@ -27,16 +27,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ReadPlan:
-    """Reading one writer schema's data into one class: fastavro's two schemas and the compiled builder."""
+    """Reading one writer schema's data into one class: the two schemas (fastavro-parsed) and the compiled builder."""
 
     cls: type[AvroRecord]
-    writer: Any  # fastavro-parsed writer layout
-    reader: Any  # the class's raw schema when the writer's differs, else None
+    writer: backend.Layout  # the writer's schema in the raw form
+    reader: backend.Layout | None  # the class's raw schema when the writer's differs, else None
     build: Callable[[dict[str, Any]], AvroRecord]
+    _reads: dict[str, backend.Read] = field(default_factory=dict, compare=False, repr=False)
 
-    def read(self, stream: Any) -> AvroRecord:
-        raw = fastavro.schemaless_reader(stream, self.writer, self.reader, return_record_name=True)
-        return self.build(raw)  # type: ignore[arg-type]
+    def decode(self, data: bytes, start: int = 0) -> Any:
+        """The raw form of the Avro body at ``data[start:]`` (``backend.TrailingBytes`` if it ends early)."""
+        now = backend.current()
+        read = self._reads.get(now.name)
+        if read is None:
+            read = self._reads[now.name] = now.reader(self.writer, self.reader)
+        return read(data, start)
+
+    def read(self, data: bytes, start: int = 0) -> AvroRecord:
+        return self.build(self.decode(data, start))
 
 
 class Codec:
@@ -49,6 +57,7 @@ class Codec:
             raise TypeError(f"{cls.__name__}.__avro_schema__ is not a record schema")
         # What the compiled builders read with: fastavro leaves most logical types raw (see rawform).
         self.raw_schema = rawform.raw_schema(self.record)
+        self.raw_layout = backend.Layout(self.raw_schema, rawform.raw_json(self.record))
         # fullname -> python attribute name of each field
         by_alias = {(info.alias or name): name for name, info in cls.model_fields.items()}
         self._encoders: list[tuple[str, str, Converter]] = []
@@ -80,6 +89,7 @@ class Codec:
         # fastavro's own dict can become the instance's __dict__ when the keys are the attribute names.
         self._renames = any(name != attr for name, attr, *_ in self._fields_in)
         self._plans: dict[str | None, ReadPlan] = {}
+        self._writes: dict[str, backend.Write] = {}
         self._json_plans: dict[str, ReadPlan] = {}
 
     @functools.cached_property
@@ -88,16 +98,24 @@ class Codec:
         return fastavro.parse_schema(self.cls.__avro_schema__)
 
     @staticmethod
-    def writer_layout(writer: s.Schema) -> Any:
-        """A writer's schema parsed for reading into ``raw_schema``: logical types stripped alike."""
+    def writer_layout(writer: s.Schema) -> backend.Layout:
+        """A writer's schema for reading into ``raw_schema``: logical types stripped alike."""
         if isinstance(writer, s.Record):
-            return rawform.raw_schema(writer, with_defaults=False)
-        return fastavro.parse_schema(s.to_json(writer))
+            return backend.Layout(rawform.raw_schema(writer, with_defaults=False), rawform.raw_json(writer))
+        return backend.Layout(fastavro.parse_schema(s.to_json(writer)), s.to_json(writer))
 
     # -- the bytes path: the class's own methods and the serializers both take it ------------
-    def write(self, obj: AvroRecord, stream: Any) -> None:
-        """``obj`` as schemaless Avro binary, written to ``stream``."""
-        fastavro.schemaless_writer(stream, self.raw_schema, self.compiled_encoder()(obj))
+    def to_bytes(self, obj: AvroRecord) -> bytes:
+        """``obj`` as schemaless Avro binary."""
+        return self.raw_write()(self.compiled_encoder()(obj))
+
+    def raw_write(self) -> backend.Write:
+        """Writing a value in the raw form (what ``encode_raw`` gives) as schemaless Avro binary, through the backend."""
+        now = backend.current()
+        write = self._writes.get(now.name)
+        if write is None:
+            write = self._writes[now.name] = now.writer(self.raw_layout)
+        return write
 
     def read_plan_for_json(self, data: dict[str, Any]) -> ReadPlan:
         """``read_plan`` for a writer's schema given as JSON: parsed and planned once per distinct text."""
@@ -117,9 +135,9 @@ class Codec:
         if plan is None:
             if writer is None or key == self._own_canonical:
                 # Same schema: no resolution, fastavro's plain read path, and its dict becomes the instance's own.
-                plan = ReadPlan(self.cls, self.raw_schema, None, self.compiled_builder(True))
+                plan = ReadPlan(self.cls, self.raw_layout, None, self.compiled_builder(True))
             else:
-                plan = ReadPlan(self.cls, self.writer_layout(writer), self.raw_schema, self.compiled_builder(False))
+                plan = ReadPlan(self.cls, self.writer_layout(writer), self.raw_layout, self.compiled_builder(False))
             self._plans[key] = plan
         return plan
 

@@ -212,6 +212,11 @@ def raw_schema(record: s.Record, *, with_defaults: bool = True) -> Any:
     return parsed
 
 
+def raw_json(record: s.Record) -> Any:
+    """``raw_schema`` as Avro JSON, defaults as written (for a backend that reads JSON, not fastavro's parse)."""
+    return _strip(record, stripped=True, defined=set())
+
+
 def _strip(schema: s.Schema, *, stripped: bool, defined: set[str], namespace: str = "") -> Any:
     if isinstance(schema, s.Primitive):
         if stripped and converter(schema) is not None:
