@@ -34,6 +34,7 @@ PARSE_CACHE_BUDGET = 32 * 1024 * 1024
 class Response:
     status: int
     payload: Any
+    data: bytes | None = None  # the payload already as JSON (a remembered answer)
 
 
 class ApiError(Exception):

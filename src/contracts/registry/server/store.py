@@ -131,6 +131,21 @@ class Store:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise StoreError(f"cannot open the registry database {self.path}: {reason}") from exc
         self._lock = threading.RLock()
+        self.generation = 0  # counts the commits of this process that changed something
+
+    def version(self, *, wait: bool = True) -> tuple[int, int] | None:
+        """Changes to the data so far: this process's commits, and SQLite's count of other connections' (a file shared with another registry).
+
+        ``wait=False``: ``None`` rather than wait while a transaction holds the store.
+        """
+        if self.path == ":memory:":
+            return self.generation, 0
+        if not self._lock.acquire(blocking=wait):
+            return None
+        try:
+            return self.generation, self._conn.execute("PRAGMA data_version").fetchone()[0]
+        finally:
+            self._lock.release()
 
     def _migrate(self) -> None:
         for table, column, decl in _ADDED_COLUMNS:
@@ -151,6 +166,7 @@ class Store:
     def write(self) -> Iterator[Tx]:
         """A serialized, atomic transaction: all of it commits, or none of it."""
         with self._lock:
+            before = self._conn.total_changes
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield Tx(self._conn)
@@ -158,6 +174,8 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            if self._conn.total_changes != before:
+                self.generation += 1
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
