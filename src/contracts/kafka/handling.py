@@ -52,12 +52,27 @@ class EventLoopHost:
         self._name = name
         self._loop = loop
         self._own = loop is None
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
             threading.Thread(target=self._loop.run_forever, name=f"{self._name}-async", daemon=True).start()
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        return self._loop
+
+    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+
+    def start_all(self, coroutines: list[Coroutine[Any, Any, None]]) -> None:
+        """Start ``coroutines`` on the loop with one wake-up for all (they report their own ends)."""
+        loop = self._running_loop()
+        loop.call_soon_threadsafe(self._spawn, loop, coroutines)
+
+    def _spawn(self, loop: asyncio.AbstractEventLoop, coroutines: list[Coroutine[Any, Any, None]]) -> None:
+        for coroutine in coroutines:
+            task = loop.create_task(coroutine)
+            self._tasks.add(task)  # held until done: the loop keeps only weak references to tasks
+            task.add_done_callback(self._tasks.discard)
 
     def wait(self, awaitable: Awaitable[Any]) -> Any:
         """Run ``awaitable`` to its end from a plain thread (an ``Awaiting``)."""

@@ -54,6 +54,11 @@ class Lanes:
         self._seq = itertools.count()
         self.queued = 0
 
+    @property
+    def startable(self) -> int:
+        """Lanes whose head may start now (retries on their timer and heads held by a running event id aside)."""
+        return len(self._idle)
+
     def lane_of(self, work: Work) -> Hashable:
         if self.ordering == "key":
             return (work.topic, work.partition, work.key)

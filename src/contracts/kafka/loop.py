@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +95,10 @@ class ConsumerLoop:
             while not self.stop.is_set() and self.fatal is None:
                 # Every call into librdkafka gives up the GIL, and taking it back from busy handler threads costs
                 # up to a switch interval: fetch only when the lanes run low (or every 50 ms, for rebalances).
-                hungry = self.lanes.queued < 4 * options.concurrency or time.monotonic() - self._last_fetch > 0.05
+                # Also while fewer lanes could start than there are free slots (the fetched messages hold too few keys:
+                # a fetch often brings one partition's), up to the in-flight bound that pauses the partitions.
+                starved = self.lanes.startable < options.concurrency - self.running and self.lanes.queued < options.max_in_flight
+                hungry = starved or self.lanes.queued < 4 * options.concurrency or time.monotonic() - self._last_fetch > 0.05
                 batch = self.kafka.consume(num_messages=256, timeout=0) if hungry else []
                 if hungry:
                     self._last_fetch = time.monotonic()
@@ -210,6 +213,7 @@ class ConsumerLoop:
         # one per message; slower ones (by the measured average) one per thread, so that every thread stays busy.
         chunk = CHUNK if self._sync_only and self._average < FAST_HANDLER else 1
         plain: list[Work] = []
+        coroutines: list[Coroutine[Any, Any, None]] = []
         for work in self.lanes.ready(now, free * chunk):
             self._running_works[work.lane] = work
             job: Job = work.item
@@ -217,9 +221,11 @@ class ConsumerLoop:
                 self._start(self._dead_letter, work, job.error, 0, header(job.msg, "event-id"))
             elif not self._sync_only and not self._dedupe and job.handler is not None and is_async(job.handler):
                 self.running += 1
-                self.async_host.submit(self._run_async(work, now))
+                coroutines.append(self._run_async(work, now))
             else:
                 plain.append(work)
+        if coroutines:
+            self.async_host.start_all(coroutines)  # one wake-up of the handlers' loop for all of them
         self.stats.max_concurrent = max(self.stats.max_concurrent, self.running + (1 if plain else 0))
         if plain and self._inline():
             self.running += 1
