@@ -19,10 +19,12 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 VERSION = 1
 MAGIC = b"contracts-file-digests\n"
 Entry = tuple[int, int, int, str]  # size, mtime_ns, inode, content digest
+Signature = tuple[int, int, int]  # size, mtime_ns, inode: what a stat says of a file
 # Files stamped this close to the record's writing are re-read: a change within the same
 # timestamp tick would otherwise go unseen.
 RACY_NS = 2_000_000_000
@@ -43,6 +45,7 @@ class FileDigests:
         self._started = time.time_ns()  # before any file is looked at
         self.read = 0  # files read in this run (not known by their stat)
         self._cwd = os.getcwd()
+        self._ahead: tuple[list[str], Any, Any] | None = None  # a look-ahead's roots, pool and future
         self._loaded = store is None
 
     def _load(self) -> None:
@@ -71,33 +74,52 @@ class FileDigests:
     def digest(self, path: str) -> str:
         """The digest of what ``path`` holds now."""
         path = absolute(path, self._cwd)
-        return self.digest_of(path, os.stat(path))
+        return self.digest_of(path, _signature(os.stat(path)))
 
-    def digest_of(self, path: str, st: os.stat_result) -> str:
-        """``path`` (absolute) with its ``st``."""
+    def digest_of(self, path: str, sig: Signature) -> str:
+        """``path`` (absolute) whose stat gave ``sig``."""
         if not self._loaded:
             self._load()
         now = self._now.get(path)
-        if now is not None and now[0] == st.st_size and now[1] == st.st_mtime_ns and now[2] == st.st_ino:
+        if now is not None and now[:3] == sig:
             return str(now[3])  # read earlier in this run
         old = self._old.get(path)
-        if (
-            old is not None
-            and old[0] == st.st_size
-            and old[1] == st.st_mtime_ns
-            and old[2] == st.st_ino
-            and st.st_mtime_ns < self._trusted_before
-        ):
+        if old is not None and old[:3] == sig and sig[1] < self._trusted_before:
             self._now[path] = old
             return str(old[3])
-        self._now[path] = entry = _entry(path, st)
+        with open(path, "rb") as fh:
+            entry = self._now[path] = (*sig, content_digest(fh.read()))
         self.read += 1
         return str(entry[3])
 
     def tree(self, roots: Iterable[Path]) -> Iterator[tuple[str, str]]:
         """``(path, digest)`` of every file under ``roots`` (a root that is a file counts as one), sorted by path."""
-        for path, st in _files([str(r) for r in roots]):
-            yield path, self.digest_of(path, st)
+        for path, sig in _listing([str(r) for r in roots]):
+            yield path, self.digest_of(path, sig)
+
+    def look_ahead(self, roots: Iterable[Path]) -> None:
+        """Take what ``tree_key(roots)`` needs to look at (git's view, or every file's stat) now, in another process.
+
+        The run that keys on it at its end (the first, when nothing is remembered) gets on
+        with its work meanwhile: the key is of the files as they were when it began.
+        """
+        from concurrent.futures import ProcessPoolExecutor
+
+        listed = [str(r) for r in roots]
+        pool = ProcessPoolExecutor(max_workers=1)
+        self._ahead = (listed, pool, pool.submit(_state, listed))
+
+    def _looked(self, listed: list[str]) -> tuple[str, Any] | None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return None
+        roots, pool, future = ahead
+        try:
+            return future.result() if roots == listed else None
+        except Exception:  # the look-ahead is an optimisation: without it, the state is taken now
+            return None
+        finally:
+            pool.shutdown()
 
     def tree_key(self, roots: Iterable[Path]) -> str:
         """A digest of what every file under ``roots`` holds.
@@ -108,17 +130,17 @@ class FileDigests:
         looking. Elsewhere, or when git cannot vouch (files marked assume-unchanged or
         skip-worktree), every file by its digest.
         """
-        listed = [Path(r) for r in roots]
+        listed = [str(r) for r in roots]
+        kind, state = self._looked(listed) or _state(listed)
         h = hashlib.blake2b(digest_size=16)
-        state = _git_state(listed)
-        if state is not None:
+        if kind == "git":
             trees, changed = state
             h.update(trees.encode())
             for path in changed:
                 h.update(f"{path}\0{self.digest(path) if os.path.isfile(path) else '-'}\n".encode())
         else:
-            for path, digest in self.tree(listed):
-                h.update(f"{path}\0{digest}\n".encode())
+            for path, sig in state:
+                h.update(f"{path}\0{self.digest_of(path, sig)}\n".encode())
         return h.hexdigest()
 
     def save(self) -> None:
@@ -167,20 +189,25 @@ def _git_state(roots: list[Path]) -> tuple[str, list[str]] | None:
     return f"{sorted(rels)}\n{trees}", changed
 
 
-def _entry(path: str, st: os.stat_result) -> Entry:
-    with open(path, "rb") as fh:
-        return (st.st_size, st.st_mtime_ns, st.st_ino, content_digest(fh.read()))
+def _signature(st: os.stat_result) -> Signature:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def _files(roots: list[str]) -> list[tuple[str, os.stat_result]]:
-    """Every file under ``roots`` (absolute paths, sorted) with its stat."""
-    found: list[tuple[str, os.stat_result]] = []
+def _state(roots: list[str]) -> tuple[str, Any]:
+    """``("git", (trees, changed paths))`` in a git work tree git can vouch for, else ``("files", [(path, signature)])``."""
+    found = _git_state([Path(r) for r in roots])
+    return ("git", found) if found is not None else ("files", _listing(roots))
+
+
+def _listing(roots: list[str]) -> list[tuple[str, Signature]]:
+    """Every file under ``roots`` (absolute paths, sorted) with its stat's signature."""
+    found: list[tuple[str, Signature]] = []
     for root in roots:
         root = os.path.abspath(root)
         if os.path.isdir(root):
             _walk(root, found)
         elif os.path.isfile(root):
-            found.append((root, os.stat(root)))
+            found.append((root, _signature(os.stat(root))))
     found.sort(key=lambda item: item[0])
     return found
 
@@ -198,13 +225,13 @@ def read_with_entry(path: str) -> tuple[bytes, Entry]:
     return data, (st.st_size, st.st_mtime_ns, st.st_ino, content_digest(data))
 
 
-def _walk(folder: str, found: list[tuple[str, os.stat_result]]) -> None:
+def _walk(folder: str, found: list[tuple[str, Signature]]) -> None:
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=True):
                 _walk(entry.path, found)
             elif entry.is_file(follow_symlinks=True):
-                found.append((entry.path, entry.stat()))
+                found.append((entry.path, _signature(entry.stat())))
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:

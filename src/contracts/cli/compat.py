@@ -105,12 +105,14 @@ def _check(
     options = {"strict": strict, "deployments": not no_deployments, "subjects": sorted(subjects)}
     remember = not registry and verdicts.folder is not None  # a live registry is asked every time; files and a commit can be remembered
     roots = [Path(schemas) if schemas else config.schemas, history_root, config.root / "pyproject.toml"]
-    if remember and verdicts.remembers_runs:  # else nothing to look up: the key is taken at the end, from what the checks read
+    if remember and verdicts.remembers_runs:
         run_key = _run_key(verdicts, roots, git_ref, options)
         remembered = verdicts.run(run_key) if run_key else None
         if remembered is not None:
             _report(*remembered, fmt, verdicts)
             return
+    elif remember:  # nothing to look up: the key is taken at the end, of the files as they are now (looked at meanwhile)
+        verdicts.files.look_ahead(roots)
     catalog = config_catalog(config, schemas)
     _known_subjects(catalog, subjects)
     hist = load_history(history_root)

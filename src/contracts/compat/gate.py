@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,11 +69,9 @@ def run_gate(
         levels = LevelChecks(jobs if jobs is not None else (os.cpu_count() or 1))
         try:
             outcomes = _find_levels(catalog, history, result, levels, options, verdicts)
-            checked = levels.results()
-        except BaseException:
+            result.findings += _level_findings(outcomes, levels.results(), verdicts)
+        finally:
             levels.close()
-            raise
-        result.findings += _level_findings(outcomes, checked, verdicts)
         if deployments:
             result.findings += deployment_findings(catalog, history, Checker(strict_logical_types=strict_logical_types), result.states)
         result.findings = group_findings(apply_overrides(result.findings, history.overrides))
@@ -142,20 +140,22 @@ def _find_levels(
     return outcomes
 
 
-def _level_findings(outcomes: list[list[Finding] | _Pending], checked: list[tuple[list[Finding], Digests]], verdicts: Verdicts | None) -> list[Finding]:
-    """Every subject's level findings in the catalog's order, remembered or checked now; what was checked now is remembered."""
-    if verdicts is not None:
-        for _, read in checked:
-            verdicts.files.adopt(read)
-    fresh = iter(checked)
+def _level_findings(outcomes: list[list[Finding] | _Pending], checked: Iterator[tuple[list[Finding], Digests]], verdicts: Verdicts | None) -> list[Finding]:
+    """Every subject's level findings in the catalog's order, remembered or checked now; what was checked now is remembered.
+
+    ``checked`` comes in as the workers finish: the first are keyed and remembered while the rest are checked.
+    """
     findings: list[Finding] = []
     for outcome in outcomes:
         if isinstance(outcome, _Pending):
-            found, read = next(fresh)
+            found, read = next(checked)
             if verdicts is not None:
+                verdicts.files.adopt(read)
                 verdicts.remember_subject(outcome.key or verdicts.subject_key(outcome.task.key_parts(), outcome.versions, read), found)
             outcome = found
         findings += outcome
+    for _ in checked:  # none should be left; taking them lets the workers' pool close
+        pass
     return findings
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,14 +120,19 @@ class LevelChecks:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def results(self) -> list[tuple[list[Finding], Digests]]:
-        """Each task's findings and what it read, in the order the tasks were added."""
+    def results(self) -> Iterator[tuple[list[Finding], Digests]]:
+        """Each task's findings and what it read, in the order the tasks were added, as they come in.
+
+        Taken one by one, the first results are dealt with while the workers check the rest.
+        """
         pool = self._pool
         if pool is None:
-            return run_tasks(self._pending)
+            yield from run_tasks(self._pending)
+            return
         try:
             if self._pending:
                 self._submit(pool)
-            return [each for future in self._futures for each in future.result()]
+            for future in self._futures:
+                yield from future.result()
         finally:
             pool.shutdown(cancel_futures=True)
