@@ -13,12 +13,11 @@ What is remembered is what a fresh run produces (``codegen --check`` renders wit
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from contracts import schema as schema_model
-from contracts.filedigests import FileDigests, write_atomically
+from contracts.filedigests import FileDigests, read_cache, write_cache
 
 from .naming import Naming
 from .render import RenderedModule
@@ -53,14 +52,7 @@ class CodegenCache:
         self.rendered = 0  # modules rendered in this run (not remembered)
 
     def _load(self, name: str) -> dict[str, Any]:
-        if self.folder is None:
-            return {}
-        try:
-            data = json.loads((self.folder / name).read_bytes())
-        except (OSError, ValueError):
-            return {}
-        entries = data.get("entries") if isinstance(data, dict) and data.get("engine") == self.engine else None
-        return entries if isinstance(entries, dict) else {}
+        return read_cache(self.folder / name if self.folder else None, {"engine": self.engine})
 
     # -- the whole run -------------------------------------------------------
     def inputs_key(self, schemas: Path, package: str) -> str:
@@ -121,5 +113,5 @@ class CodegenCache:
         if self.folder is None:
             return
         for name, entries in (("state.json", self._state), ("names.json", self.names), ("modules.json", self._modules)):
-            write_atomically(self.folder / name, json.dumps({"engine": self.engine, "entries": entries}, separators=(",", ":")))
+            write_cache(self.folder / name, {"engine": self.engine}, entries)
         self.files.save()

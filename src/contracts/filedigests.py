@@ -13,6 +13,7 @@ The record is a cache: safe to delete, and a damaged one is ignored.
 from __future__ import annotations
 
 import hashlib
+import json
 import marshal
 import os
 import subprocess
@@ -232,6 +233,24 @@ def _walk(folder: str, found: list[tuple[str, Signature]]) -> None:
                 _walk(entry.path, found)
             elif entry.is_file(follow_symlinks=True):
                 found.append((entry.path, _signature(entry.stat())))
+
+
+def read_cache(path: Path | None, stamp: dict[str, Any]) -> dict[str, Any]:
+    """The entries a cache file holds, if ``write_cache`` wrote it with this ``stamp`` (the code and format that made it); else none."""
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or any(data.get(k) != v for k, v in stamp.items()):
+        return {}
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def write_cache(path: Path, stamp: dict[str, Any], entries: dict[str, Any]) -> None:
+    write_atomically(path, json.dumps({**stamp, "entries": entries}, separators=(",", ":")))
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:

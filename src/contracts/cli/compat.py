@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -29,6 +32,8 @@ from contracts.errors import EXIT_VIOLATION
 from contracts.findings import Finding, render
 from contracts.schema import bulk
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 @click.group("compat")
 def command() -> None:
@@ -45,6 +50,17 @@ def _known_subjects(catalog: Catalog, subjects: tuple[str, ...]) -> None:
         catalog.subject(name)  # raises for an unknown subject: exit 2
 
 
+def without_collector(fn: F) -> F:
+    """Run the command with the cyclic collector paused: tens of thousands of files' worth of small objects, no garbage worth collecting."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with bulk():
+            return fn(*args, **kwargs)
+
+    return cast(F, run)
+
+
 @command.command("check")
 @schemas_option
 @history_option
@@ -58,6 +74,7 @@ def _known_subjects(catalog: Catalog, subjects: tuple[str, ...]) -> None:
 @click.option("--no-cache", is_flag=True, help=f"Check everything again: neither read nor write the remembered verdicts (.contracts-cache/gate; env {NO_CACHE_ENV}=1).")
 @registry_auth_options
 @errors_in_format("compat")
+@without_collector
 def check(
     schemas: str | None,
     history: str | None,
@@ -81,23 +98,6 @@ def check(
       contracts compat check --format github
       contracts compat check --against-git origin/main --format markdown >> "$GITHUB_STEP_SUMMARY"
     """
-    with bulk():  # tens of thousands of files' worth of small objects, no garbage worth collecting
-        _check(schemas, history, fmt, registry, registry_only, strict_logical_types, subjects, no_deployments, git_ref, no_cache, tls)
-
-
-def _check(
-    schemas: str | None,
-    history: str | None,
-    fmt: str,
-    registry: str | None,
-    registry_only: bool,
-    strict_logical_types: bool | None,
-    subjects: tuple[str, ...],
-    no_deployments: bool,
-    git_ref: str | None,
-    no_cache: bool,
-    tls: dict[str, str | None],
-) -> None:
     config = load_config()
     strict = config.strict_logical_types if strict_logical_types is None else strict_logical_types
     history_root = Path(history) if history else config.compatibility

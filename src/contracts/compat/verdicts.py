@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import contracts
-from contracts.filedigests import Entry, FileDigests, write_atomically
+from contracts.filedigests import Entry, FileDigests, read_cache, write_cache
 from contracts.findings import Finding
 
 VERSION = 1
@@ -66,16 +66,7 @@ class Verdicts:
         self.hits = 0
 
     def _load(self, name: str) -> dict[str, Any]:
-        if self.folder is None:
-            return {}
-        try:
-            data = json.loads((self.folder / name).read_bytes())
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict) or data.get("version") != VERSION or data.get("engine") != engine():
-            return {}
-        entries = data.get("entries")
-        return entries if isinstance(entries, dict) else {}
+        return read_cache(self.folder / name if self.folder else None, {"version": VERSION, "engine": engine()})
 
     @property
     def _subjects(self) -> dict[str, list[dict[str, Any]]]:
@@ -160,7 +151,7 @@ class Verdicts:
 
     def _write(self, name: str, entries: dict[str, Any]) -> None:
         assert self.folder is not None
-        write_atomically(self.folder / name, json.dumps({"version": VERSION, "engine": engine(), "entries": entries}, separators=(",", ":")))
+        write_cache(self.folder / name, {"version": VERSION, "engine": engine()}, entries)
 
 
 NO_CACHE_ENV = "CONTRACTS_NO_CACHE"
