@@ -4,8 +4,8 @@ Every figure is measured on each broker, against a baseline on the same broker i
 
 Ratios against a baseline measured in the same run (the sequential consumer, concurrency=1):
 - I/O-bound: 2,000 events, 200 keys, 4 partitions, a handler that sleeps 5 ms. concurrency=64 with
-  ordering="key": at least 25x the sequential rate; an ``async def`` handler awaiting asyncio.sleep(0.005)
-  with concurrency=256: at least 40x.
+  ordering="key": at least 32x the sequential rate (half the ceiling of 64 x 200/s); an ``async def`` handler
+  awaiting asyncio.sleep(0.005) with concurrency=256: at least 60x. Three alternating rounds, the best of each.
 - Head-of-line: one event whose handler always fails (default retry policy), sent first, then 200 events on
   other keys: their latency from send to handled, p50 under 20 ms and max under 200 ms.
 - Fast handlers: a handler that does nothing, concurrency=64 against concurrency=1: at least 80% of the rate.
@@ -103,9 +103,12 @@ def _on(kind: str) -> None:
     with tempfile.TemporaryDirectory() as tmp, make_broker(kind) as broker, EmbeddedRegistry() as registry:
         env = _setup(tmp, broker.bootstrap_servers, registry.url)
         _produce(env, N, KEYS)
-        sequential, _ = _rate(env, "seq", io_handler, N // 4)  # 500 events: the sequential rate is steady by then
-        keyed, c64 = _rate(env, "keyed", io_handler, N, concurrency=64, ordering="key")
-        asynced, c256 = _rate(env, "async", async_handler, N, concurrency=256, ordering="key")
+        runs: dict[str, list[tuple[float, Any]]] = {"seq": [], "keyed": [], "async": []}
+        for round_ in range(3):  # alternate, keep the best of each (the baseline's too): shared machines are noisy
+            runs["seq"].append(_rate(env, f"seq-{round_}", io_handler, N // 4))  # 500 events: the sequential rate is steady by then
+            runs["keyed"].append(_rate(env, f"keyed-{round_}", io_handler, N, concurrency=64, ordering="key"))
+            runs["async"].append(_rate(env, f"async-{round_}", async_handler, N, concurrency=256, ordering="key"))
+        (sequential, _), (keyed, c64), (asynced, c256) = (max(runs[k], key=lambda run: run[0]) for k in ("seq", "keyed", "async"))
         print(f"I/O-bound (5 ms handler, {N} events, {KEYS} keys): sequential {sequential:.0f}/s; "
               f"concurrency=64 key {keyed:.0f}/s -> {keyed / sequential:.1f}x (goal >= 32x, ran {c64.stats.max_concurrent} at once); "
               f"async concurrency=256 {asynced:.0f}/s -> {asynced / sequential:.1f}x (goal >= 60x, ran {c256.stats.max_concurrent} at once)")  # fmt: skip

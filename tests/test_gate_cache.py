@@ -19,7 +19,7 @@ from contracts.catalog import load_catalog
 from contracts.cli import main
 from contracts.compat import load_history, run_gate
 from contracts.compat.verdicts import Verdicts
-from contracts.filedigests import FileDigests
+from contracts.filedigests import FileDigests, absolute
 from contracts.findings import FORMATS
 
 HOUR_NS = 3600 * 1_000_000_000
@@ -77,7 +77,7 @@ def test_an_unchanged_run_is_answered_from_memory_in_every_format(small: Path, m
     def no_gate(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("an unchanged run ran the gate")
 
-    monkeypatch.setattr("contracts.cli.compat.run_gate", no_gate)
+    monkeypatch.setattr("contracts.compat.gate.run_gate", no_gate)  # where the command finds it when it runs
     for fmt in FORMATS:
         again = _run("--format", fmt)
         assert (again.exit_code, again.output) == (first[fmt].exit_code, first[fmt].output), fmt
@@ -196,3 +196,16 @@ def test_in_a_git_work_tree_the_index_says_what_changed(small: Path, monkeypatch
     (small / "schemas/shop/Extra.avsc").unlink()
     git("revert", "--no-edit", "HEAD")
     assert _same_as_fresh().exit_code == 0
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(st.sampled_from(["a", "b", ".", "..", "", "c.d", ".e"]), min_size=1, max_size=6),
+    st.booleans(),
+    st.sampled_from(["/", "/w/x", "/w/x/", "/w/../y"]),
+)
+def test_a_path_is_spelt_as_normpath_spells_it(parts: list[str], rooted: bool, cwd: str) -> None:
+    """Digests are kept under one spelling of each path; spelling folders once must not change it."""
+    path = ("/" if rooted else "") + "/".join(parts)
+    expected = path if os.path.isabs(path) else os.path.normpath(os.path.join(cwd, path))
+    assert absolute(path, cwd) == expected

@@ -17,11 +17,14 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from contracts import schema as s
-from contracts.catalog import Catalog
 from contracts.findings import Finding, with_lines
 from contracts.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from contracts.catalog import Catalog
 
 _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.errors import Location, SchemaError
+from contracts.filedigests import Entry, read_with_entry
 
 
 def _text(path: Path | str, display: str, rule: str) -> str:
@@ -29,6 +30,15 @@ def _text(path: Path | str, display: str, rule: str) -> str:
 def read_json(path: Path | str, display: str) -> Any:
     """Load a JSON file; a syntax error names the file, line and column."""
     return parse_json(_text(path, display, "INVALID_JSON"), display)
+
+
+def read_json_with_entry(path: str, display: str) -> tuple[Any, Entry]:
+    """Load a JSON file, and its entry (stat and digest) from the same read: for a cache keyed on what was read."""
+    try:
+        data, entry = read_with_entry(path)
+    except OSError as exc:
+        raise SchemaError(f"cannot read it: {exc.strerror or exc}", Location(file=display), "INVALID_JSON") from exc
+    return parse_json(data, display), entry
 
 
 def parse_json(text: str | bytes, display: str) -> Any:

@@ -9,17 +9,19 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from contracts.catalog import Catalog, load_catalog
 from contracts.config import ProjectConfig, load_config
 from contracts.errors import EXIT_BAD_INPUT, EXIT_VIOLATION, BadInputError, ContractsError
 from contracts.findings import FORMATS, error_finding, render
 from contracts.redaction import redact
-from contracts.registry.client import RegistryClient
 from contracts.shutdown import Stopped
+
+if TYPE_CHECKING:  # imported where used: a command that needs neither does not pay for them
+    from contracts.catalog import Catalog
+    from contracts.registry.client import RegistryClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 PACKAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -130,6 +132,8 @@ def read_auth(value: str | None) -> str | None:
 
 
 def make_client(url: str, *, auth: str | None = None, ca_location: str | None = None, cert: str | None = None, key: str | None = None) -> RegistryClient:
+    from contracts.registry.client import RegistryClient
+
     return RegistryClient(url, auth=read_auth(auth), ca_location=ca_location, cert=cert, key=key)
 
 
@@ -144,6 +148,8 @@ def project_catalog(schemas: str | None, *, defaults: bool = True) -> tuple[Proj
 
 def config_catalog(config: ProjectConfig, schemas: str | None, *, defaults: bool = True) -> Catalog:
     """The catalog of ``config`` (or of ``--schemas``), as ``project_catalog`` checks it."""
+    from contracts.catalog import load_catalog
+
     catalog = load_catalog(Path(schemas) if schemas else config.schemas)
     catalog.require_contents()
     if defaults:

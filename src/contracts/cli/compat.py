@@ -7,11 +7,10 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from contracts.catalog import Catalog
 from contracts.cli._common import (
     config_catalog,
     errors_in_format,
@@ -22,15 +21,14 @@ from contracts.cli._common import (
     registry_auth_options,
     schemas_option,
 )
-from contracts.compat import RULES, load_history, run_gate
-from contracts.compat.history import History, write_version
 from contracts.compat.verdicts import NO_CACHE_ENV, Verdicts, cache_folder
 from contracts.config import load_config
-from contracts.datacontract.checks import CATEGORY as CONTRACT_CATEGORY
-from contracts.datacontract.checks import CONTRACT_RULES
 from contracts.errors import EXIT_VIOLATION
 from contracts.findings import Finding, render
 from contracts.schema import bulk
+
+if TYPE_CHECKING:
+    from contracts.catalog import Catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,6 +98,10 @@ def check(
     """
     config = load_config()
     strict = config.strict_logical_types if strict_logical_types is None else strict_logical_types
+    # The gate's engine and the catalog are imported once they are needed: not by a run answered from memory.
+    from contracts.compat.gate import run_gate
+    from contracts.compat.history import load_history
+
     history_root = Path(history) if history else config.compatibility
     verdicts = Verdicts(None if no_cache else cache_folder(config.root))
     options = {"strict": strict, "deployments": not no_deployments, "subjects": sorted(subjects)}
@@ -177,6 +179,10 @@ def rules(fmt: str) -> None:
 
         click.echo(markdown(), nl=False)
         return
+    from contracts.compat.rules import RULES
+    from contracts.datacontract.checks import CATEGORY as CONTRACT_CATEGORY
+    from contracts.datacontract.checks import CONTRACT_RULES
+
     if fmt == "json":
         listed = [{"id": r.id, "category": r.category, "summary": r.summary, "fails_at": r.level} for r in RULES]
         listed += [{"id": r.id, "category": CONTRACT_CATEGORY, "summary": r.summary, "severity": r.severity} for r in CONTRACT_RULES]
@@ -207,10 +213,13 @@ def publish(schemas: str | None, history: str | None, fmt: str, subjects: tuple[
       contracts compat publish --dry-run
       contracts compat publish --subject orders-value
     """
+    from contracts.compat.gate import run_gate
+    from contracts.compat.history import load_history, write_version
+
     config, catalog = project_catalog(schemas)
     _known_subjects(catalog, subjects)
     root = Path(history) if history else config.compatibility
-    hist: History = load_history(root)
+    hist = load_history(root)
     result = run_gate(catalog, hist, strict_logical_types=config.strict_logical_types, deployments=False, subjects=subjects or None)
     if result.blocking:
         click.echo(render(result.findings, fmt, tool="compat", checked=result.checked))

@@ -1,11 +1,44 @@
 """The compatibility engine and gate: one engine for the CLI gate, the registry and deployments."""
 
-from contracts.compat.checker import Checker, Incompatibility
-from contracts.compat.engine import VersionedSchema, check_level
-from contracts.compat.gate import GateResult, run_gate
-from contracts.compat.history import History, load_history
-from contracts.compat.rules import BY_ID, RULES, CompatRule, describe
-from contracts.levels import LEVELS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from contracts.compat.checker import Checker, Incompatibility
+    from contracts.compat.engine import VersionedSchema, check_level
+    from contracts.compat.gate import GateResult, run_gate
+    from contracts.compat.history import History, load_history
+    from contracts.compat.rules import BY_ID, RULES, CompatRule, describe
+    from contracts.levels import LEVELS
+
+# Imported when first named: a gate run answered from memory never loads the engine or the catalog.
+_LAZY = {
+    "BY_ID": "contracts.compat.rules",
+    "LEVELS": "contracts.levels",
+    "RULES": "contracts.compat.rules",
+    "Checker": "contracts.compat.checker",
+    "CompatRule": "contracts.compat.rules",
+    "GateResult": "contracts.compat.gate",
+    "History": "contracts.compat.history",
+    "Incompatibility": "contracts.compat.checker",
+    "VersionedSchema": "contracts.compat.engine",
+    "check_level": "contracts.compat.engine",
+    "describe": "contracts.compat.rules",
+    "load_history": "contracts.compat.history",
+    "run_gate": "contracts.compat.gate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'contracts.compat' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BY_ID",

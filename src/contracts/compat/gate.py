@@ -94,6 +94,7 @@ class _Pending:
 
     task: LevelTask
     versions: list[tuple[int, str, Any, bool]]  # (number, file, raw JSON or None, on disk)
+    known: Digests  # the versions' files this process has read already (the latest, to compare with the candidate)
     key: str = ""
 
 
@@ -129,10 +130,13 @@ def _find_levels(
             {**history.labels.get(sub.name, {}), **candidate_label},
             digests=verdicts is not None,
         )
-        pending = _Pending(task, [(v.number, v.file, v.raw_if_loaded, v.on_disk) for v in versions])
+        known = {v.file: v.entry for v in versions if v.entry is not None}
+        pending = _Pending(task, [(v.number, v.file, v.raw_if_loaded, v.on_disk) for v in versions], known)
         remembered = None
+        if verdicts is not None:
+            verdicts.files.adopt(known)
         if verdicts is not None and verdicts.remembers_subjects:  # else keyed once checked, from the digests the checks took
-            pending.key = verdicts.subject_key(task.key_parts(), pending.versions)
+            pending.key = verdicts.subject_key(task.key_parts(), pending.versions, known)
             remembered = verdicts.subject(pending.key)
         if remembered is None:
             levels.add(task)
@@ -151,6 +155,7 @@ def _level_findings(outcomes: list[list[Finding] | _Pending], checked: Iterator[
             found, read = next(checked)
             if verdicts is not None:
                 verdicts.files.adopt(read)
+                read = {**outcome.known, **read}
                 verdicts.remember_subject(outcome.key or verdicts.subject_key(outcome.task.key_parts(), outcome.versions, read), found)
             outcome = found
         findings += outcome

@@ -21,9 +21,10 @@ from typing import Any
 from contracts import schema as s
 from contracts.datacontract.model import ContractError, DataContract
 from contracts.errors import BadInputError, Location, SchemaError
+from contracts.filedigests import Entry
 from contracts.specs import DeploymentsSpec, OverridesSpec, validate
 from contracts.suggest import did_you_mean
-from contracts.textfiles import read_json, read_toml
+from contracts.textfiles import read_json, read_json_with_entry, read_toml
 
 _VERSION_FILE = re.compile(r"^v(\d+)\.avsc$")
 DEPLOYMENTS = "deployments.toml"
@@ -33,7 +34,7 @@ OVERRIDES = "overrides.toml"
 class Version:
     """One published version of a subject; its files are read and parsed on first use."""
 
-    __slots__ = ("_contract", "_raw", "_schema", "file", "number", "on_disk", "subject")
+    __slots__ = ("_contract", "_raw", "_schema", "entry", "file", "number", "on_disk", "subject")
 
     def __init__(
         self, subject: str, number: int, schema: s.Schema | None, raw: Any, file: str, contract: DataContract | None = None, *, on_disk: bool = False
@@ -45,6 +46,7 @@ class Version:
         self._schema = schema
         self._raw = raw
         self._contract = contract
+        self.entry: Entry | None = None  # the file's stat and digest, once read from disk (a cache keyed on it need not read it again)
 
     @property
     def contract(self) -> DataContract:
@@ -63,7 +65,10 @@ class Version:
     @property
     def raw(self) -> Any:
         if self._raw is None:
-            self._raw = read_json(Path(self.file), self.file)
+            if self.on_disk:
+                self._raw, self.entry = read_json_with_entry(self.file, self.file)
+            else:
+                self._raw = read_json(Path(self.file), self.file)
         return self._raw
 
     @property

@@ -11,9 +11,9 @@ from contracts import schema as s
 from contracts.compat.checker import Checker
 from contracts.compat.engine import ServicesOn, VersionedSchema, check_level
 from contracts.compat.verdicts import engine
-from contracts.filedigests import Entry, read_with_entry
+from contracts.filedigests import Entry
 from contracts.findings import Finding
-from contracts.textfiles import parse_json, read_json
+from contracts.textfiles import read_json, read_json_with_entry
 
 Digests = dict[str, Entry]
 """What a task read from disk, by the path it was given: the verdict cache keys on exactly what was checked, without reading it again."""
@@ -57,9 +57,7 @@ def run_task(task: LevelTask) -> tuple[list[Finding], Digests]:
     read: Digests = {}
     for number, file, raw in task.versions:
         if raw is None and task.digests:
-            data, entry = read_with_entry(file)
-            read[file] = entry
-            raw = parse_json(data, file)
+            raw, read[file] = read_json_with_entry(file, file)
         elif raw is None:
             raw = read_json(file, file)
         hist.append(VersionedSchema(number, s.SchemaParser(shared=shared).parse(raw, file=file)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,17 +26,12 @@ class SubjectState:
 
 
 
-def subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
+def subject_states(catalog: Catalog, history: History) -> Iterator[SubjectState]:
+    """Each subject's state, in the catalog's order, as it is found: the gate starts checking the first while it reads the rest."""
     with s.bulk():
-        return _subject_states(catalog, history)
-
-
-def _subject_states(catalog: Catalog, history: History) -> list[SubjectState]:
-    out = []
-    for subject in catalog.subjects():
-        candidate_json = s.to_json(subject.schema)
-        versions = history.versions(subject.name)
-        # A new contract (rules, tags, metadata) on the same schema is a new version, as a registry numbers it.
-        changed = not versions or versions[-1].raw != candidate_json or versions[-1].contract != subject.contract
-        out.append(SubjectState(subject, candidate_json, versions[-1].number if versions else 0, changed))
-    return out
+        for subject in catalog.subjects():
+            candidate_json = s.to_json(subject.schema)
+            versions = history.versions(subject.name)
+            # A new contract (rules, tags, metadata) on the same schema is a new version, as a registry numbers it.
+            changed = not versions or versions[-1].raw != candidate_json or versions[-1].contract != subject.contract
+            yield SubjectState(subject, candidate_json, versions[-1].number if versions else 0, changed)

@@ -114,6 +114,10 @@ class Handling:
         self._keys[cls] = self.catalog.idempotency_key(cls.__avro_fullname__)
         self.deserializer.prefer(cls)
 
+    def awaits(self, job: Job) -> bool:
+        """Whether the job's handler is ``async def`` (known since it was added, not asked per message)."""
+        return job.handler in self._async
+
     @property
     def sync_only(self) -> bool:
         """No handler is ``async def``: every call finishes on the thread that makes it."""

@@ -28,7 +28,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from contracts.kafka._logctx import message_context, redact
 from contracts.kafka.deadletter import DeadLetterError, DeadLetters
 from contracts.kafka.flow import FlowControl
-from contracts.kafka.handling import DEAD_LETTERED, DUPLICATE, HANDLED, EventLoopHost, Handling, Job, is_async
+from contracts.kafka.handling import DEAD_LETTERED, DUPLICATE, HANDLED, EventLoopHost, Handling, Job
 from contracts.kafka.headers import header
 from contracts.kafka.lanes import Lanes, Ordering, Work
 from contracts.kafka.offsets import Commits, PartitionOffsets, decode
@@ -40,6 +40,7 @@ CHUNK = 16  # the most fast plain handlers one thread runs in a row
 FAST_HANDLER = 0.0002  # seconds: below this average, handlers are chunked
 INLINE_HANDLER = 0.00005  # seconds: below this average, they run on the poll thread itself
 Outcome = Any  # HANDLED, DUPLICATE, DEAD_LETTERED, or the exception an attempt raised
+Completion = tuple[tuple[Work, Outcome], bool]  # a handler call's end, and whether it frees a slot
 UNREADABLE = "(unreadable)"  # the event type of a message that could not be decoded, in the per-type counts
 
 
@@ -73,7 +74,9 @@ class ConsumerLoop:
         self.revoked: set[TP] = set()
         self.running = 0
         self.finished = 0
-        self.completions: queue.SimpleQueue[tuple[tuple[Work, Outcome], bool]] = queue.SimpleQueue()
+        # Ends of handler calls, in batches: (work, outcome) and whether it frees a slot.
+        self.completions: queue.SimpleQueue[list[Completion]] = queue.SimpleQueue()
+        self._async_ended: list[Completion] = []  # touched on the handlers' event loop only
         self._running_works: dict[Any, Work] = {}  # by lane: what runs now
         self._sync_only = handling.sync_only
         self._one = options.concurrency == 1 and self._sync_only  # a sequential consumer: every call on the poll thread
@@ -219,7 +222,7 @@ class ConsumerLoop:
             job: Job = work.item
             if job.event is None:
                 self._start(self._dead_letter, work, job.error, 0, header(job.msg, "event-id"))
-            elif not self._sync_only and not self._dedupe and job.handler is not None and is_async(job.handler):
+            elif not self._sync_only and not self._dedupe and self.handling.awaits(job):
                 self.running += 1
                 coroutines.append(self._run_async(work, now))
             else:
@@ -254,7 +257,7 @@ class ConsumerLoop:
                 self._complete(work, outcome)
                 continue
             # Each result goes back at once, so its lane moves on; the last one frees the thread's slot.
-            self.completions.put(((work, outcome), i == len(works) - 1))
+            self.completions.put([((work, outcome), i == len(works) - 1)])
         if inline:
             self.running -= 1
 
@@ -265,7 +268,14 @@ class ConsumerLoop:
         except Exception as exc:
             outcome = exc
         self.stats.observe_latency(time.monotonic() - started)
-        self.completions.put(((work, outcome), True))
+        # The coroutines that end in one turn of the event loop go back together: one wake-up of this loop for all.
+        self._async_ended.append(((work, outcome), True))
+        if len(self._async_ended) == 1:
+            asyncio.get_running_loop().call_soon(self._hand_back_async)
+
+    def _hand_back_async(self) -> None:
+        ended, self._async_ended = self._async_ended, []
+        self.completions.put(ended)
 
     def _dead_letter(self, work: Work, error: BaseException, attempts: int, event_id: str | None) -> None:
         try:
@@ -273,19 +283,20 @@ class ConsumerLoop:
             outcome: Outcome = DEAD_LETTERED
         except DeadLetterError as exc:
             outcome = exc
-        self.completions.put(((work, outcome), True))
+        self.completions.put([((work, outcome), True)])
 
     # -- completions -------------------------------------------------------------------
     def _take_completions(self, block: float = 0.0) -> None:
         while True:
             try:
-                (work, outcome), frees_slot = self.completions.get(timeout=block) if block else self.completions.get_nowait()
+                ended = self.completions.get(timeout=block) if block else self.completions.get_nowait()
             except queue.Empty:
                 return
             block = 0.0
-            if frees_slot:  # a task ended: a chunk, a coroutine or a dead letter
-                self.running -= 1
-            self._complete(work, outcome)
+            for (work, outcome), frees_slot in ended:
+                if frees_slot:  # a task ended: a chunk, a coroutine or a dead letter
+                    self.running -= 1
+                self._complete(work, outcome)
 
     def _complete(self, work: Work, outcome: Outcome) -> None:
         self._running_works.pop(work.lane, None)

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from contracts.schema.model import Array, Enum, Fixed, Map, Primitive, Record, Schema
+from contracts.schema.model import Array, Enum, Fixed, Map, Primitive, Record, Schema, Union
 
 
 def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = None) -> Any:
@@ -25,8 +25,13 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
     explicit ``"namespace": ""`` (a bare name would inherit the enclosing namespace).
     Docs, defaults, aliases and logical types are kept.
     """
-    defined = set() if defined is None else defined
-    if isinstance(schema, Primitive):
+    return _to_json(schema, namespace, set() if defined is None else defined)
+
+
+def _to_json(schema: Schema, namespace: str, defined: set[str]) -> Any:
+    kind = type(schema)
+    if kind is Primitive:
+        assert isinstance(schema, Primitive)
         if not schema.logical and not schema.props:
             return schema.type
         out: dict[str, Any] = {"type": schema.type}
@@ -34,7 +39,8 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
             out["logicalType"] = schema.logical
         out.update(schema.props)
         return out
-    if isinstance(schema, Record | Enum | Fixed):
+    if kind is Record or kind is Enum or kind is Fixed:
+        assert isinstance(schema, Record | Enum | Fixed)
         if schema.fullname in defined:
             return schema.fullname
         defined.add(schema.fullname)
@@ -49,7 +55,7 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
         if isinstance(schema, Record):
             fields = []
             for f in schema.fields:
-                fj: dict[str, Any] = {"name": f.name, "type": to_json(f.type, namespace=namespace, defined=defined)}
+                fj: dict[str, Any] = {"name": f.name, "type": _to_json(f.type, namespace, defined)}
                 if f.doc is not None:
                     fj["doc"] = f.doc
                 if f.has_default:
@@ -58,7 +64,8 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
                     fj["aliases"] = list(f.aliases)
                 if f.order != "ascending":
                     fj["order"] = f.order
-                fj.update(f.props)
+                if f.props:
+                    fj.update(f.props)
                 fields.append(fj)
             out["fields"] = fields
             out.update(schema.props)
@@ -73,11 +80,14 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
                 out["logicalType"] = schema.logical
             out.update(schema.props)
         return out
-    if isinstance(schema, Array):
-        return {"type": "array", "items": to_json(schema.items, namespace=namespace, defined=defined)}
-    if isinstance(schema, Map):
-        return {"type": "map", "values": to_json(schema.values, namespace=namespace, defined=defined)}
-    return [to_json(b, namespace=namespace, defined=defined) for b in schema.branches]
+    if kind is Array:
+        assert isinstance(schema, Array)
+        return {"type": "array", "items": _to_json(schema.items, namespace, defined)}
+    if kind is Map:
+        assert isinstance(schema, Map)
+        return {"type": "map", "values": _to_json(schema.values, namespace, defined)}
+    assert isinstance(schema, Union)
+    return [_to_json(b, namespace, defined) for b in schema.branches]
 
 
 def compact(data: Any) -> str:

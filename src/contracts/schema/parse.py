@@ -260,14 +260,25 @@ class SchemaParser:
             if raw_type is None:
                 raise self._error(f"field '{fname}' needs a 'type'", file, f"{path}.{fname}" if path else fname)
             plain = model.PLAIN.get(raw_type) if isinstance(raw_type, str) else None
-            fkey = None
-            if self._shared is not None and (plain is not None or (type(raw_type) is list and all(type(b) is str and b in model.PLAIN for b in raw_type))):
-                # A field of primitives (or a union of them) reads the same in every version: parsed once, then shared.
-                fkey = "\1" + repr(raw)
-                same = self._shared.get(fkey)
-                if same is not None:
-                    append(same)
-                    continue
+            fkey = named_key = None
+            if self._shared is not None:
+                if plain is not None or (type(raw_type) is list and all(type(b) is str and b in model.PLAIN for b in raw_type)):
+                    # A field of primitives (or a union of them) reads the same in every version: parsed once, then shared.
+                    fkey = "\1" + repr(raw)
+                    same = self._shared.get(fkey)
+                    if same is not None:
+                        append(same)
+                        continue
+                else:
+                    # Any other field is shared too, with the named types it defines, when it refers to none outside itself.
+                    named_key = f"\2{self._depth}\0{ns}\0{raw!r}"
+                    kept = self._shared.get(named_key)
+                    if kept is not None and not any(t.fullname in self.names for t in kept[1]):
+                        for t in kept[1]:
+                            self._name(t.fullname, t)
+                        append(kept[0])
+                        continue
+                    refs_before, defined_before = len(self._refs), len(self.defined)
             ftype = plain if plain is not None else self._parse(raw_type, ns, file, f"{path}.{fname}" if path else fname)
             if raw.keys() <= _PLAIN_FIELD_KEYS:  # the usual field: no aliases, order or properties of its own
                 doc = raw.get("doc")
@@ -276,6 +287,8 @@ class SchemaParser:
                 made = model.Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, [], "ascending", {})
                 if fkey is not None:
                     self._shared[fkey] = made  # type: ignore[index]
+                elif named_key is not None:
+                    self._keep_field(named_key, made, refs_before, defined_before)
                 append(made)
                 continue
             fpath = f"{path}.{fname}" if path else fname
@@ -291,8 +304,19 @@ class SchemaParser:
             if doc is not None and not isinstance(doc, str):
                 raise self._error("'doc' must be a string", file, fpath)
             fprops = {k: v for k, v in raw.items() if k not in _FIELD_KEYS}
-            append(model.Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, list(faliases), order, fprops))
+            made = model.Field(fname, ftype, raw.get("default", NO_DEFAULT), doc, list(faliases), order, fprops)
+            if named_key is not None:
+                self._keep_field(named_key, made, refs_before, defined_before)
+            append(made)
         return record
+
+    def _keep_field(self, key: str, made: model.Field, refs_before: int, defined_before: int) -> None:
+        """Share a parsed field with later versions, if every type it refers to is one it defines."""
+        assert self._shared is not None
+        named = self.defined[defined_before:]
+        inside = {id(t) for t in named}
+        if all(id(r) in inside for r in self._refs[refs_before:]):
+            self._shared[key] = (made, named)
 
     def _enum(self, data: Mapping[str, Any], namespace: str, file: str | None, path: str) -> model.Enum:
         full, ns = self._define_name(data, namespace, file, path)
