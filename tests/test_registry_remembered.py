@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -48,14 +50,55 @@ def test_another_registry_on_the_same_file_makes_answers_stale(tmp_path: Path) -
     assert one.handle("POST", "/subjects/s-value", {}, _body("one")).status == 404
 
 
-def test_a_registration_that_wrote_is_not_remembered_but_its_repeat_is() -> None:
+def test_a_registration_that_wrote_is_remembered_when_nothing_else_changed() -> None:
     with EmbeddedRegistry() as reg:
         s = requests.Session()
         first = s.post(f"{reg.url}/subjects/x-value/versions", data=_body("a"), headers=CT)
         assert first.status_code == 200
-        assert reg.app.remembered("POST", "/subjects/x-value/versions", {}, _body("a")) is None
-        again = s.post(f"{reg.url}/subjects/x-value/versions", data=_body("a"), headers=CT)
-        assert again.json() == first.json()
+        # Its own commit was the one change: asked again (the next producer of a deploy), the answer is the same.
         assert reg.app.remembered("POST", "/subjects/x-value/versions", {}, _body("a")) is not None
-        third = s.post(f"{reg.url}/subjects/x-value/versions", data=_body("a"), headers=CT)  # over HTTP, from memory
-        assert third.status_code == 200 and third.json() == first.json()
+        again = s.post(f"{reg.url}/subjects/x-value/versions", data=_body("a"), headers=CT)  # over HTTP, from memory
+        assert again.status_code == 200 and again.json() == first.json()
+        s.delete(f"{reg.url}/subjects/x-value")
+        assert reg.app.remembered("POST", "/subjects/x-value/versions", {}, _body("a")) is None
+        third = s.post(f"{reg.url}/subjects/x-value/versions", data=_body("a"), headers=CT)
+        assert third.status_code == 200 and third.json()["id"] == first.json()["id"]
+        assert s.get(f"{reg.url}/subjects/x-value/versions").json() == [2]  # registered again, as a new version
+
+
+def test_a_registration_is_not_remembered_when_another_commit_came_with_it(tmp_path: Path) -> None:
+    app = RegistryApp(Store(tmp_path / "r.sqlite"))
+    dispatch = app._dispatch
+
+    def with_another_writer(*args: Any) -> Any:
+        answer = dispatch(*args)
+        # Another worker's commit lands between this registration's and its end: its answer may no longer hold.
+        other = threading.Thread(target=app.handle, args=("DELETE", "/subjects/x-value", {}, None))
+        other.start()
+        other.join()
+        return answer
+
+    assert app.handle("POST", "/subjects/x-value/versions", {}, _body("a")).status == 200
+    app.handle("PUT", "/config/x-value", {}, json.dumps({"compatibility": "NONE"}).encode())  # forgets the answer
+    app._dispatch = with_another_writer  # type: ignore[method-assign]
+    # Registered already: this one writes nothing, and the one commit meanwhile is another's.
+    assert app.handle("POST", "/subjects/x-value/versions", {}, _body("a")).status == 200
+    assert app.remembered("POST", "/subjects/x-value/versions", {}, _body("a")) is None
+    app._dispatch = dispatch  # type: ignore[method-assign]
+    again = app.handle("POST", "/subjects/x-value/versions", {}, _body("a"))
+    assert again.status == 200
+    assert app.handle("GET", "/subjects/x-value/versions", {}, None).payload == [2]  # the delete held: registered anew
+
+
+def test_a_registration_is_not_remembered_when_another_registry_wrote_meanwhile(tmp_path: Path) -> None:
+    one, other = RegistryApp(Store(tmp_path / "shared.sqlite")), RegistryApp(Store(tmp_path / "shared.sqlite"))
+    dispatch = one._dispatch
+
+    def with_another_process(*args: Any) -> Any:
+        answer = dispatch(*args)
+        other.handle("PUT", "/config/x-value", {}, json.dumps({"compatibility": "NONE"}).encode())
+        return answer
+
+    one._dispatch = with_another_process  # type: ignore[method-assign]
+    assert one.handle("POST", "/subjects/x-value/versions", {}, _body("a")).status == 200
+    assert one.remembered("POST", "/subjects/x-value/versions", {}, _body("a")) is None

@@ -53,7 +53,8 @@ _TABLE: list[tuple[str, str, re.Pattern[str], Handler]] = [(method, path, _compi
 # Lookups and registrations of a schema already registered are asked again and again (every
 # serializer's first message, every CI run): the same request, while nothing has changed since,
 # gets the same answer, from memory.
-REMEMBERED_ROUTES = frozenset({("POST", "/subjects/{subject}"), ("POST", "/subjects/{subject}/versions")})
+REGISTRATION = ("POST", "/subjects/{subject}/versions")
+REMEMBERED_ROUTES = frozenset({("POST", "/subjects/{subject}"), REGISTRATION})
 REMEMBERED_MAX = 4096  # answers kept (the oldest go first)
 REMEMBERED_BODY = 64 * 1024  # larger requests are answered afresh
 
@@ -98,8 +99,15 @@ class RegistryApp(RegistryCore):
         route = ["(none)"]  # the route's template: a bounded label, never the path itself
         try:
             response = self._dispatch(method, path, query, body, route)
-            if version is not None and (method, route[0]) in REMEMBERED_ROUTES and self.store.version() == version:
-                self._remember(_answer_key(path, query, body), version, route[0], response)
+            asked = (method, route[0])
+            if version is not None and asked in REMEMBERED_ROUTES:
+                # Answered while the data stood still; or a registration that wrote, and nothing else since (asked
+                # again, as every producer of a deploy asks, it answers the same: the schema is registered now).
+                now: tuple[int, int] | None = self.store.version()
+                if now != version:
+                    now = self.store.after_own_commit(version) if asked == REGISTRATION else None
+                if now is not None:
+                    self._remember(_answer_key(path, query, body), now, route[0], response)
         except ApiError as exc:
             response = Response(exc.status, {"error_code": exc.code, "message": exc.message})
         except sqlite3.Error:  # its text may name tables and values: log it, answer without it

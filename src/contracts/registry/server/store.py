@@ -132,6 +132,7 @@ class Store:
             raise StoreError(f"cannot open the registry database {self.path}: {reason}") from exc
         self._lock = threading.RLock()
         self.generation = 0  # counts the commits of this process that changed something
+        self._last_committer: int | None = None  # the thread that made the latest of them
 
     def version(self, *, wait: bool = True) -> tuple[int, int] | None:
         """Changes to the data so far: this process's commits, and SQLite's count of other connections' (a file shared with another registry).
@@ -146,6 +147,16 @@ class Store:
             return self.generation, self._conn.execute("PRAGMA data_version").fetchone()[0]
         finally:
             self._lock.release()
+
+    def after_own_commit(self, before: tuple[int, int]) -> tuple[int, int] | None:
+        """The version now, if the one change since ``before`` is a commit the calling thread made; else ``None``.
+
+        A request that wrote, and nothing else since, knows the data as it stands: asked again, it gets its own answer.
+        """
+        now = self.version()
+        if now != (before[0] + 1, before[1]) or self._last_committer != threading.get_ident():
+            return None
+        return now
 
     def _migrate(self) -> None:
         for table, column, decl in _ADDED_COLUMNS:
@@ -176,6 +187,7 @@ class Store:
             self._conn.execute("COMMIT")
             if self._conn.total_changes != before:
                 self.generation += 1
+                self._last_committer = threading.get_ident()
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
