@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from contracts.registry.server import EmbeddedRegistry
 from contracts.registry.server.app import RegistryApp
@@ -102,3 +104,64 @@ def test_a_registration_is_not_remembered_when_another_registry_wrote_meanwhile(
     one._dispatch = with_another_process  # type: ignore[method-assign]
     assert one.handle("POST", "/subjects/x-value/versions", {}, _body("a")).status == 200
     assert one.remembered("POST", "/subjects/x-value/versions", {}, _body("a")) is None
+
+
+class _Forgetful(RegistryApp):
+    """The same registry, answering every request afresh."""
+
+    def remembered(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+
+_SUBJECTS = ["a-value", "b-value", "inner-value"]
+_INNER = json.dumps({"type": "record", "name": "Inner", "namespace": "r", "fields": [{"name": "n", "type": "long"}]})
+
+
+def _outer(doc: str) -> bytes:
+    schema = {"type": "record", "name": "Outer", "namespace": "r", "doc": doc, "fields": [{"name": "inner", "type": "r.Inner"}]}
+    return json.dumps({"schema": json.dumps(schema), "references": [{"name": "r.Inner", "subject": "inner-value", "version": 1}]}).encode()
+
+
+def _request(op: tuple[str, int, int, bool]) -> tuple[str, str, dict[str, list[str]], bytes | None]:
+    kind, who, which, flag = op
+    subject = _SUBJECTS[who]
+    schema = _body(["one", "two", "three"][which]) if subject != "inner-value" else json.dumps({"schema": _INNER}).encode()
+    if flag and subject == "b-value" and kind in ("register", "lookup"):
+        schema = _outer(["one", "two", "three"][which])  # reads inner-value's version 1
+    query = {"deleted": ["true"]} if flag and kind == "lookup" else {}
+    if kind == "register":
+        return "POST", f"/subjects/{subject}/versions", {}, schema
+    if kind == "lookup":
+        return "POST", f"/subjects/{subject}", query, schema
+    if kind == "delete":
+        return "DELETE", f"/subjects/{subject}", {"permanent": ["true"]} if flag else {}, None
+    if kind == "delete-version":
+        return "DELETE", f"/subjects/{subject}/versions/{which + 1}", {}, None
+    target = "" if flag else f"/{subject}"
+    if kind == "config":
+        return "PUT", f"/config{target}", {}, json.dumps({"compatibility": ["NONE", "BACKWARD", "FULL"][which]}).encode()
+    return "PUT", f"/mode{target}", {}, json.dumps({"mode": ["READWRITE", "READONLY", "READWRITE"][which]}).encode()
+
+
+_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["register", "register", "lookup", "lookup", "delete", "delete-version", "config", "mode"]),
+        st.integers(0, 2), st.integers(0, 2), st.booleans(),
+    ),
+    min_size=1, max_size=40,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(_OPS)
+@example([("register", 0, 0, False), ("mode", 0, 1, True), ("register", 0, 0, False)])  # the registry made read-only
+@example([("register", 0, 0, False), ("lookup", 0, 0, False), ("delete", 0, 0, False), ("lookup", 0, 0, False)])
+@example([("register", 0, 0, False), ("register", 1, 0, False), ("mode", 0, 1, False), ("register", 0, 0, False), ("register", 1, 0, False)])
+@example([("register", 2, 0, False), ("register", 1, 0, True), ("lookup", 1, 0, True), ("delete-version", 2, 0, True), ("lookup", 1, 0, True)])
+def test_every_answer_from_memory_is_the_answer_given_afresh(ops: list[tuple[str, int, int, bool]]) -> None:
+    """A registry that remembers answers and one that does not, given the same requests, answer alike, every time."""
+    remembering, fresh = RegistryApp(Store()), _Forgetful(Store())
+    for op in ops:
+        method, path, query, body = _request(op)
+        got, expected = remembering.handle(method, path, query, body), fresh.handle(method, path, query, body)
+        assert (got.status, got.payload) == (expected.status, expected.payload), (op, got.payload, expected.payload)

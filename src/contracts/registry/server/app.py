@@ -63,13 +63,29 @@ def _answer_key(path: str, query: dict[str, list[str]], body: bytes | None) -> A
     return (path, body, tuple(sorted((k, tuple(v)) for k, v in query.items())))
 
 
+def _scope(path: str, body: bytes) -> str | None:
+    """The subject a lookup or registration's answer depends on, with the registry's own settings; ``None``: on anything.
+
+    A schema with references reads other subjects' versions: its answer is kept only while nothing changes.
+    """
+    if b'"references"' in body:
+        return None
+    parts = path.strip("/").split("/")
+    if parts[0] != "subjects" or not (len(parts) == 2 or (len(parts) == 3 and parts[2] == "versions")):
+        return None
+    try:
+        return urllib.parse.unquote(parts[1], errors="strict")  # as the route reads it
+    except UnicodeDecodeError:
+        return None
+
+
 class RegistryApp(RegistryCore):
     """REST semantics over a ``Store``; thread-safe. ``requests`` counts what it answered (for its metrics)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.requests = RequestStats()
-        self._answers: dict[Any, tuple[tuple[int, int], str, Response]] = {}
+        self._answers: dict[Any, tuple[tuple[int, ...], str, Response, str | None]] = {}
         self._answers_lock = threading.Lock()
 
     def remembered(self, method: str, path: str, query: dict[str, list[str]], body: bytes | None, *, wait: bool = True) -> Response | None:
@@ -82,7 +98,7 @@ class RegistryApp(RegistryCore):
             return None
         started = time.perf_counter()
         known = self._answers.get(_answer_key(path, query, body))
-        if known is None or known[0] != self.store.version(wait=wait):
+        if known is None or known[0] != self.store.version(known[3], wait=wait):
             return None
         self.requests.count(method, known[1], known[2].status, time.perf_counter() - started)
         return known[2]
@@ -90,12 +106,13 @@ class RegistryApp(RegistryCore):
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes | None) -> Response:
         started = time.perf_counter()
         method = method.upper()
-        version = None
+        version = scope = None
         if method == "POST" and body is not None and len(body) <= REMEMBERED_BODY:
             known = self.remembered(method, path, query, body)
             if known is not None:
                 return known
-            version = self.store.version()
+            scope = _scope(path, body)
+            version = self.store.version(scope)
         route = ["(none)"]  # the route's template: a bounded label, never the path itself
         try:
             response = self._dispatch(method, path, query, body, route)
@@ -103,11 +120,11 @@ class RegistryApp(RegistryCore):
             if version is not None and asked in REMEMBERED_ROUTES:
                 # Answered while the data stood still; or a registration that wrote, and nothing else since (asked
                 # again, as every producer of a deploy asks, it answers the same: the schema is registered now).
-                now: tuple[int, int] | None = self.store.version()
+                now = self.store.version(scope)
                 if now != version:
-                    now = self.store.after_own_commit(version) if asked == REGISTRATION else None
+                    now = self.store.after_own_commit(version, scope) if asked == REGISTRATION else None
                 if now is not None:
-                    self._remember(_answer_key(path, query, body), now, route[0], response)
+                    self._remember(_answer_key(path, query, body), now, route[0], response, scope)
         except ApiError as exc:
             response = Response(exc.status, {"error_code": exc.code, "message": exc.message})
         except sqlite3.Error:  # its text may name tables and values: log it, answer without it
@@ -116,9 +133,9 @@ class RegistryApp(RegistryCore):
         self.requests.count(method, route[0], response.status, time.perf_counter() - started)
         return response
 
-    def _remember(self, key: Any, version: tuple[int, int], route: str, response: Response) -> None:
-        """Keep an answer given while the data stood still (a registration that wrote is not one)."""
-        answer = (version, route, Response(response.status, response.payload, json.dumps(response.payload).encode()))
+    def _remember(self, key: Any, version: tuple[int, ...], route: str, response: Response, scope: str | None) -> None:
+        """Keep an answer, valid while ``version`` (of the ``scope`` subject, or of everything) stands."""
+        answer = (version, route, Response(response.status, response.payload, json.dumps(response.payload).encode()), scope)
         with self._answers_lock:
             if len(self._answers) >= REMEMBERED_MAX:
                 self._answers.pop(next(iter(self._answers)), None)

@@ -133,30 +133,41 @@ class Store:
         self._lock = threading.RLock()
         self.generation = 0  # counts the commits of this process that changed something
         self._last_committer: int | None = None  # the thread that made the latest of them
+        # The same, per subject (commits that changed its rows or settings) and for the whole registry (global
+        # settings, associations, anything not known to be one subject's): what an answer about a subject depends on.
+        self._whole_generation = 0
+        self._subject_generation: dict[str, int] = {}
+        self._subject_committer: dict[str, int] = {}
 
-    def version(self, *, wait: bool = True) -> tuple[int, int] | None:
+    def version(self, subject: str | None = None, *, wait: bool = True) -> tuple[int, ...] | None:
         """Changes to the data so far: this process's commits, and SQLite's count of other connections' (a file shared with another registry).
 
-        ``wait=False``: ``None`` rather than wait while a transaction holds the store.
+        With ``subject``, only the commits that can change an answer about that subject: its own, and the whole
+        registry's. ``wait=False``: ``None`` rather than wait while a transaction holds the store.
         """
-        if self.path == ":memory:":
-            return self.generation, 0
         if not self._lock.acquire(blocking=wait):
             return None
         try:
-            return self.generation, self._conn.execute("PRAGMA data_version").fetchone()[0]
+            others = 0 if self.path == ":memory:" else self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if subject is None:
+                return self.generation, others
+            return self._whole_generation, self._subject_generation.get(subject, 0), others
         finally:
             self._lock.release()
 
-    def after_own_commit(self, before: tuple[int, int]) -> tuple[int, int] | None:
+    def after_own_commit(self, before: tuple[int, ...], subject: str | None = None) -> tuple[int, ...] | None:
         """The version now, if the one change since ``before`` is a commit the calling thread made; else ``None``.
 
         A request that wrote, and nothing else since, knows the data as it stands: asked again, it gets its own answer.
         """
-        now = self.version()
-        if now != (before[0] + 1, before[1]) or self._last_committer != threading.get_ident():
-            return None
-        return now
+        with self._lock:
+            now = self.version(subject)
+            me = threading.get_ident()
+            if subject is None:
+                alone = now == (before[0] + 1, before[1]) and self._last_committer == me
+            else:
+                alone = now == (before[0], before[1] + 1, before[2]) and self._subject_committer.get(subject) == me
+            return now if alone else None
 
     def _migrate(self) -> None:
         for table, column, decl in _ADDED_COLUMNS:
@@ -179,15 +190,22 @@ class Store:
         with self._lock:
             before = self._conn.total_changes
             self._conn.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._conn)
             try:
-                yield Tx(self._conn)
+                yield tx
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
             if self._conn.total_changes != before:
+                me = threading.get_ident()
                 self.generation += 1
-                self._last_committer = threading.get_ident()
+                self._last_committer = me
+                if tx.whole or not tx.touched:  # a change not known to be one subject's counts for every subject
+                    self._whole_generation += 1
+                for subject in tx.touched:
+                    self._subject_generation[subject] = self._subject_generation.get(subject, 0) + 1
+                    self._subject_committer[subject] = me
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
@@ -200,6 +218,9 @@ class Tx:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._c = conn
+        # What the writes change (a new schema row changes no answer given before: ids are never reused).
+        self.touched: set[str] = set()
+        self.whole = False
 
     # -- subjects and versions ----------------------------------------------
     def subjects(self, *, deleted: bool = False) -> list[str]:
@@ -246,16 +267,26 @@ class Tx:
         r = self._c.execute(sql, (subject, plain_fingerprint)).fetchone()
         return None if r is None or r[1] is None else (int(r[0]), int(r[1]))
 
+    def _touch(self, subject: str) -> None:
+        """This transaction changes ``subject`` (the registry's own settings, when it is ``GLOBAL``)."""
+        if subject == GLOBAL:
+            self.whole = True
+        else:
+            self.touched.add(subject)
+
     def add_version(self, subject: str, version: int, schema_id: int) -> None:
+        self._touch(subject)
         self._c.execute("INSERT INTO versions(subject, version, schema_id) VALUES (?, ?, ?)", (subject, version, schema_id))
 
     def soft_delete(self, subject: str, version: int | None = None) -> None:
+        self._touch(subject)
         if version is None:
             self._c.execute("UPDATE versions SET deleted = 1 WHERE subject = ?", (subject,))
         else:
             self._c.execute("UPDATE versions SET deleted = 1 WHERE subject = ? AND version = ?", (subject, version))
 
     def hard_delete(self, subject: str, version: int | None = None) -> None:
+        self._touch(subject)
         if version is None:
             self._c.execute("DELETE FROM versions WHERE subject = ?", (subject,))
         else:
@@ -313,6 +344,7 @@ class Tx:
         return None if row is None else str(row[0])
 
     def put_setting(self, table: str, subject: str, value: str | None) -> None:
+        self._touch(subject)
         column = _SETTING_COLUMN[table]
         if value is None:
             self._c.execute(f"DELETE FROM {table} WHERE subject = ?", (subject,))
@@ -328,6 +360,7 @@ class Tx:
         return None if row is None else str(row[0])
 
     def put_contract_config(self, subject: str, body: str | None) -> None:
+        self._touch(subject)
         if body is None:
             self._c.execute("DELETE FROM contract_config WHERE subject = ?", (subject,))
         else:
@@ -352,6 +385,7 @@ class Tx:
         ]
 
     def put_association(self, a: Association) -> None:
+        self.whole = True
         self._c.execute(
             "INSERT OR REPLACE INTO associations(subject, resource_name, resource_namespace, resource_type, association_type, resource_id) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -360,6 +394,7 @@ class Tx:
 
     def delete_associations(self, resource_id: str, resource_type: str | None, association_types: list[str]) -> int:
         """Delete a resource's associations (only those of the given types, when any are named); how many went."""
+        self.whole = True
         sql = "DELETE FROM associations WHERE resource_id = ?"
         args: list[str] = [resource_id]
         if resource_type is not None:
