@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from contracts._lazy import exports
 from contracts.errors import (
     BadInputError,
     ContractsError,
@@ -28,16 +28,7 @@ _LAZY = {
     "Topic": "contracts.catalog",
     "load_catalog": "contracts.catalog",
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'contracts' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = exports(__name__, _LAZY)
 
 __all__ = [
     "AvroEnum",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from contracts._lazy import exports
 
 if TYPE_CHECKING:
     from contracts.compat.checker import Checker, Incompatibility
@@ -29,16 +30,7 @@ _LAZY = {
     "load_history": "contracts.compat.history",
     "run_gate": "contracts.compat.gate",
 }
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'contracts.compat' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = exports(__name__, _LAZY)
 
 __all__ = [
     "BY_ID",
