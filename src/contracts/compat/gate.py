@@ -135,9 +135,9 @@ def _find_levels(
         remembered = None
         if verdicts is not None:
             verdicts.files.adopt(known)
-        if verdicts is not None and verdicts.remembers_subjects:  # else keyed once checked, from the digests the checks took
-            pending.key = verdicts.subject_key(task.key_parts(), pending.versions, known)
-            remembered = verdicts.subject(pending.key)
+            if verdicts.remembers_subjects:  # else keyed once checked, from the digests the checks took
+                pending.key = verdicts.subject_key(task.key_parts(), pending.versions, known)
+                remembered = verdicts.subject(pending.key)
         if remembered is None:
             levels.add(task)
         outcomes.append(remembered if remembered is not None else pending)
