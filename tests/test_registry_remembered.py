@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from contracts.registry.server import EmbeddedRegistry
 from contracts.registry.server.app import RegistryApp
 from contracts.registry.server.store import Store
+from contracts.schema import SchemaParser
 
 CT = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
 
@@ -165,3 +166,26 @@ def test_every_answer_from_memory_is_the_answer_given_afresh(ops: list[tuple[str
         method, path, query, body = _request(op)
         got, expected = remembering.handle(method, path, query, body), fresh.handle(method, path, query, body)
         assert (got.status, got.payload) == (expected.status, expected.payload), (op, got.payload, expected.payload)
+
+
+def test_a_schema_text_parsed_before_is_not_parsed_again(tmp_path: Path, monkeypatch: Any) -> None:
+    """A producer's lookup of the schema its CI registered reuses that parse (texts without references only)."""
+    app = RegistryApp(Store(tmp_path / "r.sqlite"))
+    assert app.handle("POST", "/subjects/s-value/versions", {}, _body("one")).status == 200
+    calls: list[int] = []
+    real = SchemaParser.parse
+
+    def counted(self: SchemaParser, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaParser, "parse", counted)
+    looked = app.handle("POST", "/subjects/s-value", {}, _body("one"))
+    assert looked.status == 200 and looked.payload["version"] == 1
+    assert calls == []
+    assert app.handle("POST", "/subjects/s-value", {}, _body("two")).status == 404  # another text: parsed
+    assert calls == [1]
+    bad = json.dumps({"schema": json.dumps({"type": "record", "name": "E", "fields": [{"name": "x", "type": "nope"}]})}).encode()
+    for _ in range(2):  # a text that fails is refused every time, never remembered as parsed
+        assert app.handle("POST", "/subjects/s-value", {}, bad).status == 422
+    assert calls == [1, 1, 1]

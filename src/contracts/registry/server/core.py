@@ -85,8 +85,10 @@ class Request:
         return json_body(self.body)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Parsed:
+    """A request's schema as parsed (kept and shared between requests: never changed)."""
+
     schema: s.Schema
     text: str  # the canonical text the registry stores and returns
     fingerprint: str
@@ -99,14 +101,15 @@ class RegistryCore:
     def __init__(self, store: Store, default_level: str = DEFAULT_LEVEL, *, cache_budget: int = PARSE_CACHE_BUDGET) -> None:
         self.store = store
         self.default_level = default_level
-        # schema id -> (parsed schema, the names it and its references define); bounded by memory
-        self.cache: WeightedLRU[int, tuple[s.Schema, dict[str, s.NamedSchema]]] = WeightedLRU(cache_budget)
+        # Bounded by memory, one budget for both: schema id -> (parsed schema, the names it and its references
+        # define); and a request's schema text (one without references) -> what parsing it gave.
+        self.cache: WeightedLRU[int | str, tuple[s.Schema, dict[str, s.NamedSchema]] | Parsed] = WeightedLRU(cache_budget)
 
     # -- schema parsing -----------------------------------------------------
     def load(self, tx: Tx, schema_id: int) -> tuple[s.Schema, dict[str, s.NamedSchema]]:
         """A stored schema, parsed with its references; the names it and its references define."""
         hit = self.cache.get(schema_id)
-        if hit is not None:
+        if isinstance(hit, tuple):
             return hit
         row = tx.schema(schema_id)
         if row is None:
@@ -141,6 +144,10 @@ class RegistryCore:
         if schema_type != "AVRO":
             raise ApiError(422, 42201, f"Invalid schema: schema type {schema_type!r} is not supported by this registry (AVRO only)")
         refs = [{"name": r.name, "subject": r.subject, "version": r.version} for r in body.references or []]
+        if not refs:  # the same text always parses the same (with references, it depends on theirs)
+            known = self.cache.get(body.schema_)
+            if isinstance(known, Parsed):
+                return known, body
         names = self.reference_names(tx, refs)
         try:
             parsed = s.SchemaParser(dict(names)).parse(json.loads(body.schema_))
@@ -154,7 +161,10 @@ class RegistryCore:
             raise ApiError(422, 42201, "Invalid schema: nested too deeply") from exc
         except UnicodeEncodeError as exc:
             raise ApiError(422, 42201, "Invalid schema: it holds a lone UTF-16 surrogate, which is not text") from exc
-        return Parsed(parsed, canonical, s.fingerprint(canonical, references=refs), refs), body
+        result = Parsed(parsed, canonical, s.fingerprint(canonical, references=refs), refs)
+        if not refs:
+            self.cache.put(body.schema_, result, memory_size(result, SHARED))
+        return result, body
 
     # -- settings -----------------------------------------------------------
     def level(self, tx: Tx, subject: str) -> str:
