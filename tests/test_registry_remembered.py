@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from contracts.registry.server import EmbeddedRegistry
+from contracts.registry.server import app as app_module
 from contracts.registry.server.app import RegistryApp
+from contracts.registry.server.app import _route as real_route
 from contracts.registry.server.store import Store
 from contracts.schema import SchemaParser
 
@@ -69,41 +72,52 @@ def test_a_registration_that_wrote_is_remembered_when_nothing_else_changed() -> 
         assert s.get(f"{reg.url}/subjects/x-value/versions").json() == [2]  # registered again, as a new version
 
 
-def test_a_registration_is_not_remembered_when_another_commit_came_with_it(tmp_path: Path) -> None:
-    app = RegistryApp(Store(tmp_path / "r.sqlite"))
-    dispatch = app._dispatch
+def _then(after: Callable[[], object]) -> Any:
+    """The app's routing, with ``after`` run once a route's handler has answered (before the request ends)."""
 
-    def with_another_writer(*args: Any) -> Any:
-        answer = dispatch(*args)
+    def route(method: str, path: str) -> Any:
+        template, handler, params = real_route(method, path)
+
+        def handled(app: Any, request: Any) -> Any:
+            answer = handler(app, request)
+            after()
+            return answer
+
+        return template, handled, params
+
+    return route
+
+
+def test_a_registration_is_not_remembered_when_another_commit_came_with_it(tmp_path: Path, monkeypatch: Any) -> None:
+    app = RegistryApp(Store(tmp_path / "r.sqlite"))
+
+    def another_writer() -> None:
         # Another worker's commit lands between this registration's and its end: its answer may no longer hold.
         other = threading.Thread(target=app.handle, args=("DELETE", "/subjects/x-value", {}, None))
         other.start()
         other.join()
-        return answer
 
     assert app.handle("POST", "/subjects/x-value/versions", {}, _body("a")).status == 200
     app.handle("PUT", "/config/x-value", {}, json.dumps({"compatibility": "NONE"}).encode())  # forgets the answer
-    app._dispatch = with_another_writer  # type: ignore[method-assign]
-    # Registered already: this one writes nothing, and the one commit meanwhile is another's.
-    assert app.handle("POST", "/subjects/x-value/versions", {}, _body("a")).status == 200
+    with monkeypatch.context() as patched:
+        patched.setattr(app_module, "_route", _then(another_writer))
+        # Registered already: this one writes nothing, and the one commit meanwhile is another's.
+        assert app.handle("POST", "/subjects/x-value/versions", {}, _body("a")).status == 200
     assert app.remembered("POST", "/subjects/x-value/versions", {}, _body("a")) is None
-    app._dispatch = dispatch  # type: ignore[method-assign]
     again = app.handle("POST", "/subjects/x-value/versions", {}, _body("a"))
     assert again.status == 200
     assert app.handle("GET", "/subjects/x-value/versions", {}, None).payload == [2]  # the delete held: registered anew
 
 
-def test_a_registration_is_not_remembered_when_another_registry_wrote_meanwhile(tmp_path: Path) -> None:
+def test_a_registration_is_not_remembered_when_another_registry_wrote_meanwhile(tmp_path: Path, monkeypatch: Any) -> None:
     one, other = RegistryApp(Store(tmp_path / "shared.sqlite")), RegistryApp(Store(tmp_path / "shared.sqlite"))
-    dispatch = one._dispatch
 
-    def with_another_process(*args: Any) -> Any:
-        answer = dispatch(*args)
+    def another_process() -> None:
         other.handle("PUT", "/config/x-value", {}, json.dumps({"compatibility": "NONE"}).encode())
-        return answer
 
-    one._dispatch = with_another_process  # type: ignore[method-assign]
-    assert one.handle("POST", "/subjects/x-value/versions", {}, _body("a")).status == 200
+    with monkeypatch.context() as patched:
+        patched.setattr(app_module, "_route", _then(another_process))
+        assert one.handle("POST", "/subjects/x-value/versions", {}, _body("a")).status == 200
     assert one.remembered("POST", "/subjects/x-value/versions", {}, _body("a")) is None
 
 

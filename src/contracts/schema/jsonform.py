@@ -29,9 +29,7 @@ def to_json(schema: Schema, *, namespace: str = "", defined: set[str] | None = N
 
 
 def _to_json(schema: Schema, namespace: str, defined: set[str]) -> Any:
-    kind = type(schema)
-    if kind is Primitive:
-        assert isinstance(schema, Primitive)
+    if isinstance(schema, Primitive):
         if not schema.logical and not schema.props:
             return schema.type
         out: dict[str, Any] = {"type": schema.type}
@@ -39,8 +37,7 @@ def _to_json(schema: Schema, namespace: str, defined: set[str]) -> Any:
             out["logicalType"] = schema.logical
         out.update(schema.props)
         return out
-    if kind is Record or kind is Enum or kind is Fixed:
-        assert isinstance(schema, Record | Enum | Fixed)
+    if isinstance(schema, Record | Enum | Fixed):
         if schema.fullname in defined:
             return schema.fullname
         defined.add(schema.fullname)
@@ -80,11 +77,9 @@ def _to_json(schema: Schema, namespace: str, defined: set[str]) -> Any:
                 out["logicalType"] = schema.logical
             out.update(schema.props)
         return out
-    if kind is Array:
-        assert isinstance(schema, Array)
+    if isinstance(schema, Array):
         return {"type": "array", "items": _to_json(schema.items, namespace, defined)}
-    if kind is Map:
-        assert isinstance(schema, Map)
+    if isinstance(schema, Map):
         return {"type": "map", "values": _to_json(schema.values, namespace, defined)}
     assert isinstance(schema, Union)
     return [_to_json(b, namespace, defined) for b in schema.branches]

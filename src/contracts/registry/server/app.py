@@ -63,22 +63,6 @@ def _answer_key(path: str, query: dict[str, list[str]], body: bytes | None) -> A
     return (path, body, tuple(sorted((k, tuple(v)) for k, v in query.items())))
 
 
-def _scope(path: str, body: bytes) -> str | None:
-    """The subject a lookup or registration's answer depends on, with the registry's own settings; ``None``: on anything.
-
-    A schema with references reads other subjects' versions: its answer is kept only while nothing changes.
-    """
-    if b'"references"' in body:
-        return None
-    parts = path.strip("/").split("/")
-    if parts[0] != "subjects" or not (len(parts) == 2 or (len(parts) == 3 and parts[2] == "versions")):
-        return None
-    try:
-        return urllib.parse.unquote(parts[1], errors="strict")  # as the route reads it
-    except UnicodeDecodeError:
-        return None
-
-
 class RegistryApp(RegistryCore):
     """REST semantics over a ``Store``; thread-safe. ``requests`` counts what it answered (for its metrics)."""
 
@@ -106,31 +90,34 @@ class RegistryApp(RegistryCore):
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes | None) -> Response:
         started = time.perf_counter()
         method = method.upper()
-        version = scope = None
         if method == "POST" and body is not None and len(body) <= REMEMBERED_BODY:
             known = self.remembered(method, path, query, body)
             if known is not None:
                 return known
-            scope = _scope(path, body)
-            version = self.store.version(scope)
-        route = ["(none)"]  # the route's template: a bounded label, never the path itself
+        route = "(none)"  # the route's template: a bounded label, never the path itself
         try:
-            response = self._dispatch(method, path, query, body, route)
-            asked = (method, route[0])
-            if version is not None and asked in REMEMBERED_ROUTES:
+            route, handler, params = _route(method, path)
+            asked = (method, route)
+            version = scope = None
+            if asked in REMEMBERED_ROUTES and body is not None and len(body) <= REMEMBERED_BODY:
+                # What the answer depends on: its subject (and the registry's own settings); with references, everything.
+                scope = None if b'"references"' in body else params["subject"]
+                version = self.store.version(scope)
+            response = Response(200, handler(self, Request(method, params, {k: v[-1] for k, v in query.items() if v}, body, query)))
+            if version is not None:
                 # Answered while the data stood still; or a registration that wrote, and nothing else since (asked
                 # again, as every producer of a deploy asks, it answers the same: the schema is registered now).
                 now = self.store.version(scope)
                 if now != version:
                     now = self.store.after_own_commit(version, scope) if asked == REGISTRATION else None
                 if now is not None:
-                    self._remember(_answer_key(path, query, body), now, route[0], response, scope)
+                    self._remember(_answer_key(path, query, body), now, route, response, scope)
         except ApiError as exc:
             response = Response(exc.status, {"error_code": exc.code, "message": exc.message})
         except sqlite3.Error:  # its text may name tables and values: log it, answer without it
             log.exception("data store error on %s %s", method, path)
             response = Response(500, {"error_code": 50001, "message": "Error in the backend data store"})
-        self.requests.count(method, route[0], response.status, time.perf_counter() - started)
+        self.requests.count(method, route, response.status, time.perf_counter() - started)
         return response
 
     def _remember(self, key: Any, version: tuple[int, ...], route: str, response: Response, scope: str | None) -> None:
@@ -141,26 +128,25 @@ class RegistryApp(RegistryCore):
                 self._answers.pop(next(iter(self._answers)), None)
             self._answers[key] = answer
 
-    def _dispatch(self, method: str, path: str, query: dict[str, list[str]], body: bytes | None, route: list[str]) -> Response:
-        path = "/" + path.strip("/")
-        allowed = False
-        for route_method, template, pattern, handler in _TABLE:
-            match = pattern.match(path)
-            if match is None:
-                continue
-            if route_method != method:
-                allowed = True
-                continue
-            try:
-                params = {k: urllib.parse.unquote(v, errors="strict") for k, v in match.groupdict().items()}
-            except UnicodeDecodeError:
-                raise ApiError(404, 404, "HTTP 404 Not Found: the path is not UTF-8") from None
-            request = Request(method, params, {k: v[-1] for k, v in query.items() if v}, body, query)
-            route[0] = template
-            return Response(200, handler(self, request))
-        if allowed:
-            raise ApiError(405, 405, f"HTTP 405 Method {method} Not Allowed")
-        raise ApiError(404, 404, "HTTP 404 Not Found")
+
+def _route(method: str, path: str) -> tuple[str, Handler, dict[str, str]]:
+    """The route ``method`` and ``path`` ask for: its template, handler and path parameters (404 or 405 when none)."""
+    path = "/" + path.strip("/")
+    allowed = False
+    for route_method, template, pattern, handler in _TABLE:
+        match = pattern.match(path)
+        if match is None:
+            continue
+        if route_method != method:
+            allowed = True
+            continue
+        try:
+            return template, handler, {k: urllib.parse.unquote(v, errors="strict") for k, v in match.groupdict().items()}
+        except UnicodeDecodeError:
+            raise ApiError(404, 404, "HTTP 404 Not Found: the path is not UTF-8") from None
+    if allowed:
+        raise ApiError(405, 405, f"HTTP 405 Method {method} Not Allowed")
+    raise ApiError(404, 404, "HTTP 404 Not Found")
 
 
 __all__ = ["MAX_BODY", "ApiError", "RegistryApp", "Response"]
