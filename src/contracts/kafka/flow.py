@@ -1,15 +1,21 @@
 """What the consumer's loop lets librdkafka fetch: partitions paused for backpressure, and the high watermarks.
 
-Two reasons pause partitions. Too much fetched and unfinished across the assignment pauses
-all of them until it halves (``max_in_flight``). One partition whose committable offset is
-held by a slow message while later ones finish pauses alone once that span reaches
-``PAUSE_SPAN``, until it halves: beyond it the finished offsets would no longer fit the
-commit metadata, and a restart would run them again.
+Two reasons pause a partition. Too much fetched and unfinished across the assignment
+(``max_in_flight``) pauses the partitions holding more than their share of it, each until
+its own count halves; the others go on fetching. librdkafka hands over fetched messages
+in one queue, partition after partition, so pausing them all would leave the loop with
+one partition's backlog, and only that partition's keys to run, while free slots wait.
+Pausing the full ones drops their prefetched messages from that queue (they are fetched
+again on resume) and lets the other partitions' messages through. What is in flight stays
+under about twice ``max_in_flight``. And one partition whose committable offset is held
+by a slow message while later ones finish pauses once that span reaches ``PAUSE_SPAN``,
+until it halves: beyond it the finished offsets would no longer fit the commit metadata,
+and a restart would run them again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Set
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
@@ -19,6 +25,20 @@ from contracts.kafka.stats import TP, ConsumerStats
 WATERMARK_INTERVAL = 0.5  # seconds between refreshes of the high watermarks ``ConsumerStats.lag()`` compares with
 
 
+def pressed(in_flight: Mapping[TP, int], before: Set[TP], max_in_flight: int) -> set[TP]:
+    """The partitions paused for what is in flight: over their share while the total is at the bound, until each halves."""
+    share = max(1, max_in_flight // max(1, len(in_flight)))
+    still = {tp for tp in before if in_flight.get(tp, 0) > share // 2}
+    if sum(in_flight.values()) >= max_in_flight:
+        still.update(tp for tp, n in in_flight.items() if n >= share)  # at the bound, one at least is
+    return still
+
+
+def held(spans: Mapping[TP, int], before: Set[TP]) -> set[TP]:
+    """The partitions paused for their span: from ``PAUSE_SPAN`` until it halves."""
+    return {tp for tp, span in spans.items() if span >= PAUSE_SPAN or (tp in before and span > PAUSE_SPAN // 2)}
+
+
 class FlowControl:
     """Pauses and resumes ``kafka``'s partitions; counts pauses and what is in flight in ``stats``."""
 
@@ -26,41 +46,39 @@ class FlowControl:
         self.kafka = kafka
         self.stats = stats
         self.max_in_flight = max_in_flight
-        self.paused = False  # every partition, for what is in flight
-        self.held: set[TP] = set()  # single partitions, for their span
+        self.pressed: set[TP] = set()  # for what is in flight
+        self.held: set[TP] = set()  # for their span
+        self.paused: set[TP] = set()  # either
         self._watermarks_at = 0.0
 
-    def check(self, offsets: Mapping[TP, PartitionOffsets]) -> None:
-        in_flight = sum(t.in_flight for t in offsets.values())
-        self.stats.in_flight = in_flight
-        if not self.paused and in_flight >= self.max_in_flight and offsets:
-            self.kafka.pause([TopicPartition(t, p) for t, p in offsets])
-            self.paused = True
-            self.stats.pauses += 1
-        elif self.paused and in_flight <= self.max_in_flight // 2:
-            self.kafka.resume([TopicPartition(t, p) for t, p in offsets if (t, p) not in self.held])
-            self.paused = False
-        for tp, tracker in offsets.items():
-            if tp not in self.held and tracker.span >= PAUSE_SPAN:
-                self.kafka.pause([TopicPartition(*tp)])
-                self.held.add(tp)
-                self.stats.pauses += 1
-            elif tp in self.held and tracker.span <= PAUSE_SPAN // 2:
-                self.held.discard(tp)
-                if not self.paused:
-                    self.kafka.resume([TopicPartition(*tp)])
-        self.stats.paused_partitions = len(offsets) if self.paused else len(self.held)
+    def fetching(self, assigned: int) -> bool:
+        """Whether any of the ``assigned`` partitions may bring messages (not all of them are paused)."""
+        return len(self.paused) < assigned
 
-    def assigned(self, partitions: list[TopicPartition]) -> None:
-        if self.paused:
-            self.kafka.pause(partitions)  # a cooperative assignment while paused: it waits with the others
+    def check(self, offsets: Mapping[TP, PartitionOffsets]) -> None:
+        in_flight = {tp: t.in_flight for tp, t in offsets.items()}
+        self.stats.in_flight = sum(in_flight.values())
+        self.pressed = pressed(in_flight, self.pressed, self.max_in_flight)
+        self.held = held({tp: t.span for tp, t in offsets.items()}, self.held)
+        paused = self.pressed | self.held
+        newly, over = paused - self.paused, self.paused - paused
+        if newly:
+            self.kafka.pause([TopicPartition(*tp) for tp in sorted(newly)])
+            self.stats.pauses += len(newly)
+        if over:
+            self.kafka.resume([TopicPartition(*tp) for tp in sorted(over)])
+        self.paused = paused
+        self.stats.paused_partitions = len(paused)
 
     def revoked(self, tps: Collection[TP]) -> None:
         """Resume what is given up paused: librdkafka keeps a partition's pause into its next assignment here."""
-        paused = [TopicPartition(*tp) for tp in tps if self.paused or tp in self.held]
-        if paused:
-            self.kafka.resume(paused)
+        gone = self.paused.intersection(tps)
+        if gone:
+            self.kafka.resume([TopicPartition(*tp) for tp in sorted(gone)])
+        self.paused -= gone
+        self.pressed.difference_update(tps)
         self.held.difference_update(tps)
+        self.stats.paused_partitions = len(self.paused)
 
     def refresh_watermarks(self, offsets: Mapping[TP, PartitionOffsets], now: float) -> None:
         """At most every ``WATERMARK_INTERVAL``: the high watermarks ``ConsumerStats.lag()`` compares with."""

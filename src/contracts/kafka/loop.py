@@ -7,8 +7,8 @@ plain sequential consumer would), on a bounded thread pool otherwise, and ``asyn
 handlers on an event loop. A failed attempt waits out its backoff on a timer while
 every other lane goes on, and after the last attempt the message is dead-lettered.
 Offsets are committed per partition up to the lowest unfinished one, with the
-finished ones beyond it in the commit metadata (``offsets``). Partitions are paused
-while too much is fetched and unfinished (``flow``).
+finished ones beyond it in the commit metadata (``offsets``). Partitions holding too
+much that is fetched and unfinished are paused (``flow``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from contracts.kafka.stats import TP, ConsumerStats
 from contracts.retry import RetryPolicy
 
 log = logging.getLogger("contracts.kafka.consumer")
+FETCH = 256  # the most messages one call into librdkafka hands over
+FETCH_RUNNING = 16  # the same while handlers run: each call gives them the GIL, and a short turn takes their ends back sooner
 CHUNK = 16  # the most fast plain handlers one thread runs in a row
 FAST_HANDLER = 0.0002  # seconds: below this average, handlers are chunked
 INLINE_HANDLER = 0.00005  # seconds: below this average, they run on the poll thread itself
@@ -99,10 +101,10 @@ class ConsumerLoop:
                 # Every call into librdkafka gives up the GIL, and taking it back from busy handler threads costs
                 # up to a switch interval: fetch only when the lanes run low (or every 50 ms, for rebalances).
                 # Also while fewer lanes could start than there are free slots (the fetched messages hold too few keys:
-                # a fetch often brings one partition's), up to the in-flight bound that pauses the partitions.
-                starved = self.lanes.startable < options.concurrency - self.running and self.lanes.queued < options.max_in_flight
+                # librdkafka hands them over partition after partition) and a partition is not paused (``flow``).
+                starved = self.lanes.startable < options.concurrency - self.running and self.flow.fetching(len(self.offsets))
                 hungry = starved or self.lanes.queued < 4 * options.concurrency or time.monotonic() - self._last_fetch > 0.05
-                batch = self.kafka.consume(num_messages=256, timeout=0) if hungry else []
+                batch = self.kafka.consume(num_messages=FETCH_RUNNING if self.running else FETCH, timeout=0) if hungry else []
                 if hungry:
                     self._last_fetch = time.monotonic()
                 if not batch:
@@ -112,7 +114,7 @@ class ConsumerLoop:
                         # Wait on the completions, not in librdkafka: a finished handler wakes the loop at once.
                         self._take_completions(block=wait)
                     elif self.lanes.queued:
-                        batch = self.kafka.consume(num_messages=256, timeout=wait)
+                        batch = self.kafka.consume(num_messages=FETCH, timeout=wait)
                     else:
                         batch = self.kafka.consume(num_messages=1, timeout=0.1)
                 now = time.monotonic()
@@ -378,7 +380,6 @@ class ConsumerLoop:
         for c in committed:
             if c.offset >= 0 and c.metadata:
                 self.offsets[(c.topic, c.partition)].skip = decode(c.offset, c.metadata)
-        self.flow.assigned(partitions)
 
     def revoked_partitions(self, partitions: list[TopicPartition]) -> None:
         """Stop dispatching them, give their running handlers a bounded time, commit what finished."""

@@ -42,7 +42,7 @@ class ConsumerStats:
     skipped_finished: int = 0  # finished before a restart, by the commit metadata
     in_flight: int = 0  # fetched and not finished
     max_concurrent: int = 0  # the most handlers that ran at once
-    pauses: int = 0  # times partitions were paused for backpressure (too much in flight, or a span the metadata could not hold)
+    pauses: int = 0  # partitions paused for backpressure, counted at each pause (too much in flight, or a span the metadata could not hold)
     metadata_overflows: int = 0  # commits whose finished offsets did not fit Kafka's metadata limit (they would run again after a restart)
     by_type: Counter[str] = field(default_factory=Counter)
     by_partition: Counter[TP] = field(default_factory=Counter)
@@ -54,7 +54,7 @@ class ConsumerStats:
     duplicates_by_type: Counter[str] = field(default_factory=Counter)
     dead_lettered_by_type: Counter[str] = field(default_factory=Counter)  # "(unreadable)" for what could not be decoded
     failures_by_type: Counter[str] = field(default_factory=Counter)
-    paused_partitions: int = 0  # paused now (all of them while too much is in flight, or one for its span)
+    paused_partitions: int = 0  # paused now (those over their share while too much is in flight, and those held for their span)
     commit_seconds: Histogram = field(default_factory=Histogram, repr=False, compare=False)
     handler_seconds: Histogram = field(default_factory=Histogram, repr=False, compare=False)
 
