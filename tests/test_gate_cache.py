@@ -177,6 +177,58 @@ def test_file_digests_trust_a_settled_stat_and_reread_a_racy_one(tmp_path: Path)
     assert second.digest(str(racy)) != before[racy] and second.read == 1  # changed in the tick it was looked at: read again
 
 
+def _settled_tree(root: Path, files: int) -> None:
+    past = time.time_ns() - HOUR_NS
+    for i in range(files):
+        path = root / f"d{i % 3}" / f"f{i}.avsc"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"file {i}")
+        os.utime(path, ns=(past, past))
+
+
+def _fresh_key(root: Path) -> str:
+    return FileDigests(None).tree_key([root])
+
+
+def test_a_settled_folder_s_key_comes_from_its_own_record_and_a_change_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, store = tmp_path / "schemas", tmp_path / "cache/files.digests"
+    _settled_tree(root, 12)
+    first = FileDigests(store)
+    key = first.tree_key([root])
+    first.save()
+    assert key == _fresh_key(root)
+
+    def no_digest(self: FileDigests, path: str, sig: Any) -> str:
+        raise AssertionError(f"{path}: looked up, though every stat is the one the tree's record holds")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(FileDigests, "digest_of", no_digest)
+        assert FileDigests(store).tree_key([root]) == key  # the tree's own record answers
+    changed = root / "d1" / "f4.avsc"
+    changed.write_text("file 4, edited")  # a new size, and a time long past: only the listing tells
+    long_ago = time.time_ns() - 2 * HOUR_NS
+    os.utime(changed, ns=(long_ago, long_ago))
+    assert FileDigests(store).tree_key([root]) == _fresh_key(root) != key
+    (tmp_path / "cache/files.digests.trees").write_bytes(b"\x00damaged")
+    assert FileDigests(store).tree_key([root]) == _fresh_key(root)  # a damaged record is ignored
+
+
+def test_a_tree_holding_a_racy_file_is_keyed_file_by_file_again(tmp_path: Path) -> None:
+    root, store = tmp_path / "schemas", tmp_path / "cache/files.digests"
+    _settled_tree(root, 6)
+    racy = root / "d0" / "f0.avsc"
+    racy.write_text("ABCDEF")  # written now: within the tick the record's run began in
+    first = FileDigests(store)
+    key = first.tree_key([root])
+    first.save()
+    stamp = racy.stat().st_mtime_ns
+    racy.write_text("abcdef")  # same size, and its time put back: only its content tells
+    os.utime(racy, ns=(stamp, stamp))
+    second = FileDigests(store)
+    assert second.tree_key([root]) == _fresh_key(root) != key
+    assert second.read >= 1
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not on the PATH")
 def test_in_a_git_work_tree_the_index_says_what_changed(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def git(*args: str) -> None:

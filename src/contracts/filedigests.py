@@ -7,7 +7,12 @@ granularity of the moment it was looked at could keep all three, so such "racily
 are read again on the next run: a digest is trusted only for a file whose time was already safely
 in the past when the run that recorded it began.
 
-The record is a cache: safe to delete, and a damaged one is ignored.
+A folder outside git is keyed by every file's digest; the key is also kept in a small record of
+its own with a digest of the folder's listing (each path and its stat), so an unchanged folder
+costs its stats and that record, not a lookup per file. The same rule of trust applies: the
+listing's newest time must have been safely past when the key was recorded.
+
+The records are a cache: safe to delete, and a damaged one is ignored.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 VERSION = 1
 MAGIC = b"contracts-file-digests\n"
 Entry = tuple[int, int, int, str]  # size, mtime_ns, inode, content digest
 Signature = tuple[int, int, int]  # size, mtime_ns, inode: what a stat says of a file
+TreeEntry = tuple[str, str, int]  # digest of a listing's paths and stats, its tree key, its newest mtime_ns
 # Files stamped this close to the record's writing are re-read: a change within the same
 # timestamp tick would otherwise go unseen.
 RACY_NS = 2_000_000_000
@@ -41,6 +47,9 @@ class FileDigests:
     def __init__(self, store: Path | None) -> None:
         self.store = store
         self._old: dict[str, Entry] = {}
+        self._old_trees: dict[str, TreeEntry] | None = None  # the trees' own small record, read when first asked
+        self._trees_trusted_before = 0
+        self._new_trees: dict[str, TreeEntry] = {}
         self._trusted_before = 0
         self._now: dict[str, Entry] = {}
         self._started = time.time_ns()  # before any file is looked at
@@ -139,19 +148,63 @@ class FileDigests:
             h.update(trees.encode())
             for path in changed:
                 h.update(f"{path}\0{self.digest(path) if os.path.isfile(path) else '-'}\n".encode())
-        else:
-            h.update("".join([f"{path}\0{self.digest_of(path, sig)}\n" for path, sig in state]).encode())
-        return h.hexdigest()
+            return h.hexdigest()
+        return self._files_key(listed, state, h)
+
+    def _files_key(self, roots: list[str], state: list[tuple[str, Signature]], h: Any) -> str:
+        # Every file's stat as it was, and none of them racy: the key is the one recorded, from a record of its own
+        # (neither the 100,000 files' record nor a digest per file is looked at).
+        listing = hashlib.blake2b(marshal.dumps(state), digest_size=16).hexdigest()
+        newest = max((sig[1] for _, sig in state), default=0)
+        name = "\0".join(roots)
+        known = self._trees().get(name)
+        if _trees_entry(known) and known[0] == listing and newest < self._trees_trusted_before:
+            return known[1]
+        h.update("".join([f"{path}\0{self.digest_of(path, sig)}\n" for path, sig in state]).encode())
+        key: str = h.hexdigest()
+        self._new_trees[name] = (listing, key, newest)
+        return key
+
+    def _trees(self) -> dict[str, TreeEntry]:
+        if self._old_trees is None:
+            self._old_trees = {}
+            if self.store is not None:
+                try:
+                    raw = _trees_store(self.store).read_bytes()
+                    data = marshal.loads(raw[len(MAGIC) :]) if raw.startswith(MAGIC) else None
+                    if isinstance(data, dict) and data.get("version") == VERSION and isinstance(data.get("trees"), dict):
+                        self._old_trees = data["trees"]
+                        self._trees_trusted_before = int(data["started_ns"]) - RACY_NS
+                except (OSError, ValueError, EOFError, KeyError, TypeError):
+                    self._old_trees = {}  # missing or damaged: the key is taken file by file
+        return self._old_trees
 
     def save(self) -> None:
         """Keep the digests taken in this run (only those: files gone since are forgotten); nothing new, nothing written."""
-        if self.store is None or not self.read:
+        if self.store is None:
+            return
+        if self._new_trees:
+            # Like the files' entries: the racy ones are not carried over into a record judged against a later start.
+            trees = {name: e for name, e in self._trees().items() if _trees_entry(e) and e[2] < self._trees_trusted_before}
+            trees.update(self._new_trees)
+            write_atomically(_trees_store(self.store), MAGIC + marshal.dumps({"version": VERSION, "started_ns": self._started, "trees": trees}))
+        if not self.read:
             return  # nothing learnt: the record stands
         # Files not looked at in this run keep their entries (trusted only for a file whose stat they match), but
         # not the racy ones: next time they would be judged against this run's start, not the one that took them.
         kept = {path: entry for path, entry in self._old.items() if entry[1] < self._trusted_before}
         kept.update(self._now)
         write_atomically(self.store, MAGIC + marshal.dumps({"version": VERSION, "started_ns": self._started, "files": kept}))
+
+
+def _trees_store(store: Path) -> Path:
+    """Where the tree keys are kept, beside the files' record: small, so that an unchanged run reads only it."""
+    return store.with_name(store.name + ".trees")
+
+
+def _trees_entry(entry: Any) -> TypeGuard[TreeEntry]:
+    """Whether a record's tree entry has the shape this code writes (a damaged record is ignored, never trusted)."""
+    return isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[1], str) and isinstance(entry[2], int)
 
 
 def _git(args: list[str], cwd: str) -> str | None:
