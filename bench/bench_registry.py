@@ -1,7 +1,8 @@
 """Embedded registry throughput over real HTTP on loopback.
 
 Registrations per second and lookups (POST /subjects/{s}) per second with one and
-with eight concurrent clients, and the first-message latency of confluent-kafka's
+with eight concurrent clients (lookups of the schemas just registered, and the same after a restart,
+when every answer is read from the store), and the first-message latency of confluent-kafka's
 AvroSerializer against it. Baselines in the same run, on the same HTTP machinery: the same
 requests (bodies and all) answered by a bare handler that does nothing (goal: lookups and
 registrations of registered schemas at or above 1.0x of it with 8 clients), and GET /.
@@ -182,7 +183,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRegistry(Path(tmp) / "bench.sqlite") as reg:
         with EmbeddedRegistry(app=_Bare) as bare:
             for clients in (1, 8):
-                rates: dict[str, list[float]] = {"ping": [], "bare_lookup": [], "bare_register": [], "register": [], "again": [], "lookup": [], "repeat": []}
+                rates: dict[str, list[float]] = {"ping": [], "bare_lookup": [], "bare_register": [], "register": [], "again": [], "lookup": [], "repeat": [], "stored": []}
                 for r in range(3):  # alternate, keep the best of each: client and server share the machine
                     rates["ping"].append(_rate(reg.url, clients, _ping))
                     rates["bare_lookup"].append(_rate(bare.url, clients, _lookup))
@@ -193,6 +194,8 @@ def main() -> None:
                         rates["lookup"].append(_rate(fresh.url, clients, _lookup))
                         rates["again"].append(_rate(fresh.url, clients, _register))
                         rates["repeat"].append(_rate(fresh.url, clients, _lookup_again))
+                    with EmbeddedRegistry(Path(tmp) / f"r{clients}-{r}.sqlite") as restarted:  # nothing in memory
+                        rates["stored"].append(_rate(restarted.url, clients, _lookup))
                 best = {k: max(v) for k, v in rates.items()}
                 goal = ", goal >= 1.0" if clients == 8 else ""
                 print(f"{clients} client(s): register (new schemas) {best['register']:.0f}/s; "
@@ -201,6 +204,8 @@ def main() -> None:
                       f"(register/baseline = {best['again'] / best['bare_register']:.2f}{goal}); GET / {best['ping']:.0f}/s")  # fmt: skip
                 print(f"{clients} client(s): lookups asked before (answered from memory) {best['repeat']:.0f}/s, "
                       f"bare handler {best['bare_lookup']:.0f}/s (lookup/baseline = {best['repeat'] / best['bare_lookup']:.2f}{goal})")  # fmt: skip
+                print(f"{clients} client(s): lookups after a restart (read from the store) {best['stored']:.0f}/s, "
+                      f"bare handler {best['bare_lookup']:.0f}/s (lookup/baseline = {best['stored'] / best['bare_lookup']:.2f})")  # fmt: skip
         client = SchemaRegistryClient({"url": reg.url})
         started = time.perf_counter()
         ser = AvroSerializer(client, _schema(0))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -73,14 +74,17 @@ def test_a_registration_that_wrote_is_remembered_when_nothing_else_changed() -> 
 
 
 def _then(after: Callable[[], object]) -> Any:
-    """The app's routing, with ``after`` run once a route's handler has answered (before the request ends)."""
+    """The app's routing, with ``after`` run once, when the first route's handler has answered (before its request ends)."""
+
+    pending = [after]  # once: ``after`` itself asks the (patched) routing again
 
     def route(method: str, path: str) -> Any:
         template, handler, params = real_route(method, path)
 
         def handled(app: Any, request: Any) -> Any:
             answer = handler(app, request)
-            after()
+            while pending:
+                pending.pop()()
             return answer
 
         return template, handled, params
@@ -144,8 +148,10 @@ def _request(op: tuple[str, int, int, bool]) -> tuple[str, str, dict[str, list[s
     if flag and subject == "b-value" and kind in ("register", "lookup"):
         schema = _outer(["one", "two", "three"][which])  # reads inner-value's version 1
     query = {"deleted": ["true"]} if flag and kind == "lookup" else {}
+    if which == 1:  # Confluent's client's spelling: every flag named, "True" or "False"
+        query = {"normalize": ["False"], "deleted": [str(bool(query)).upper() if flag else "False"]}
     if kind == "register":
-        return "POST", f"/subjects/{subject}/versions", {}, schema
+        return "POST", f"/subjects/{subject}/versions", {"normalize": ["False"]} if which == 1 else {}, schema
     if kind == "lookup":
         return "POST", f"/subjects/{subject}", query, schema
     if kind == "delete":
@@ -173,6 +179,7 @@ _OPS = st.lists(
 @example([("register", 0, 0, False), ("lookup", 0, 0, False), ("delete", 0, 0, False), ("lookup", 0, 0, False)])
 @example([("register", 0, 0, False), ("register", 1, 0, False), ("mode", 0, 1, False), ("register", 0, 0, False), ("register", 1, 0, False)])
 @example([("register", 2, 0, False), ("register", 1, 0, True), ("lookup", 1, 0, True), ("delete-version", 2, 0, True), ("lookup", 1, 0, True)])
+@example([("register", 0, 0, False), ("delete-version", 0, 0, False), ("lookup", 0, 0, True), ("lookup", 0, 0, False)])
 def test_every_answer_from_memory_is_the_answer_given_afresh(ops: list[tuple[str, int, int, bool]]) -> None:
     """A registry that remembers answers and one that does not, given the same requests, answer alike, every time."""
     remembering, fresh = RegistryApp(Store()), _Forgetful(Store())
@@ -203,3 +210,39 @@ def test_a_schema_text_parsed_before_is_not_parsed_again(tmp_path: Path, monkeyp
     for _ in range(2):  # a text that fails is refused every time, never remembered as parsed
         assert app.handle("POST", "/subjects/s-value", {}, bad).status == 422
     assert calls == [1, 1, 1]
+
+
+def test_the_first_lookup_after_a_registration_is_answered_from_memory(monkeypatch: Any) -> None:
+    """Producers that look their schema up (not registering it) ask right after CI registered it: no store read."""
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+
+    with EmbeddedRegistry() as reg:
+        client = SchemaRegistryClient({"url": reg.url})
+        schema = Schema(_schema("a"), "AVRO")
+        schema_id = client.register_schema("x-value", schema)  # ?normalize=False
+        fresh = reg.app.handle("POST", "/subjects/x-value", {}, _body("a")).payload
+
+        def no_reads() -> Any:
+            raise AssertionError("the store was read")
+
+        monkeypatch.setattr(reg.app.store, "read", no_reads)
+        found = SchemaRegistryClient({"url": reg.url}).lookup_schema("x-value", schema)  # ?normalize=False&deleted=False
+        assert (found.schema_id, found.version) == (schema_id, fresh["version"])
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ({}, {"normalize": ["False"], "deleted": ["False"]}, True),
+        ({"deleted": ["true"]}, {"deleted": ["TRUE"]}, True),
+        ({"deleted": ["false", "true"]}, {"deleted": ["true"]}, True),  # the last value counts
+        ({"deleted": ["true"]}, {}, False),
+        ({"deleted": ["true", "false"]}, {"deleted": ["true"]}, False),
+    ],
+)
+def test_a_lookup_is_remembered_by_what_its_flags_mean(one: dict[str, list[str]], other: dict[str, list[str]], same: bool) -> None:
+    app = RegistryApp(Store())
+    app.handle("POST", "/subjects/s-value/versions", {}, _body("one"))
+    app.handle("PUT", "/config/s-value", {}, json.dumps({"compatibility": "NONE"}).encode())  # forgets what it foresaw
+    app.handle("POST", "/subjects/s-value", one, _body("one"))
+    assert (app.remembered("POST", "/subjects/s-value", other, _body("one")) is not None) == same

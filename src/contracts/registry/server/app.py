@@ -54,13 +54,17 @@ _TABLE: list[tuple[str, str, re.Pattern[str], Handler]] = [(method, path, _compi
 # serializer's first message, every CI run): the same request, while nothing has changed since,
 # gets the same answer, from memory.
 REGISTRATION = ("POST", "/subjects/{subject}/versions")
-REMEMBERED_ROUTES = frozenset({("POST", "/subjects/{subject}"), REGISTRATION})
+LOOKUP = ("POST", "/subjects/{subject}")
+REMEMBERED_ROUTES = frozenset({LOOKUP, REGISTRATION})
 REMEMBERED_MAX = 4096  # answers kept (the oldest go first)
 REMEMBERED_BODY = 64 * 1024  # larger requests are answered afresh
 
 
 def _answer_key(path: str, query: dict[str, list[str]], body: bytes | None) -> Any:
-    return (path, body, tuple(sorted((k, tuple(v)) for k, v in query.items())))
+    # Both remembered routes read their query only as flags (``Request.flag``: the last value, "true" in any
+    # case), so the flags that are true are the whole of it: Confluent's client's ``?normalize=False&deleted=False``
+    # is the same request as none at all.
+    return (path, body, frozenset(k for k, v in query.items() if v and v[-1].lower() == "true"))
 
 
 class RegistryApp(RegistryCore):
@@ -94,7 +98,13 @@ class RegistryApp(RegistryCore):
             known = self.remembered(method, path, query, body)
             if known is not None:
                 return known
-        route = "(none)"  # the route's template: a bounded label, never the path itself
+        route, response = self._respond(method, path, query, body)
+        self.requests.count(method, route, response.status, time.perf_counter() - started)
+        return response
+
+    def _respond(self, method: str, path: str, query: dict[str, list[str]], body: bytes | None) -> tuple[str, Response]:
+        """The route's template (a bounded label, never the path itself) and its answer; remembered when it can be."""
+        route = "(none)"
         try:
             route, handler, params = _route(method, path)
             asked = (method, route)
@@ -112,13 +122,22 @@ class RegistryApp(RegistryCore):
                     now = self.store.after_own_commit(version, scope) if asked == REGISTRATION else None
                 if now is not None:
                     self._remember(_answer_key(path, query, body), now, route, response, scope)
+                    if asked == REGISTRATION:
+                        self._foresee_lookup(path, query, body)
         except ApiError as exc:
             response = Response(exc.status, {"error_code": exc.code, "message": exc.message})
         except sqlite3.Error:  # its text may name tables and values: log it, answer without it
             log.exception("data store error on %s %s", method, path)
             response = Response(500, {"error_code": 50001, "message": "Error in the backend data store"})
-        self.requests.count(method, route, response.status, time.perf_counter() - started)
-        return response
+        return route, response
+
+    def _foresee_lookup(self, path: str, query: dict[str, list[str]], body: bytes | None) -> None:
+        """Answer, and so remember, the lookup of a schema just registered or found registered.
+
+        Producers that do not register their schema look it up, the first of them right after CI registered it:
+        that first lookup, too, is answered from memory. It is remembered only if nothing changed while it ran.
+        """
+        self._respond("POST", path.rstrip("/").removesuffix("/versions"), query, body)
 
     def _remember(self, key: Any, version: tuple[int, ...], route: str, response: Response, scope: str | None) -> None:
         """Keep an answer, valid while ``version`` (of the ``scope`` subject, or of everything) stands."""

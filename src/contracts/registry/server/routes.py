@@ -81,22 +81,30 @@ def list_subjects(app: RegistryCore, req: Request) -> list[str]:
 def lookup(app: RegistryCore, req: Request) -> dict[str, Any]:
     subject = req.subject()
     with app.store.read() as tx:
-        if not tx.subject_exists(subject):
-            raise subject_not_found(subject)
-        parsed, body = app.parse(tx, req)
-        given = _given_contract(body)
-        deleted = req.flag("deleted")
-        if given != (None, None):  # a contract given is part of what is looked up
-            contract = datacontracts.new_version(tx, subject, given, None)
-            schema_id = tx.schema_id_by_fingerprint(_identity(parsed, contract))
-            version = None if schema_id is None else tx.version_of_schema(subject, schema_id, deleted=deleted)
-        else:  # the schema alone, whatever contract its version carries (the newest such version)
-            schema_id, version = _version_with_schema(tx, subject, parsed, deleted)
+        try:
+            schema_id, version = _looked_up(app, tx, subject, req)
+        except ApiError:
+            schema_id = version = None
+            if tx.subject_exists(subject):
+                raise
         if schema_id is None or version is None:
-            raise schema_not_found()
+            # An unknown subject is told before anything about the body: asked only on a miss, as a hit proves it.
+            raise schema_not_found() if tx.subject_exists(subject) else subject_not_found(subject)
         row = tx.schema(schema_id)
         assert row is not None
         return version_body(subject, version, row)
+
+
+def _looked_up(app: RegistryCore, tx: Tx, subject: str, req: Request) -> tuple[int | None, int | None]:
+    """(schema id, version) of the request's schema in ``subject``; (None, None) when it holds none."""
+    parsed, body = app.parse(tx, req)
+    given = _given_contract(body)
+    deleted = req.flag("deleted")
+    if given != (None, None):  # a contract given is part of what is looked up
+        contract = datacontracts.new_version(tx, subject, given, None)
+        schema_id = tx.schema_id_by_fingerprint(_identity(parsed, contract))
+        return schema_id, None if schema_id is None else tx.version_of_schema(subject, schema_id, deleted=deleted)
+    return _version_with_schema(tx, subject, parsed, deleted)  # the schema alone, whatever contract its version carries
 
 
 def _version_with_schema(tx: Tx, subject: str, parsed: Parsed, deleted: bool) -> tuple[int | None, int | None]:
