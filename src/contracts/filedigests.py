@@ -61,17 +61,8 @@ class FileDigests:
     def _load(self) -> None:
         """The record of the last run, read when a digest is first asked for (a run git answers never needs it)."""
         self._loaded = True
-        store = self.store
-        if store is not None:
-            try:
-                raw = store.read_bytes()
-                # marshal: this record is read on every run, and a tenth of what JSON costs for 100,000 files
-                data = marshal.loads(raw[len(MAGIC) :]) if raw.startswith(MAGIC) else None
-                if isinstance(data, dict) and data.get("version") == VERSION and isinstance(data.get("files"), dict):
-                    self._old = data["files"]
-                    self._trusted_before = int(data["started_ns"]) - RACY_NS
-            except (OSError, ValueError, EOFError, KeyError, TypeError):
-                self._old = {}  # missing or damaged: every file is read
+        if self.store is not None:
+            self._old, self._trusted_before = _read_record(self.store, "files")
 
     def adopt(self, entries: dict[str, Entry]) -> None:
         """Digests taken elsewhere in this run (a worker process that read the files): known without reading them again."""
@@ -142,59 +133,67 @@ class FileDigests:
         """
         listed = [str(r) for r in roots]
         kind, state = self._looked(listed) or _state(listed)
-        h = hashlib.blake2b(digest_size=16)
-        if kind == "git":
-            trees, changed = state
-            h.update(trees.encode())
-            for path in changed:
-                h.update(f"{path}\0{self.digest(path) if os.path.isfile(path) else '-'}\n".encode())
-            return h.hexdigest()
-        return self._files_key(listed, state, h)
+        if kind == "files":
+            return self._files_key(listed, state)
+        trees, changed = state
+        h = hashlib.blake2b(trees.encode(), digest_size=16)
+        for path in changed:
+            h.update(f"{path}\0{self.digest(path) if os.path.isfile(path) else '-'}\n".encode())
+        return h.hexdigest()
 
-    def _files_key(self, roots: list[str], state: list[tuple[str, Signature]], h: Any) -> str:
+    def _files_key(self, roots: list[str], state: list[tuple[str, Signature]]) -> str:
         # Every file's stat as it was, and none of them racy: the key is the one recorded, from a record of its own
         # (neither the 100,000 files' record nor a digest per file is looked at).
         listing = hashlib.blake2b(marshal.dumps(state), digest_size=16).hexdigest()
         newest = max((sig[1] for _, sig in state), default=0)
         name = "\0".join(roots)
-        known = self._trees().get(name)
+        if self._old_trees is None:
+            self._old_trees, self._trees_trusted_before = ({}, 0) if self.store is None else _read_record(_trees_store(self.store), "trees")
+        known = self._old_trees.get(name)
         if _trees_entry(known) and known[0] == listing and newest < self._trees_trusted_before:
             return known[1]
-        h.update("".join([f"{path}\0{self.digest_of(path, sig)}\n" for path, sig in state]).encode())
-        key: str = h.hexdigest()
+        lines = "".join([f"{path}\0{self.digest_of(path, sig)}\n" for path, sig in state])
+        key = hashlib.blake2b(lines.encode(), digest_size=16).hexdigest()
         self._new_trees[name] = (listing, key, newest)
         return key
-
-    def _trees(self) -> dict[str, TreeEntry]:
-        if self._old_trees is None:
-            self._old_trees = {}
-            if self.store is not None:
-                try:
-                    raw = _trees_store(self.store).read_bytes()
-                    data = marshal.loads(raw[len(MAGIC) :]) if raw.startswith(MAGIC) else None
-                    if isinstance(data, dict) and data.get("version") == VERSION and isinstance(data.get("trees"), dict):
-                        self._old_trees = data["trees"]
-                        self._trees_trusted_before = int(data["started_ns"]) - RACY_NS
-                except (OSError, ValueError, EOFError, KeyError, TypeError):
-                    self._old_trees = {}  # missing or damaged: the key is taken file by file
-        return self._old_trees
 
     def save(self) -> None:
         """Keep the digests taken in this run (only those: files gone since are forgotten); nothing new, nothing written."""
         if self.store is None:
             return
         if self._new_trees:
-            # Like the files' entries: the racy ones are not carried over into a record judged against a later start.
-            trees = {name: e for name, e in self._trees().items() if _trees_entry(e) and e[2] < self._trees_trusted_before}
+            trees = _settled(self._old_trees or {}, 2, self._trees_trusted_before)
             trees.update(self._new_trees)
-            write_atomically(_trees_store(self.store), MAGIC + marshal.dumps({"version": VERSION, "started_ns": self._started, "trees": trees}))
-        if not self.read:
-            return  # nothing learnt: the record stands
-        # Files not looked at in this run keep their entries (trusted only for a file whose stat they match), but
-        # not the racy ones: next time they would be judged against this run's start, not the one that took them.
-        kept = {path: entry for path, entry in self._old.items() if entry[1] < self._trusted_before}
-        kept.update(self._now)
-        write_atomically(self.store, MAGIC + marshal.dumps({"version": VERSION, "started_ns": self._started, "files": kept}))
+            _write_record(_trees_store(self.store), "trees", trees, self._started)
+        if self.read:  # else nothing learnt: the record stands
+            files = _settled(self._old, 1, self._trusted_before)
+            files.update(self._now)
+            _write_record(self.store, "files", files, self._started)
+
+
+def _read_record(path: Path, part: str) -> tuple[dict[str, Any], int]:
+    """A record's entries and the time before which their stats are trusted; none when it is missing or damaged."""
+    try:
+        raw = path.read_bytes()
+        # marshal: the files' record is read on every run, and a tenth of what JSON costs for 100,000 files
+        data = marshal.loads(raw[len(MAGIC) :]) if raw.startswith(MAGIC) else None
+        if isinstance(data, dict) and data.get("version") == VERSION and isinstance(data.get(part), dict):
+            return data[part], int(data["started_ns"]) - RACY_NS
+    except (OSError, ValueError, EOFError, KeyError, TypeError):
+        pass
+    return {}, 0
+
+
+def _write_record(path: Path, part: str, entries: dict[str, Any], started_ns: int) -> None:
+    write_atomically(path, MAGIC + marshal.dumps({"version": VERSION, "started_ns": started_ns, part: entries}))
+
+
+def _settled(entries: dict[str, Any], time_at: int, trusted_before: int) -> dict[str, Any]:
+    """The entries (whose time is at ``time_at``) not taken in this run that go on into the next record.
+
+    Only the settled ones: a racy entry would next be judged against this run's start, not the one that took it.
+    """
+    return {k: e for k, e in entries.items() if isinstance(e, tuple) and len(e) > time_at and isinstance(e[time_at], int) and e[time_at] < trusted_before}
 
 
 def _trees_store(store: Path) -> Path:
