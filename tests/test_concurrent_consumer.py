@@ -237,6 +237,32 @@ def test_backpressure_pauses_and_resumes_partitions(env: Env) -> None:
 
 
 @pytest.mark.kafka
+def test_waiting_messages_are_decoded_only_when_their_turn_comes(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backlog waits as bytes: its events (20-odd objects each) would make every full garbage collection long."""
+    sent = _send(env, ["one-key"] * 200)  # one lane: one message runs, the rest wait
+    consumer = env.consumer("lazy", "c1", concurrency=8)
+    decoded: list[int] = []
+    real = EventDeserializer.__call__
+
+    def counting(self: EventDeserializer, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(EventDeserializer, "__call__", counting)
+    at_call: list[int] = []
+
+    @consumer.handler(OrderCreated)
+    def handle(e: OrderCreated) -> None:
+        at_call.append(len(decoded))
+        time.sleep(0.001)
+
+    consumer.run(handle_signals=False, max_messages=len(sent), idle_timeout=30)
+    assert len(at_call) == len(sent) and len(decoded) == len(sent)
+    # Each call finds its own event decoded, and the rest of the backlog not yet (eagerly, a whole fetch was).
+    assert all(n <= i + 2 for i, n in enumerate(at_call)), at_call[:20]
+
+
+@pytest.mark.kafka
 def test_rebalance_while_handlers_run_loses_nothing(env: Env) -> None:
     sent = _send(env, [f"k{i}" for i in range(200)])
     handled: list[Any] = []
