@@ -69,3 +69,15 @@ def test_a_failed_fetch_leaves_no_half_filled_cache(monkeypatch: pytest.MonkeyPa
         kafka_jars()
     assert not (tmp_path / "cache" / "jars").exists()
     assert not list((tmp_path / "cache").iterdir()), "no staging folder left behind"
+
+
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: an id starting with "-" (1 start in 64) read as an option to Kafka's storage tool, which refused to format."""
+    import uuid
+
+    from contracts.testing import apache_kafka
+
+    made = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x01" * 16)])  # the first encodes as "-A..."
+    monkeypatch.setattr(apache_kafka.uuid, "uuid4", lambda: next(made))
+    found = apache_kafka.cluster_id()
+    assert not found.startswith("-") and len(found) == 22

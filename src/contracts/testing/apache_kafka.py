@@ -126,6 +126,17 @@ def _tie_to_parent() -> Callable[[], None] | None:
     return lambda: prctl(1, signal.SIGTERM)
 
 
+def cluster_id() -> str:
+    """A new cluster id, as Kafka makes them: a random UUID in URL-safe base64, never starting with "-".
+
+    One starting with "-" (1 in 64) reads as an option to the storage tool, which then refuses to format.
+    """
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not found.startswith("-"):
+            return found
+
+
 class ApacheKafkaBroker:
     """``with ApacheKafkaBroker() as broker: broker.bootstrap_servers``: one KRaft node, broker and controller.
 
@@ -194,7 +205,7 @@ class ApacheKafkaBroker:
         config, logs = self.data / "server.properties", self.data / "logs"
         config.write_text(self._properties(logs))
         if not (logs / "meta.properties").is_file():
-            cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster = cluster_id()
             done = subprocess.run(self._java(jars, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster, "-c", str(config)),
                                   capture_output=True, text=True, timeout=120)  # fmt: skip
             if done.returncode != 0:
