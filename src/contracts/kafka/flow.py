@@ -69,7 +69,8 @@ class FlowControl:
         if over:
             resumed = [TopicPartition(*tp) for tp in sorted(over)]
             self.kafka.resume(resumed)
-            _wake_fetcher(self.kafka, resumed[0])
+            for tp in resumed:  # each has its leader's fetcher (one per broker) to wake
+                _wake_fetcher(self.kafka, tp)
         self.paused = paused
         self.stats.paused_partitions = len(paused)
 

@@ -81,14 +81,14 @@ def list_subjects(app: RegistryCore, req: Request) -> list[str]:
 def lookup(app: RegistryCore, req: Request) -> dict[str, Any]:
     subject = req.subject()
     with app.store.read() as tx:
+        # An unknown subject is told before anything about the body: asked only on a miss, as a hit proves it.
         try:
             schema_id, version = _looked_up(app, tx, subject, req)
         except ApiError:
-            schema_id = version = None
             if tx.subject_exists(subject):
                 raise
+            raise subject_not_found(subject) from None
         if schema_id is None or version is None:
-            # An unknown subject is told before anything about the body: asked only on a miss, as a hit proves it.
             raise schema_not_found() if tx.subject_exists(subject) else subject_not_found(subject)
         row = tx.schema(schema_id)
         assert row is not None
